@@ -1,0 +1,7 @@
+"""`python -m chatrepl`."""
+
+import sys
+
+from chatrepl.cli import main
+
+sys.exit(main())

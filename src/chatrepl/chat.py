@@ -1,0 +1,179 @@
+"""One turn of a conversation, shared by the REPL and one-shot mode.
+
+`Chat.ask` commits the question, sends the whole conversation, shows the answer as it
+streams, checkpoints it into the store, and closes it with how it ended. Nothing the
+user typed or received is lost: a request that fails before any answer gives the
+question back (for the prompt to offer again), and a partial answer is kept with its
+status. Saving problems are reported once per turn and never stop the conversation.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from chatrepl import wire
+from chatrepl.config import Endpoint, Settings
+from chatrepl.conversation import Conversation, Message
+from chatrepl.errors import ChatreplError, RequestError, StoreError, StreamError
+from chatrepl.render import Renderer
+from chatrepl.store import Store
+
+CHECKPOINT_SECONDS = 0.5
+
+
+class Streamer(Protocol):
+    """The transport seam: sends messages, yields answer events."""
+
+    def stream(self, endpoint: Endpoint, messages: list[dict[str, str]],
+               token: str = "") -> Any: ...
+
+
+@dataclass
+class Outcome:
+    """How a turn ended: its status, the reply, and a question to give back if unsent."""
+
+    status: str  # complete | interrupted | truncated | failed | unsent
+    reply: wire.Reply = field(default_factory=wire.Reply)
+    error: ChatreplError | None = None
+    restore: str = ""
+    first_token: float | None = None  # seconds from sending to the first text
+    seconds: float = 0.0
+
+    def meta(self) -> dict[str, Any]:
+        usage = self.reply.usage
+        out: dict[str, Any] = {"seconds": round(self.seconds, 3)}
+        if self.first_token is not None:
+            out["first_token"] = round(self.first_token, 3)
+        if usage:
+            out["usage"] = {"prompt_tokens": usage.prompt_tokens,
+                            "completion_tokens": usage.completion_tokens,
+                            "total_tokens": usage.total_tokens}
+        if self.reply.finish_reason:
+            out["finish_reason"] = self.reply.finish_reason
+        if self.reply.reasoning:
+            out["reasoning"] = self.reply.reasoning
+        return out
+
+
+class Chat:
+    """The current conversation and the means to continue it."""
+
+    def __init__(self, settings: Settings, transport: Streamer, renderer: Renderer,
+                 store: Store | None, token: str = "",
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.settings = settings
+        self.endpoint = settings.endpoint
+        self.transport = transport
+        self.renderer = renderer
+        self.store = store if settings.save else None
+        self.token = token
+        self.clock = clock
+        self.conversation = Conversation(system=settings.system)
+        self._save_warned = False
+
+    # ---------------------------------------------------------- saving
+
+    def _save(self, action: Callable[[], object]) -> None:
+        """Run one store write; report a failure once per turn and go on in memory."""
+        if self.store is None:
+            return
+        try:
+            action()
+        except StoreError as exc:
+            if not self._save_warned:
+                self._save_warned = True
+                self.renderer.warn(f"{exc} The conversation goes on unsaved for now.")
+
+    def _save_message(self, message: Message, streaming: bool = False) -> None:
+        store = self.store
+        if store is not None:
+            self._save(lambda: store.add_message(self.conversation, message,
+                                                 streaming=streaming))
+
+    def _update(self, message: Message, final: bool = False,
+                meta: dict[str, Any] | None = None) -> None:
+        store = self.store
+        if store is not None and message.id is not None:
+            self._save(lambda: store.update_message(message, final=final, meta=meta))
+
+    def _forget(self, message: Message) -> None:
+        """Take back a question that was never answered."""
+        if message in self.conversation.messages:
+            self.conversation.messages.remove(message)
+        if not any(m.role == "user" for m in self.conversation.messages):
+            self.conversation.title = ""
+        store = self.store
+        if store is not None and message.id is not None:
+            self._save(lambda: store.delete_message(self.conversation.id, message))
+
+    # ---------------------------------------------------------- a turn
+
+    def ask(self, text: str) -> Outcome:
+        self._save_warned = False
+        question = self.conversation.add("user", text)
+        self._save_message(question)
+        outcome = Outcome("complete")
+        answer: Message | None = None
+        started = self.clock()
+        last_checkpoint = started
+        view = self.renderer.answer()
+        try:
+            with view:
+                events = self.transport.stream(self.endpoint,
+                                               self.conversation.request_messages(),
+                                               self.token)
+                for event in events:
+                    outcome.reply.apply(event)
+                    if isinstance(event, wire.Text):
+                        now = self.clock()
+                        if answer is None:
+                            outcome.first_token = now - started
+                            answer = self.conversation.add("assistant", "", "streaming")
+                            answer.content = event.text
+                            self._save_message(answer, streaming=True)
+                            last_checkpoint = now
+                        view.text(event.text)
+                        if now - last_checkpoint >= CHECKPOINT_SECONDS:
+                            answer.content = outcome.reply.answer
+                            self._update(answer)
+                            last_checkpoint = now
+                    elif isinstance(event, wire.Reasoning):
+                        view.reasoning(event.text)
+            outcome.status = outcome.reply.status
+        except KeyboardInterrupt:
+            outcome.status = "interrupted"
+        except StreamError as exc:
+            outcome.status, outcome.error = "truncated", exc
+        except RequestError as exc:
+            outcome.status, outcome.error = "failed", exc
+        outcome.seconds = self.clock() - started
+
+        if answer is None and outcome.status != "complete":
+            # Nothing came back: the question returns to the prompt, unsent.
+            self._forget(question)
+            outcome.restore = text
+            if outcome.status == "failed" and outcome.reply.error:
+                outcome.error = RequestError(outcome.reply.error)
+            outcome.status = "unsent" if outcome.error else "interrupted"
+            return outcome
+        if answer is None:  # complete but empty
+            answer = self.conversation.add("assistant", "", "complete")
+            self._save_message(answer)
+        answer.content = outcome.reply.answer
+        answer.status = outcome.status
+        self._update(answer, final=True, meta=outcome.meta())
+        return outcome
+
+    # ---------------------------------------------------------- switching
+
+    def new(self) -> None:
+        self.conversation = Conversation(system=self.settings.system)
+
+    def load(self, ref: str) -> Conversation:
+        if self.store is None:
+            raise StoreError("Saving is off (--no-save), so there is nothing to resume.")
+        self.conversation = self.store.load(self.store.resolve(ref))
+        return self.conversation

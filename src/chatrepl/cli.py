@@ -1,0 +1,210 @@
+"""The command line: arguments, wiring, and the one boundary from errors to exit codes.
+
+Only the standard library is imported at the top, so `--help` and `--version` answer
+without loading rich, requests or prompt_toolkit. Everything else is imported once the
+arguments say what to do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from chatrepl import __version__
+from chatrepl.errors import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    ChatreplError,
+    UsageError,
+)
+
+if TYPE_CHECKING:
+    from chatrepl.chat import Chat
+    from chatrepl.config import Settings
+    from chatrepl.render import Renderer
+    from chatrepl.store import Store
+
+DESCRIPTION = """\
+Chat with a language model in the terminal. With no question and a terminal on stdin,
+chatrepl starts an interactive session; with a question (as arguments or on stdin) it
+streams one answer to stdout and exits. Conversations are saved and can be resumed."""
+
+EPILOG = """\
+environment:
+  CHATREPL_URL      endpoint URL (default https://ai.callaback.workers.dev/api/chat)
+  CHATREPL_API      auto, workers, openai or ollama
+  CHATREPL_MODEL    model name (openai and ollama APIs)
+  CHATREPL_TOKEN    bearer token, sent as Authorization: Bearer; never saved
+  CHATREPL_HOME     one folder for config, conversations and input history
+  NO_COLOR          plain output, no colours
+
+exit status: 0 success, 1 the request or answer failed, 2 usage,
+78 bad configuration, 130 interrupted.
+Type /help inside the REPL for the slash commands."""
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="chatrepl", description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("question", nargs="*", help="ask this once and print the answer")
+    p.add_argument("-c", "--continue", dest="cont", action="store_true",
+                   help="continue the most recent conversation")
+    p.add_argument("-r", "--resume", metavar="ID",
+                   help="continue conversation ID (a unique prefix is enough)")
+    manage = p.add_argument_group("saved conversations")
+    manage.add_argument("--list", action="store_true", help="list saved conversations")
+    manage.add_argument("--all", action="store_true", help="with --list: list every one")
+    manage.add_argument("--show", metavar="ID", help="print a conversation")
+    manage.add_argument("--export", metavar="ID", help="export a conversation to stdout")
+    manage.add_argument("--format", choices=("md", "json"), default="md",
+                        help="with --export: md (default) or json")
+    manage.add_argument("--delete", metavar="ID", help="delete a conversation (asks first)")
+    manage.add_argument("--yes", action="store_true", help="with --delete: do not ask")
+    manage.add_argument("--search", metavar="TEXT", help="find conversations containing TEXT")
+    conn = p.add_argument_group("endpoint and behaviour")
+    conn.add_argument("--url", help="endpoint URL")
+    conn.add_argument("--api", choices=("auto", "workers", "openai", "ollama"),
+                      help="request format (default auto: from the URL)")
+    conn.add_argument("--model", help="model name, for the openai and ollama APIs")
+    conn.add_argument("--endpoint", metavar="NAME", help="a named endpoint from config.toml")
+    conn.add_argument("--system", metavar="TEXT", help="system prompt for a new conversation")
+    conn.add_argument("--no-save", action="store_true", help="do not save this conversation")
+    conn.add_argument("--plain", action="store_true", help="plain text, no Markdown or colour")
+    conn.add_argument("--config", metavar="FILE", type=Path, help="read this config file")
+    conn.add_argument("--debug", action="store_true", help="show tracebacks")
+    p.add_argument("--version", action="version", version=f"chatrepl {__version__}")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except ChatreplError as exc:
+        if args.debug:
+            import traceback
+
+            traceback.print_exc()
+        print(f"chatrepl: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    from chatrepl.config import Overrides, load
+
+    return load(Overrides(
+        url=args.url, api=args.api, model=args.model, endpoint=args.endpoint,
+        system=args.system, save=False if args.no_save else None,
+        plain=True if args.plain else None, debug=args.debug, config_file=args.config,
+    ))
+
+
+def _open_store(settings: Settings, renderer: Renderer) -> Store | None:
+    from chatrepl.config import find_paths
+    from chatrepl.store import Store
+
+    store = Store(find_paths().database)
+    if store.notice:
+        renderer.warn(store.notice)
+    return store
+
+
+def _read_stdin(stream: TextIO) -> str:
+    data = stream.buffer.read() if hasattr(stream, "buffer") else stream.read().encode()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError("The input on stdin is not UTF-8 text.",
+                         "Pipe text, not binary data.") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    from chatrepl.render import Renderer, make_console
+
+    out_tty = sys.stdout.isatty()
+    plain = settings.plain or not out_tty
+    renderer = Renderer(make_console(plain=plain), markdown=settings.markdown, plain=plain,
+                        code_theme=settings.code_theme,
+                        err_console=make_console(sys.stderr, plain=plain or
+                                                 not sys.stderr.isatty()))
+    for warning in settings.warnings:
+        renderer.warn(warning)
+
+    if args.list or args.show or args.export or args.delete or args.search:
+        from chatrepl import manage
+
+        store = _open_store(settings, renderer)
+        assert store is not None
+        return manage.run(args, store, renderer)
+
+    question = " ".join(args.question).strip()
+    if not sys.stdin.isatty():
+        piped = _read_stdin(sys.stdin).strip()
+        if piped:
+            question = f"{question}\n\n{piped}" if question else piped
+        if not question:
+            raise UsageError("No question was given on stdin or as arguments.",
+                             "Try: chatrepl \"your question\".")
+
+    chat = _chat(settings, renderer, args)
+    if question:
+        return _one_shot(chat, question)
+    from chatrepl.repl import Repl
+
+    repl = Repl(chat)
+    if args.cont or args.resume:
+        repl.show_resumed()
+    return repl.run()
+
+
+def _chat(settings: Settings, renderer: Renderer, args: argparse.Namespace) -> Chat:
+    from chatrepl.chat import Chat
+    from chatrepl.transport import Transport
+
+    store = _open_store(settings, renderer) if settings.save or args.cont or args.resume \
+        else None
+    transport = Transport(connect_timeout=settings.connect_timeout,
+                          idle_timeout=settings.idle_timeout,
+                          on_retry=renderer.note)
+    chat = Chat(settings, transport, renderer, store, token=settings.token())
+    if args.cont or args.resume:
+        if store is None:
+            raise UsageError("Nothing to continue: saving is off.")
+        ref = args.resume or store.latest()
+        if ref is None:
+            raise UsageError("There is no saved conversation to continue yet.",
+                             "Start one with chatrepl.")
+        chat.store = store
+        chat.load(ref)
+        if not settings.save:
+            chat.store = None
+    return chat
+
+
+def _one_shot(chat: Chat, question: str) -> int:
+    outcome = chat.ask(question)
+    renderer = chat.renderer
+    if outcome.error is not None:
+        renderer.error(f"chatrepl: {outcome.error}")
+    elif outcome.status == "failed":
+        renderer.error(f"chatrepl: The server reported an error: {outcome.reply.error}")
+    elif outcome.status == "truncated":
+        renderer.error("chatrepl: The answer ended early: the stream closed before its end.")
+    elif outcome.reply.finish_reason == "length":
+        renderer.warn("chatrepl: The answer was cut at the length limit.")
+    if outcome.status == "interrupted":
+        return EXIT_INTERRUPTED
+    return EXIT_OK if outcome.status == "complete" else EXIT_FAILED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""Slash commands: one registry that is the only source of truth.
+
+Each command is registered once with its name, aliases, usage, one-line summary and the
+kind of argument it takes. Dispatch, `/help`, tab completion and the README's table all
+derive from `REGISTRY`. An unambiguous prefix of a name is accepted (`/he` is `/help`);
+an ambiguous one says which commands it could be. Handlers act on the running REPL
+through the `App` protocol, so this module imports nothing above it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from chatrepl.errors import UsageError
+
+
+class App(Protocol):
+    """What slash commands may do to the running REPL."""
+
+    def show_help(self, rows: list[tuple[str, str]]) -> None: ...
+    def new_conversation(self) -> None: ...
+    def show_conversations(self) -> None: ...
+    def resume(self, ref: str) -> None: ...
+    def request_exit(self) -> None: ...
+
+
+Handler = Callable[[App, str], None]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    summary: str
+    handler: Handler
+    usage: str = ""
+    aliases: tuple[str, ...] = ()
+    #: What the argument completes to: "" (nothing), "command" or "conversation".
+    argument: str = ""
+
+    def signature(self) -> str:
+        names = ", ".join("/" + n for n in (self.name, *self.aliases))
+        return f"{names} {self.usage}".rstrip()
+
+
+REGISTRY: dict[str, Command] = {}
+
+
+def command(name: str, summary: str, usage: str = "", aliases: Iterable[str] = (),
+            argument: str = "") -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        cmd = Command(name, summary, handler, usage, tuple(aliases), argument)
+        for key in (name, *cmd.aliases):
+            if key in REGISTRY:
+                raise ValueError(f"/{key} is registered twice")
+            REGISTRY[key] = cmd
+        return handler
+
+    return register
+
+
+def commands() -> list[Command]:
+    """Each command once, in registration order."""
+    seen: dict[str, Command] = {}
+    for cmd in REGISTRY.values():
+        seen.setdefault(cmd.name, cmd)
+    return list(seen.values())
+
+
+class CommandError(UsageError):
+    """An unknown, ambiguous or misused slash command."""
+
+
+def lookup(word: str) -> Command:
+    """The command named `word` (without the slash), or its unique prefix."""
+    if word in REGISTRY:
+        return REGISTRY[word]
+    matches = sorted({cmd.name for key, cmd in REGISTRY.items() if key.startswith(word)})
+    if len(matches) == 1:
+        return REGISTRY[matches[0]]
+    if matches and word:
+        names = ", ".join("/" + m for m in matches)
+        raise CommandError(f"/{word} is ambiguous: {names}.", "Type more of the name.")
+    raise CommandError(f"Unknown command /{word}.", "Type /help for the list.")
+
+
+def is_command(line: str) -> bool:
+    """A line is a command when it starts with one slash; `//text` sends `/text`."""
+    return line.startswith("/") and not line.startswith("//")
+
+
+def split(line: str) -> tuple[str, str]:
+    word, _, arg = line[1:].strip().partition(" ")
+    return word, arg.strip()
+
+
+def dispatch(app: App, line: str) -> None:
+    word, arg = split(line)
+    lookup(word).handler(app, arg)
+
+
+def help_rows(name: str = "") -> list[tuple[str, str]]:
+    if name:
+        cmd = lookup(name.lstrip("/"))
+        return [(cmd.signature(), cmd.summary)]
+    return [(cmd.signature(), cmd.summary) for cmd in commands()]
+
+
+def complete(line: str, conversations: Callable[[], list[tuple[str, str]]]
+             ) -> list[tuple[str, str, int]]:
+    """Completions for the text before the cursor: (text, description, start offset).
+
+    The start offset is negative, counted from the cursor, as prompt_toolkit wants it.
+    """
+    if not is_command(line):
+        return []
+    word, sep, arg = line[1:].partition(" ")
+    if not sep:
+        return [("/" + key, cmd.summary, -len(line))
+                for key, cmd in REGISTRY.items() if key.startswith(word)]
+    try:
+        cmd = lookup(word)
+    except CommandError:
+        return []
+    arg = arg.lstrip()
+    if cmd.argument == "command":
+        return [(c.name, c.summary, -len(arg)) for c in commands() if c.name.startswith(arg)]
+    if cmd.argument == "conversation":
+        return [(cid, title, -len(arg)) for cid, title in conversations()
+                if cid.startswith(arg)]
+    return []
+
+
+# ---------------------------------------------------------------- the commands
+
+
+@command("help", "Show the commands, or the usage of one.", "[COMMAND]", argument="command")
+def _help(app: App, arg: str) -> None:
+    app.show_help(help_rows(arg))
+
+
+@command("reset", "Start a new conversation; the current one stays saved.",
+         aliases=("new", "clear"))
+def _reset(app: App, arg: str) -> None:
+    app.new_conversation()
+
+
+@command("list", "List saved conversations, newest first.")
+def _list(app: App, arg: str) -> None:
+    app.show_conversations()
+
+
+@command("resume", "Continue a saved conversation (a unique id prefix is enough).", "ID",
+         argument="conversation")
+def _resume(app: App, arg: str) -> None:
+    if not arg:
+        raise CommandError("/resume needs a conversation id.", "Type /list to see them.")
+    app.resume(arg)
+
+
+@command("exit", "Leave chatrepl (Ctrl-D does the same).", aliases=("quit",))
+def _exit(app: App, arg: str) -> None:
+    app.request_exit()

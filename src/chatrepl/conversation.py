@@ -1,0 +1,98 @@
+"""Conversations as plain data: messages, roles, ids, titles and the status of a turn.
+
+No I/O happens here; the store persists these values and the transport sends them.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Literal
+
+Role = Literal["user", "assistant", "system"]
+
+# How an assistant message ended. `streaming` is only ever seen in the store while an
+# answer is being written; a reader that finds it with its writer gone shows `interrupted`.
+STATUSES = ("complete", "streaming", "interrupted", "truncated", "failed")
+
+TITLE_LENGTH = 60
+
+
+def new_id() -> str:
+    """A fresh conversation id: 12 hex digits, sortable enough and short to type."""
+    return secrets.token_hex(6)
+
+
+def make_title(text: str, length: int = TITLE_LENGTH) -> str:
+    """A one-line title from the first question: whitespace folded, controls dropped."""
+    printable = "".join(
+        " " if ch.isspace() else ch
+        for ch in text
+        if ch.isspace() or unicodedata.category(ch)[0] != "C"
+    )
+    words = " ".join(printable.split())
+    if len(words) <= length:
+        return words or "(untitled)"
+    head = words[: length - 1]
+    cut = head.rsplit(" ", 1)[0] if " " in head else head
+    return cut.rstrip() + "…"
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One saved conversation as listed: id, title, last update, number of messages."""
+
+    id: str
+    title: str
+    updated: float
+    count: int
+
+
+@dataclass
+class Message:
+    """One turn of a conversation."""
+
+    role: Role
+    content: str
+    status: str = "complete"
+    created: float = field(default_factory=time.time)
+    id: int | None = None  # the store's row id once saved
+
+    def wire(self) -> dict[str, str]:
+        """The message as every wire format sends it."""
+        return {"role": self.role, "content": self.content}
+
+
+@dataclass
+class Conversation:
+    """An ordered list of messages with an id, a title and an optional system prompt."""
+
+    id: str = field(default_factory=new_id)
+    title: str = ""
+    messages: list[Message] = field(default_factory=list)
+    system: str = ""
+    created: float = field(default_factory=time.time)
+
+    def add(self, role: Role, content: str, status: str = "complete") -> Message:
+        message = Message(role, content, status)
+        self.messages.append(message)
+        if role == "user" and not self.title:
+            self.title = make_title(content)
+        return message
+
+    def request_messages(self) -> list[dict[str, str]]:
+        """What the next request sends: the system prompt, then every turn with text.
+
+        An assistant turn that ended early is still sent (the model sees what the user
+        saw); an empty one is left out, as servers reject empty assistant messages.
+        """
+        out: list[dict[str, str]] = []
+        if self.system:
+            out.append({"role": "system", "content": self.system})
+        out.extend(m.wire() for m in self.messages if m.content or m.role == "user")
+        return out
+
+    def __len__(self) -> int:
+        return len(self.messages)

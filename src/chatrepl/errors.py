@@ -1,0 +1,83 @@
+"""The exceptions chatrepl raises on purpose, each with a message written for the user.
+
+Every module raises these; only `cli` turns them into exit codes and only the REPL
+and `cli` print them. A message is one sentence; `hint` is the next step, if any.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_CONFIG = 78
+EXIT_INTERRUPTED = 130
+
+
+class ChatreplError(Exception):
+    """Base class: a failure the user should read about in one line."""
+
+    exit_code = EXIT_FAILED
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.hint}".strip()
+
+
+class UsageError(ChatreplError):
+    """The command line was wrong."""
+
+    exit_code = EXIT_USAGE
+
+
+class ConfigError(ChatreplError):
+    """The configuration (file, environment, flags) is invalid."""
+
+    exit_code = EXIT_CONFIG
+
+
+class RequestError(ChatreplError):
+    """The request could not be made or the server refused it."""
+
+    #: True when trying the same request again later may succeed.
+    retryable = False
+
+
+class NetworkError(RequestError):
+    """No HTTP answer: refused, unresolvable, TLS failure, reset, timeout."""
+
+    def __init__(self, message: str, hint: str = "", retryable: bool = False) -> None:
+        super().__init__(message, hint)
+        self.retryable = retryable
+
+
+class HTTPStatusError(RequestError):
+    """The server answered with a non-2xx status."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        hint: str = "",
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, hint)
+        self.status = status
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class StreamError(RequestError):
+    """The answer started but could not be read to its end."""
+
+
+class StoreError(ChatreplError):
+    """The conversation store cannot be read or written."""
+
+
+class NotFoundError(ChatreplError):
+    """No conversation matches the id (or the prefix is ambiguous)."""

@@ -1,0 +1,309 @@
+"""Terminal output: the one place that imports rich.
+
+An answer streams through `AnswerView`. In Markdown mode, blocks that can no longer
+change (paragraphs, lists, headings, whole fenced code blocks, tables) are printed once
+into the scrollback, and only the unfinished last block lives in a small live region
+that is repainted at most `MAX_FPS` times a second and cleared in `finally`. The work
+per token is bounded by the size of that last block, so the cost stays linear in the
+answer's length. In plain mode (a pipe, `--plain`, `NO_COLOR`, `TERM=dumb`) text is
+written as it arrives, with no escape codes. Every untrusted string goes through
+`sanitize` first and is never parsed as rich markup or emoji codes.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from datetime import datetime
+from typing import IO
+
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.live import Live
+from rich.markdown import Markdown
+from rich.segment import Segment
+from rich.table import Table
+from rich.text import Text
+
+from chatrepl.conversation import Conversation, Summary
+from chatrepl.sanitize import Sanitizer, sanitize
+
+MAX_FPS = 20
+
+
+def make_console(file: IO[str] | None = None, *, plain: bool = False,
+                 force_terminal: bool | None = None, width: int | None = None) -> Console:
+    return Console(
+        file=file or sys.stdout,
+        no_color=plain or None,
+        force_terminal=force_terminal,
+        color_system=None if plain else "auto",
+        highlight=False,
+        emoji=False,
+        markup=False,
+        width=width,
+    )
+
+
+class Blocks:
+    """Splits growing Markdown source into settled blocks and an unsettled tail.
+
+    A block is settled when a blank line follows it and the next non-blank line is not
+    indented (an indented line may continue a list item), or when its fenced code block
+    has closed. Lines are scanned once each, so the split is linear in the text.
+    """
+
+    def __init__(self) -> None:
+        self.source = ""
+        self.settled = 0  # source[:settled] has been handed out as blocks
+        self._scan = 0  # start of the first line not yet scanned
+        self._fence = ""  # the opening fence while inside a fenced code block
+        self._blank_at = -1  # end of a blank line that may close a block
+
+    def feed(self, text: str) -> list[str]:
+        self.source += text
+        blocks: list[str] = []
+        while True:
+            end = self.source.find("\n", self._scan)
+            if end < 0:
+                break
+            line = self.source[self._scan : end]
+            start, self._scan = self._scan, end + 1
+            cut = self._line(line, start, end + 1)
+            if cut is not None and cut > self.settled:
+                block = self.source[self.settled : cut].strip("\n")
+                self.settled = cut
+                if block.strip():
+                    blocks.append(block)
+        return blocks
+
+    def _line(self, line: str, start: int, after: int) -> int | None:
+        """Return an offset where a settled block ends, if this line shows one."""
+        stripped = line.strip()
+        if self._fence:
+            closing = stripped.rstrip()
+            if closing.startswith(self._fence[0] * len(self._fence)) and \
+                    not closing.strip(self._fence[0]):
+                self._fence = ""
+                return after
+            return None
+        indent = len(line) - len(line.lstrip(" "))
+        if indent <= 3 and (stripped.startswith("```") or stripped.startswith("~~~")):
+            char = stripped[0]
+            self._fence = char * (len(stripped) - len(stripped.lstrip(char)))
+            self._blank_at = -1
+            return start  # what came before the fence is a block of its own
+        if not stripped:
+            if self._blank_at < 0:
+                self._blank_at = after
+            return None
+        if self._blank_at >= 0:
+            blank, self._blank_at = self._blank_at, -1
+            if not line[:1].isspace():
+                return blank
+        return None
+
+    def tail(self) -> str:
+        return self.source[self.settled :]
+
+
+class _Tail:
+    """The live region: the unsettled tail, rendered, cut to its last lines.
+
+    Rich's refresh thread renders it up to MAX_FPS times a second; the rendered lines
+    are cached, so a repaint with nothing new costs almost nothing.
+    """
+
+    def __init__(self, renderer: Renderer) -> None:
+        self.r = renderer
+        self.source = ""  # replaced whole (atomic) by the streaming thread
+        self._key: tuple[str, int, int] | None = None
+        self._lines: list[list[Segment]] = []
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        source = self.source
+        height = max(1, console.size.height - 2)
+        key = (source, options.max_width, height)
+        if key != self._key:
+            if source.strip():
+                lines = console.render_lines(self.r.markdown_renderable(source), options,
+                                             pad=False)
+            else:
+                lines = []
+            self._lines = lines[-height:]
+            self._key = key
+        for line in self._lines:
+            yield from line
+            yield Segment.line()
+
+
+class AnswerView:
+    """Shows one answer as it streams. Use as a context manager; `close` is idempotent."""
+
+    def __init__(self, renderer: Renderer) -> None:
+        self.r = renderer
+        self.console = renderer.console
+        self.markdown = renderer.markdown and not renderer.plain
+        self._text = Sanitizer()
+        self._reasoning = Sanitizer()
+        self._blocks = Blocks()
+        self._tail = _Tail(renderer)
+        self._printed_blocks = 0
+        self._live: Live | None = None
+        self._ends_with_newline = True
+        self._reasoning_line = ""
+        self._closed = False
+
+    def __enter__(self) -> AnswerView:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---------------------------------------------------------- input
+
+    def text(self, piece: str) -> None:
+        safe = self._text.feed(piece)
+        if not safe:
+            return
+        self._flush_reasoning()
+        if not self.markdown:
+            self.console.file.write(safe)
+            self.console.file.flush()
+            self._ends_with_newline = safe.endswith("\n")
+            return
+        blocks = self._blocks.feed(safe)
+        # Set the new tail first: printing repaints the live region below the blocks.
+        self._tail.source = self._blocks.tail().strip("\n")
+        for block in blocks:
+            self._print_block(block)
+        if self._live is None and self._tail.source.strip():
+            self._live = Live(self._tail, console=self.console, auto_refresh=True,
+                              refresh_per_second=MAX_FPS, transient=True,
+                              redirect_stdout=False, redirect_stderr=False)
+            self._live.start(refresh=True)  # the first token is shown at once
+
+    def reasoning(self, piece: str) -> None:
+        safe = self._reasoning.feed(piece)
+        if not safe or not self.markdown:
+            return  # pipes get the answer only
+        self._reasoning_line += safe
+        *done, self._reasoning_line = self._reasoning_line.split("\n")
+        for line in done:
+            self.console.print(Text(line, style="dim italic"))
+
+    # ---------------------------------------------------------- output
+
+    def _print_block(self, block: str) -> None:
+        if self._printed_blocks:
+            self.console.print()
+        self.console.print(self.r.markdown_renderable(block))
+        self._printed_blocks += 1
+
+    def _flush_reasoning(self) -> None:
+        if self._reasoning_line:
+            self.console.print(Text(self._reasoning_line, style="dim italic"))
+            self._reasoning_line = ""
+
+    def close(self) -> None:
+        """Settle everything: stop the live region, print what it showed, once."""
+        if self._closed:
+            return
+        self._closed = True
+        self._text.flush()
+        self._flush_reasoning()
+        try:
+            if self._live is not None:
+                self._tail.source = ""
+                self._live.stop()
+                self._live = None
+        finally:
+            if self.markdown:
+                tail = self._blocks.tail().strip("\n")
+                if tail.strip():
+                    self._print_block(tail)
+            elif not self._ends_with_newline:
+                self.console.file.write("\n")
+                self.console.file.flush()
+
+
+class Renderer:
+    """Everything the program shows, on an injected rich Console."""
+
+    def __init__(self, console: Console | None = None, *, markdown: bool = True,
+                 plain: bool = False, code_theme: str = "monokai",
+                 err_console: Console | None = None) -> None:
+        self.console = console or make_console(plain=plain)
+        self.err_console = err_console or self.console
+        self.markdown = markdown
+        self.plain = plain
+        self.code_theme = code_theme
+
+    def markdown_renderable(self, source: str) -> Markdown:
+        return Markdown(source, code_theme=self.code_theme, hyperlinks=False)
+
+    def answer(self) -> AnswerView:
+        return AnswerView(self)
+
+    # ---------------------------------------------------------- lines
+
+    def error(self, message: str) -> None:
+        self.err_console.print(Text(sanitize(message), style="bold red"))
+
+    def warn(self, message: str) -> None:
+        self.err_console.print(Text(sanitize(message), style="yellow"))
+
+    def note(self, message: str) -> None:
+        self.console.print(Text(sanitize(message), style="dim"))
+
+    def info(self, message: str) -> None:
+        self.console.print(Text(sanitize(message)))
+
+    def rows(self, rows: Iterable[tuple[str, str]], title: str = "") -> None:
+        """Two columns: a name and its summary (used by /help)."""
+        table = Table(show_header=False, box=None, padding=(0, 2), title=title or None)
+        table.add_column(style="bold cyan", no_wrap=True)
+        table.add_column()
+        for name, summary in rows:
+            table.add_row(sanitize(name), sanitize(summary))
+        self.console.print(table)
+
+    def conversations(self, summaries: list[Summary], current: str = "") -> None:
+        if not summaries:
+            self.note("No saved conversations yet.")
+            return
+        if self.plain:
+            for s in summaries:
+                self.console.file.write(f"{s.id}\t{_date(s.updated)}\t{s.count}\t"
+                                        f"{sanitize(s.title)}\n")
+            return
+        table = Table(box=None, padding=(0, 2), header_style="bold")
+        table.add_column("id", style="cyan", no_wrap=True)
+        table.add_column("date", no_wrap=True)
+        table.add_column("msgs", justify="right")
+        table.add_column("title", overflow="ellipsis", no_wrap=True)
+        for s in summaries:
+            marker = " *" if s.id == current else ""
+            table.add_row(s.id + marker, _date(s.updated), str(s.count), sanitize(s.title))
+        self.console.print(table)
+
+    def transcript(self, conversation: Conversation, last: int | None = None) -> None:
+        """Show saved turns (the last `last` of them), rendered as they were."""
+        messages = conversation.messages
+        if last is not None and len(messages) > last:
+            self.note(f"… {len(messages) - last} earlier messages not shown.")
+            messages = messages[-last:]
+        for message in messages:
+            if message.role == "user":
+                self.console.print(Text("> " + sanitize(message.content), style="bold"))
+            elif message.role == "assistant":
+                if self.markdown and not self.plain:
+                    self.console.print(self.markdown_renderable(sanitize(message.content)))
+                else:
+                    self.console.print(Text(sanitize(message.content)))
+                if message.status not in ("complete", "streaming"):
+                    self.note(f"[{message.status}]")
+            self.console.print()
+
+
+def _date(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")

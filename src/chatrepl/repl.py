@@ -1,0 +1,196 @@
+"""The interactive loop: the one place that imports prompt_toolkit.
+
+The loop is flat: read a line, then either dispatch a slash command or run a turn. Every
+step is a method that tests drive with a pipe input and a dummy output. Input history
+lives in the store (not prompt_toolkit's FileHistory, which large concurrent pastes
+corrupt) and completion derives from the command registry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.completion import CompleteEvent, Completer, Completion
+from prompt_toolkit.document import Document
+from prompt_toolkit.formatted_text import FormattedText
+from prompt_toolkit.history import History
+from prompt_toolkit.input import Input
+from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+from prompt_toolkit.output import Output
+
+from chatrepl import commands
+from chatrepl.chat import Chat, Outcome
+from chatrepl.conversation import make_title
+from chatrepl.errors import ChatreplError
+from chatrepl.store import Store
+
+RESUME_SHOWN = 6  # turns shown when a conversation is resumed
+
+
+class StoreHistory(History):
+    """Input history kept in the conversation database."""
+
+    def __init__(self, store: Store | None) -> None:
+        super().__init__()
+        self.store = store
+
+    def load_history_strings(self) -> Iterable[str]:
+        if self.store is None:
+            return []
+        try:
+            return self.store.history()
+        except Exception:  # a history that cannot be read is no reason to stop
+            return []
+
+    def store_string(self, string: str) -> None:
+        if self.store is not None:
+            with contextlib.suppress(ChatreplError):  # the turn reports saving problems
+                self.store.add_history(string)
+
+
+class CommandCompleter(Completer):
+    """Completes slash commands and their arguments from the registry."""
+
+    def __init__(self, store: Store | None) -> None:
+        self.store = store
+
+    def _conversations(self) -> list[tuple[str, str]]:
+        if self.store is None:
+            return []
+        return [(s.id, make_title(s.title, 40)) for s in self.store.list_conversations(200)]
+
+    def get_completions(self, document: Document,
+                        complete_event: CompleteEvent) -> Iterator[Completion]:
+        text = document.text_before_cursor
+        if "\n" in text:
+            return
+        for value, meta, start in commands.complete(text, self._conversations):
+            yield Completion(value, start_position=start, display_meta=meta)
+
+
+def key_bindings() -> KeyBindings:
+    kb = KeyBindings()
+
+    @kb.add("enter")
+    def _send(event: KeyPressEvent) -> None:
+        buffer = event.current_buffer
+        if buffer.complete_state and buffer.complete_state.current_completion:
+            buffer.apply_completion(buffer.complete_state.current_completion)
+            return
+        buffer.validate_and_handle()
+
+    @kb.add("escape", "enter")
+    @kb.add("c-j")
+    def _newline(event: KeyPressEvent) -> None:
+        event.current_buffer.insert_text("\n")
+
+    return kb
+
+
+class Repl(commands.App):
+    """Reads lines and acts on them until the user leaves."""
+
+    def __init__(self, chat: Chat, input: Input | None = None,
+                 output: Output | None = None) -> None:
+        self.chat = chat
+        self.renderer = chat.renderer
+        self.exiting = False
+        self.pending = ""  # text offered at the next prompt (an unsent question)
+        self.session: PromptSession[str] = PromptSession(
+            history=StoreHistory(chat.store),
+            completer=CommandCompleter(chat.store),
+            complete_while_typing=False,
+            key_bindings=key_bindings(),
+            multiline=True,
+            prompt_continuation=lambda width, line, wrap: "… ".rjust(width),
+            enable_history_search=False,
+            input=input,
+            output=output,
+        )
+
+    # ---------------------------------------------------------- the loop
+
+    def run(self) -> int:
+        while not self.exiting:
+            try:
+                line = self.read()
+            except KeyboardInterrupt:
+                continue  # Ctrl-C at the prompt clears the line
+            except EOFError:
+                break  # Ctrl-D on an empty line
+            self.handle(line)
+        return 0
+
+    def read(self) -> str:
+        default, self.pending = self.pending, ""
+        return self.session.prompt(FormattedText([("bold ansigreen", "> ")]), default=default)
+
+    def handle(self, line: str) -> None:
+        text = line.strip()
+        if not text:
+            return
+        if commands.is_command(text):
+            try:
+                commands.dispatch(self, text)
+            except ChatreplError as exc:
+                self.renderer.error(str(exc))
+            return
+        if text.startswith("//"):
+            text = text[1:]
+        self.ask(text)
+
+    def ask(self, text: str) -> Outcome:
+        outcome = self.chat.ask(text)
+        self.report(outcome)
+        return outcome
+
+    def report(self, outcome: Outcome) -> None:
+        """The one line that says how a turn ended, when it did not simply complete."""
+        if outcome.restore:
+            self.pending = outcome.restore
+        if outcome.error is not None:
+            self.renderer.error(str(outcome.error))
+        elif outcome.status == "interrupted":
+            self.renderer.note("Interrupted." if not outcome.restore
+                               else "Interrupted; your question is back at the prompt.")
+        if outcome.status == "truncated" and outcome.error is None:
+            self.renderer.warn("The answer ended early: the stream closed before its end.")
+        if outcome.status == "failed" and outcome.reply.error and outcome.error is None:
+            self.renderer.error(f"The server reported an error: {outcome.reply.error}")
+        if outcome.status == "complete" and outcome.reply.finish_reason == "length":
+            self.renderer.warn("The answer was cut at the length limit.")
+
+    # ---------------------------------------------------------- App protocol
+
+    def show_help(self, rows: list[tuple[str, str]]) -> None:
+        self.renderer.rows(rows)
+        if len(rows) > 1:
+            self.renderer.note("Enter sends, Alt+Enter or Ctrl-J adds a line, Ctrl-C stops "
+                               "an answer, Ctrl-D leaves. Start a message with // to send "
+                               "a leading slash.")
+
+    def new_conversation(self) -> None:
+        self.chat.new()
+        self.renderer.note("New conversation.")
+
+    def show_conversations(self) -> None:
+        if self.chat.store is None:
+            self.renderer.note("Saving is off, so there are no saved conversations.")
+            return
+        self.renderer.conversations(self.chat.store.list_conversations(),
+                                    self.chat.conversation.id)
+
+    def resume(self, ref: str) -> None:
+        self.chat.load(ref)
+        self.show_resumed()
+
+    def show_resumed(self) -> None:
+        conversation = self.chat.conversation
+        self.renderer.transcript(conversation, last=RESUME_SHOWN)
+        self.renderer.note(f"Resumed {conversation.id}: {conversation.title} "
+                           f"({len(conversation)} messages).")
+
+    def request_exit(self) -> None:
+        self.exiting = True

@@ -1,0 +1,310 @@
+"""The conversation store: the one place that touches the database.
+
+One SQLite file holds conversations, messages and the input history. It runs in WAL
+mode with a busy timeout, every write is a short `BEGIN IMMEDIATE` transaction, and the
+schema carries a version (`PRAGMA user_version`) with forward migrations. A database
+written by a newer chatrepl is opened read-only rather than rewritten. The folder is
+0700 and the files 0600. A user's message is committed before its request is sent; an
+answer is written as it streams (status `streaming`, with the writer's pid) and closed
+with its final status, so a row whose writer died is read back as `interrupted`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from chatrepl.conversation import Conversation, Message, Role, Summary
+from chatrepl.errors import NotFoundError, StoreError
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 10_000
+HISTORY_LIMIT = 10_000
+
+_V1 = """
+CREATE TABLE conversations (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL DEFAULT '',
+    system TEXT NOT NULL DEFAULT '',
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    message_count INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX conversations_updated ON conversations(updated);
+CREATE TABLE messages (
+    id INTEGER PRIMARY KEY,
+    conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    role TEXT NOT NULL,
+    content TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'complete',
+    created REAL NOT NULL,
+    pid INTEGER,
+    meta TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX messages_conversation ON messages(conversation_id, id);
+CREATE TABLE history (
+    id INTEGER PRIMARY KEY,
+    text TEXT NOT NULL,
+    created REAL NOT NULL
+);
+"""
+
+# MIGRATIONS[n] takes a database from user_version n to n + 1.
+MIGRATIONS: list[str] = [_V1]
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        text = exc.strerror
+    return text[:1].upper() + text[1:] if text else type(exc).__name__
+
+
+class Store:
+    """Conversations and input history in one SQLite database."""
+
+    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
+        self.path = path
+        self.clock = clock
+        self.read_only = False
+        self.notice = ""
+        try:
+            self._db = self._connect(path)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"The conversation database {path} cannot be opened: {_describe(exc)}.",
+                "Move the file aside to start a fresh store; it is left untouched.",
+            ) from None
+        except OSError as exc:
+            raise StoreError(
+                f"Could not open the conversation database {path}: {_describe(exc)}."
+            ) from None
+
+    # ---------------------------------------------------------- opening
+
+    def _connect(self, path: Path) -> sqlite3.Connection:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                             check_same_thread=False)
+        db.row_factory = sqlite3.Row
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            db.close()
+            self.read_only = True
+            self.notice = (
+                f"The conversation database was written by a newer chatrepl (schema {version}); "
+                "it is opened read-only and nothing will be saved."
+            )
+            db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, isolation_level=None,
+                                 check_same_thread=False)
+            db.row_factory = sqlite3.Row
+            return db
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA foreign_keys = ON")
+        db.execute("PRAGMA synchronous = NORMAL")
+        if version < SCHEMA_VERSION:
+            self._migrate(db, version)
+        return db
+
+    @staticmethod
+    def _migrate(db: sqlite3.Connection, version: int) -> None:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            current = db.execute("PRAGMA user_version").fetchone()[0]
+            for step in range(current, SCHEMA_VERSION):
+                for statement in MIGRATIONS[step].split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version = {step + 1}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        if self.read_only:
+            raise StoreError("The conversation database is read-only; nothing was saved.")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"Could not save the conversation: {_describe(exc)}.") from None
+
+    # ---------------------------------------------------------- writing
+
+    def add_message(self, conversation: Conversation, message: Message, *,
+                    streaming: bool = False) -> int:
+        """Commit one message (and its conversation, the first time); return its row id."""
+        now = self.clock()
+        status = "streaming" if streaming else message.status
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO conversations(id, title, system, created, updated) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET updated = excluded.updated",
+                (conversation.id, conversation.title, conversation.system,
+                 conversation.created, now),
+            )
+            cursor = db.execute(
+                "INSERT INTO messages(conversation_id, role, content, status, created, pid) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (conversation.id, message.role, message.content, status, message.created,
+                 os.getpid() if streaming else None),
+            )
+            db.execute(
+                "UPDATE conversations SET message_count = message_count + 1 WHERE id = ?",
+                (conversation.id,),
+            )
+        message.id = cursor.lastrowid
+        return int(cursor.lastrowid or 0)
+
+    def update_message(self, message: Message, *, final: bool = False,
+                       meta: dict[str, Any] | None = None) -> None:
+        """Write the text so far; `final` records the message's own status."""
+        if message.id is None:
+            raise StoreError("Could not save the conversation: the message was never stored.")
+        status = message.status if final else "streaming"
+        with self._write() as db:
+            db.execute(
+                "UPDATE messages SET content = ?, status = ?, meta = ?, "
+                "pid = CASE WHEN ? THEN NULL ELSE pid END WHERE id = ?",
+                (message.content, status, json.dumps(meta or {}), final, message.id),
+            )
+
+    def delete_message(self, conversation_id: str, message: Message) -> None:
+        """Remove one message; a conversation left empty goes with it."""
+        with self._write() as db:
+            db.execute("DELETE FROM messages WHERE id = ?", (message.id,))
+            db.execute(
+                "UPDATE conversations SET message_count = message_count - 1 WHERE id = ?",
+                (conversation_id,),
+            )
+            db.execute("DELETE FROM conversations WHERE id = ? AND message_count <= 0",
+                       (conversation_id,))
+        message.id = None
+
+    def delete_conversation(self, conversation_id: str) -> None:
+        with self._write() as db:
+            db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+
+    # ---------------------------------------------------------- reading
+
+    def resolve(self, prefix: str) -> str:
+        """The one conversation id starting with `prefix`."""
+        prefix = prefix.strip()
+        if not prefix:
+            raise NotFoundError("No conversation id was given.", "Type /list to see them.")
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = self._db.execute(
+            "SELECT id FROM conversations WHERE id LIKE ? ESCAPE '\\' LIMIT 2", (escaped + "%",)
+        ).fetchall()
+        if not rows:
+            raise NotFoundError(f"No conversation matches {prefix}.",
+                                "Run chatrepl --list to see them.")
+        if len(rows) > 1:
+            raise NotFoundError(f"The id {prefix} matches more than one conversation.",
+                                "Type more of it.")
+        return str(rows[0]["id"])
+
+    def latest(self) -> str | None:
+        row = self._db.execute(
+            "SELECT id FROM conversations ORDER BY updated DESC, rowid DESC LIMIT 1"
+        ).fetchone()
+        return str(row["id"]) if row else None
+
+    def list_conversations(self, limit: int | None = 50) -> list[Summary]:
+        rows = self._db.execute(
+            "SELECT id, title, updated, message_count FROM conversations "
+            "ORDER BY updated DESC, rowid DESC LIMIT ?",
+            (-1 if limit is None else limit,),
+        ).fetchall()
+        return [Summary(r["id"], r["title"], r["updated"], r["message_count"]) for r in rows]
+
+    def load(self, conversation_id: str) -> Conversation:
+        head = self._db.execute(
+            "SELECT id, title, system, created FROM conversations WHERE id = ?",
+            (conversation_id,),
+        ).fetchone()
+        if head is None:
+            raise NotFoundError(f"No conversation matches {conversation_id}.")
+        conversation = Conversation(id=head["id"], title=head["title"], system=head["system"],
+                                    created=head["created"])
+        for row in self._db.execute(
+            "SELECT id, role, content, status, created, pid FROM messages "
+            "WHERE conversation_id = ? ORDER BY id",
+            (conversation_id,),
+        ):
+            status = row["status"]
+            if status == "streaming" and not _pid_alive(row["pid"]):
+                status = "interrupted"
+            role: Role = row["role"]
+            conversation.messages.append(
+                Message(role, row["content"], status, row["created"], row["id"])
+            )
+        return conversation
+
+    def search(self, text: str, limit: int = 50) -> list[tuple[str, str, str]]:
+        """Conversations with a message containing `text`: (id, title, snippet)."""
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = self._db.execute(
+            "SELECT c.id, c.title, m.content FROM messages m JOIN conversations c "
+            "ON c.id = m.conversation_id WHERE m.content LIKE ? ESCAPE '\\' "
+            "GROUP BY c.id ORDER BY c.updated DESC LIMIT ?",
+            (f"%{escaped}%", limit),
+        ).fetchall()
+        out = []
+        for row in rows:
+            content: str = row["content"]
+            at = content.lower().find(text.lower())
+            start = max(0, at - 30)
+            snippet = " ".join(content[start : at + len(text) + 30].split())
+            out.append((str(row["id"]), str(row["title"]), ("…" if start else "") + snippet))
+        return out
+
+    # ---------------------------------------------------------- input history
+
+    def add_history(self, text: str) -> None:
+        with self._write() as db:
+            db.execute("INSERT INTO history(text, created) VALUES (?, ?)", (text, self.clock()))
+
+    def history(self, limit: int = HISTORY_LIMIT) -> list[str]:
+        """Input history, newest first, consecutive duplicates folded."""
+        out: list[str] = []
+        for row in self._db.execute(
+            "SELECT text FROM history ORDER BY id DESC LIMIT ?", (limit,)
+        ):
+            if not out or out[-1] != row["text"]:
+                out.append(row["text"])
+        return out

@@ -1,0 +1,507 @@
+"""Pure decoding of streamed chat answers: bytes in, typed events out. No HTTP here.
+
+Three framings reach us: Server-Sent Events (Workers AI, OpenAI-compatible servers),
+newline-delimited JSON (Ollama) and a plain JSON body (a server that ignored `stream`).
+The framing is chosen from the Content-Type, falling back to the first bytes; the
+meaning of each JSON object is read from its shape, never from what was asked for.
+
+Bytes are decoded as UTF-8 incrementally (a character split across reads survives, bad
+bytes become U+FFFD) and lines end at CR, LF or CRLF, also when a CRLF is split.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+# A single line or event larger than this is refused: it is not a chat answer.
+MAX_LINE = 8 * 1024 * 1024
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+# ---------------------------------------------------------------- events
+
+
+@dataclass(frozen=True)
+class Text:
+    """A piece of the answer."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Reasoning:
+    """A piece of the model's reasoning, kept apart from the answer."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts as the server reported them; the last one seen wins."""
+
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    total_tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class Finish:
+    """The server said why the answer ended (`stop`, `length`, ...)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Failure:
+    """An error reported inside the stream, after the 2xx status."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Done:
+    """The explicit end marker (`[DONE]` or `done: true`)."""
+
+
+Event = Text | Reasoning | Usage | Finish | Failure | Done
+
+
+class WireError(ValueError):
+    """The byte stream cannot be decoded (a line over the size cap)."""
+
+
+# ---------------------------------------------------------------- lines
+
+
+class LineSplitter:
+    """Incremental bytes -> text lines, by CR, LF or CRLF; linear in the input size."""
+
+    def __init__(self, max_line: int = MAX_LINE) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._partial: list[str] = []
+        self._partial_len = 0
+        self._skip_lf = False
+        self._max_line = max_line
+        self.started = False
+
+    def feed(self, data: bytes) -> list[str]:
+        text = self._decoder.decode(data)
+        return self._split(text)
+
+    def close(self) -> str | None:
+        """Flush; return the unterminated last line, if any."""
+        tail = self._decoder.decode(b"", final=True)  # at most one U+FFFD, never a line end
+        if tail:
+            self._partial.append(tail)
+        if self._partial:
+            line = "".join(self._partial)
+            self._partial.clear()
+            return line
+        return None
+
+    def _split(self, text: str) -> list[str]:
+        if not text:
+            return []
+        if not self.started:
+            self.started = True
+            if text.startswith("\ufeff"):
+                text = text[1:]
+        if self._skip_lf:
+            self._skip_lf = False
+            if text.startswith("\n"):
+                text = text[1:]
+        lines: list[str] = []
+        pos = 0
+        for match in _LINE_END.finditer(text):
+            piece = text[pos : match.start()]
+            if self._partial:
+                self._partial.append(piece)
+                piece = "".join(self._partial)
+                self._partial.clear()
+                self._partial_len = 0
+            lines.append(piece)
+            pos = match.end()
+        if text.endswith("\r"):
+            # A CR at the end of a read may be the first half of a CRLF.
+            self._skip_lf = True
+        rest = text[pos:]
+        if rest:
+            self._partial.append(rest)
+            self._partial_len += len(rest)
+            if self._partial_len > self._max_line:
+                raise WireError(
+                    f"The server sent a line of more than {self._max_line // (1024 * 1024)} MiB."
+                )
+        return lines
+
+
+# ---------------------------------------------------------------- SSE
+
+
+@dataclass(frozen=True)
+class SSEEvent:
+    """One dispatched Server-Sent Event."""
+
+    type: str
+    data: str
+    id: str = ""
+
+
+@dataclass
+class SSEParser:
+    """The WHATWG event-stream interpretation, fed bytes in any split."""
+
+    lines: LineSplitter = field(default_factory=LineSplitter)
+    _data: list[str] = field(default_factory=list)
+    _data_len: int = 0
+    _has_data: bool = False
+    _type: str = ""
+    last_id: str = ""
+    retry: int | None = None
+    #: True after close() when bytes of an event were left undispatched.
+    truncated: bool = False
+
+    def feed(self, data: bytes) -> list[SSEEvent]:
+        events: list[SSEEvent] = []
+        for line in self.lines.feed(data):
+            event = self._line(line)
+            if event is not None:
+                events.append(event)
+        return events
+
+    def close(self) -> list[SSEEvent]:
+        rest = self.lines.close()
+        if rest is not None or self._has_data or self._type:
+            self.truncated = rest is not None or self._has_data
+        return []
+
+    def _line(self, line: str) -> SSEEvent | None:
+        if not line:
+            return self._dispatch()
+        if line.startswith(":"):
+            return None
+        name, colon, value = line.partition(":")
+        if colon and value.startswith(" "):
+            value = value[1:]
+        if name == "data":
+            self._data.append(value)
+            self._data_len += len(value)
+            self._has_data = True
+            if self._data_len > MAX_LINE:
+                raise WireError("The server sent an event of more than 8 MiB.")
+        elif name == "event":
+            self._type = value
+        elif name == "id":
+            if "\0" not in value:
+                self.last_id = value
+        elif name == "retry" and value.isascii() and value.isdigit():
+            self.retry = int(value)
+        return None
+
+    def _dispatch(self) -> SSEEvent | None:
+        if not self._has_data:
+            self._type = ""
+            return None
+        event = SSEEvent(self._type or "message", "\n".join(self._data), self.last_id)
+        self._data.clear()
+        self._data_len = 0
+        self._has_data = False
+        self._type = ""
+        return event
+
+
+# ---------------------------------------------------------------- meaning
+
+
+def _number_text(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return str(value)
+    return None
+
+
+def _error_message(value: Any) -> str:
+    if isinstance(value, dict):
+        for key in ("message", "error", "detail"):
+            if value.get(key):
+                return _error_message(value[key])
+        return json.dumps(value)[:500]
+    if isinstance(value, list) and value:
+        return _error_message(value[0])
+    return str(value)
+
+
+def _usage(obj: dict[str, Any]) -> Usage:
+    def count(key: str) -> int | None:
+        value = obj.get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    return Usage(count("prompt_tokens"), count("completion_tokens"), count("total_tokens"))
+
+
+def interpret(obj: Any) -> list[Event]:
+    """The events one decoded JSON object stands for, whatever server sent it."""
+    if not isinstance(obj, dict):
+        return []
+    out: list[Event] = []
+    if obj.get("error"):
+        return [Failure(_error_message(obj["error"]))]
+    if isinstance(obj.get("result"), dict):  # Cloudflare's REST envelope
+        return interpret(obj["result"])
+    choices = obj.get("choices")
+    if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+        choice = choices[0]
+        for key in ("delta", "message"):
+            part = choice.get(key)
+            if isinstance(part, dict):
+                for rkey in ("reasoning_content", "reasoning"):
+                    reasoning = part.get(rkey)
+                    if isinstance(reasoning, str) and reasoning:
+                        out.append(Reasoning(reasoning))
+                content = part.get("content")
+                if isinstance(content, str) and content:
+                    out.append(Text(content))
+        if isinstance(choice.get("text"), str) and choice["text"]:
+            out.append(Text(choice["text"]))
+        if isinstance(choice.get("finish_reason"), str):
+            out.append(Finish(choice["finish_reason"]))
+    elif "response" in obj:
+        text = _number_text(obj["response"])
+        if text:
+            out.append(Text(text))
+    message = obj.get("message")
+    if isinstance(message, dict) and not isinstance(choices, list):  # Ollama chat
+        thinking = message.get("thinking")
+        if isinstance(thinking, str) and thinking:
+            out.append(Reasoning(thinking))
+        content = message.get("content")
+        if isinstance(content, str) and content:
+            out.append(Text(content))
+    usage = obj.get("usage")
+    if isinstance(usage, dict):
+        out.append(_usage(usage))
+    if obj.get("done") is True:
+        if "eval_count" in obj or "prompt_eval_count" in obj:
+            prompt = obj.get("prompt_eval_count")
+            completion = obj.get("eval_count")
+            total = (
+                prompt + completion
+                if isinstance(prompt, int) and isinstance(completion, int)
+                else None
+            )
+            out.append(Usage(prompt, completion, total))
+        out.append(Finish(str(obj.get("done_reason") or "stop")))
+        out.append(Done())
+    return out
+
+
+# ---------------------------------------------------------------- framings
+
+
+class Decoder:
+    """Bytes of one response body -> events. Subclasses pick the framing."""
+
+    truncated = False
+
+    def feed(self, data: bytes) -> list[Event]:
+        raise NotImplementedError
+
+    def close(self) -> list[Event]:
+        return []
+
+
+class SSEDecoder(Decoder):
+    def __init__(self) -> None:
+        self.parser = SSEParser()
+
+    def feed(self, data: bytes) -> list[Event]:
+        return self._events(self.parser.feed(data))
+
+    def close(self) -> list[Event]:
+        events = self._events(self.parser.close())
+        self.truncated = self.parser.truncated
+        return events
+
+    @staticmethod
+    def _events(raw: list[SSEEvent]) -> list[Event]:
+        out: list[Event] = []
+        for event in raw:
+            data = event.data.strip()
+            if data == "[DONE]":
+                out.append(Done())
+                continue
+            try:
+                obj = json.loads(data)
+            except ValueError:
+                if event.type == "error":
+                    out.append(Failure(data or "The server reported an error."))
+                continue
+            if event.type == "error":
+                out.append(Failure(_error_message(obj)))
+                continue
+            out.extend(interpret(obj))
+        return out
+
+
+class JSONLinesDecoder(Decoder):
+    """NDJSON, and a plain JSON body that may span lines (pretty-printed)."""
+
+    def __init__(self) -> None:
+        self.lines = LineSplitter()
+        self._pending: list[str] = []
+        self._pending_len = 0
+
+    def feed(self, data: bytes) -> list[Event]:
+        out: list[Event] = []
+        for line in self.lines.feed(data):
+            out.extend(self._line(line))
+        return out
+
+    def close(self) -> list[Event]:
+        rest = self.lines.close()
+        out = self._line(rest) if rest is not None else []
+        if self._pending:
+            self.truncated = True
+        return out
+
+    def _line(self, line: str) -> list[Event]:
+        if not line.strip() and not self._pending:
+            return []
+        self._pending.append(line)
+        self._pending_len += len(line)
+        text = "\n".join(self._pending)
+        try:
+            obj = json.loads(text)
+        except ValueError:
+            if self._pending_len > MAX_LINE:
+                raise WireError("The server sent a JSON value of more than 8 MiB.") from None
+            return []
+        self._pending.clear()
+        self._pending_len = 0
+        events = interpret(obj)
+        if not isinstance(obj, dict) or "done" in obj or "choices" in obj:
+            return events
+        # A whole (non-streamed) JSON answer has no end marker of its own.
+        if any(isinstance(e, Text) for e in events) and not any(
+            isinstance(e, Done) for e in events
+        ):
+            events.append(Done())
+        return events
+
+
+def decoder_for(content_type: str, first: bytes = b"") -> Decoder:
+    """Choose the framing from the Content-Type, or sniff the first bytes."""
+    kind = content_type.split(";", 1)[0].strip().lower()
+    if kind == "text/event-stream":
+        return SSEDecoder()
+    if kind in ("application/x-ndjson", "application/ndjson", "application/jsonl",
+                "application/json", "application/x-jsonlines"):
+        return JSONLinesDecoder()
+    head = first.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith((b"{", b"[")):
+        return JSONLinesDecoder()
+    return SSEDecoder()
+
+
+# ---------------------------------------------------------------- a whole answer
+
+
+@dataclass
+class Reply:
+    """Accumulates the events of one answer and says how it ended."""
+
+    reasoning: str = ""
+    usage: Usage | None = None
+    finish_reason: str = ""
+    error: str = ""
+    done: bool = False
+    _parts: list[str] = field(default_factory=list)
+
+    def apply(self, event: Event) -> None:
+        if isinstance(event, Text):
+            self._parts.append(event.text)
+        elif isinstance(event, Reasoning):
+            self.reasoning += event.text
+        elif isinstance(event, Usage):
+            self.usage = event
+        elif isinstance(event, Finish):
+            self.finish_reason = event.reason
+        elif isinstance(event, Failure):
+            if not self.error:
+                self.error = event.message
+        elif isinstance(event, Done):
+            self.done = True
+
+    @property
+    def answer(self) -> str:
+        if len(self._parts) > 1:
+            self._parts[:] = ["".join(self._parts)]
+        return self._parts[0] if self._parts else ""
+
+    @property
+    def status(self) -> str:
+        """complete, failed or truncated, judged from what the stream said."""
+        if self.error:
+            return "failed"
+        if self.done or self.finish_reason:
+            return "complete"
+        return "truncated"
+
+
+def decode(chunks: Iterable[bytes], content_type: str = "") -> Iterator[Event]:
+    """Decode a whole body given as chunks; for tests and one-off use."""
+    decoder: Decoder | None = None
+    for chunk in chunks:
+        if decoder is None:
+            if not chunk:
+                continue
+            decoder = decoder_for(content_type, chunk)
+        yield from decoder.feed(chunk)
+    if decoder is not None:
+        yield from decoder.close()
+
+
+def collect(chunks: Iterable[bytes], content_type: str = "") -> Reply:
+    reply = Reply()
+    for event in decode(chunks, content_type):
+        reply.apply(event)
+    return reply
+
+
+# ---------------------------------------------------------------- error bodies
+
+
+def error_message(body: bytes, content_type: str = "") -> str:
+    """The server's own message from an error body, or "" (HTML is never shown).
+
+    Shapes seen: `{"code","message"}` (the default endpoint), `{"error":{"message"}}`
+    (OpenAI), `{"error":"..."}` (Ollama), `{"errors":[{"message"}]}` (Cloudflare's API).
+    """
+    text = body.decode("utf-8", "replace").strip().lstrip("\ufeff")
+    if not text or "html" in content_type.lower() or text.startswith("<"):
+        return ""
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        first = text.splitlines()[0]
+        return first[:300] if len(text) <= 300 else ""
+    message = ""
+    if isinstance(obj, dict):
+        for key in ("error", "errors", "message", "detail"):
+            if obj.get(key):
+                message = _error_message(obj[key])
+                break
+    elif isinstance(obj, str):
+        message = obj
+    while message.startswith("AiError: "):
+        message = message[len("AiError: "):]
+    return message.strip()

@@ -1,0 +1,214 @@
+"""A real chat server on 127.0.0.1 for tests, benchmarks and trying chatrepl by hand.
+
+Replies are scripted (`Script`: status, headers, pieces with pauses, framing, a dropped
+connection) or, when none is queued, made up from the question: the default answer
+echoes it as Workers-style SSE, word by word. Every request is recorded.
+
+    python -m tests.server --port 8765       # serve the default answers until Ctrl-C
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+# bytes to send, seconds to pause, or a gate: wait until the test opens it (at most
+# GATE_WAIT seconds; a gate that times out is counted in `gate_timeouts`)
+Piece = bytes | float | threading.Event
+GATE_WAIT = 10.0
+
+
+@dataclass
+class Script:
+    """One scripted response."""
+
+    status: int = 200
+    pieces: list[Piece] = field(default_factory=list)
+    content_type: str = "text/event-stream"
+    framing: str = "chunked"  # chunked | close | length
+    drop: bool = False  # end the connection abruptly after the pieces
+    headers: dict[str, str] = field(default_factory=dict)
+    reason: str = ""
+
+
+@dataclass
+class Recorded:
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+
+def sse(*texts: str, done: bool = True) -> list[Piece]:
+    pieces: list[Piece] = [f"data: {json.dumps({'response': t})}\n\n".encode() for t in texts]
+    if done:
+        pieces.append(b"data: [DONE]\n\n")
+    return pieces
+
+
+LONG_MARKDOWN = """# A long answer
+
+Here is a paragraph with **bold**, *italic* and `code`, long enough that it wraps \
+across the width of a normal terminal window at least once or twice.
+
+- first item
+- second item with a [link](https://example.com/docs)
+- third item
+
+```python
+def greet(name: str) -> str:
+    return f"Hello, {name}!"
+```
+
+| col | value |
+|-----|-------|
+| a   | 1     |
+| b   | 2     |
+
+Closing words.
+"""
+
+
+def default_answer(question: str, turn: int) -> tuple[list[str], float]:
+    """The made-up answer for a question: its words and the pause between them."""
+    if "long" in question:
+        words = [w + " " for w in LONG_MARKDOWN.replace("\n", " \n").split(" ")]
+        return ["".join(words[i : i + 2]) for i in range(0, len(words), 2)], 0.01
+    if "slow" in question:
+        return [f"word{i} " for i in range(200)], 0.1
+    text = f"Answer {turn}: you said *{question}*."
+    return [w + " " for w in text.split(" ")], 0.005
+
+
+class ChatServer:
+    """Start with `start()`; `url` is then the chat endpoint."""
+
+    def __init__(self) -> None:
+        self.scripts: deque[Script | Callable[[Recorded], Script]] = deque()
+        self.requests: list[Recorded] = []
+        self.lock = threading.Lock()
+        self.httpd: ThreadingHTTPServer | None = None
+        self.thread: threading.Thread | None = None
+        self.gate_timeouts = 0
+
+    @property
+    def url(self) -> str:
+        assert self.httpd is not None
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host!s}:{port}/api/chat"
+
+    def add(self, *scripts: Script | Callable[[Recorded], Script]) -> None:
+        self.scripts.extend(scripts)
+
+    def start(self, port: int = 0) -> ChatServer:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length)
+                try:
+                    body = json.loads(raw)
+                except ValueError:
+                    body = raw
+                record = Recorded(self.path, dict(self.headers.items()), body)
+                with server.lock:
+                    server.requests.append(record)
+                    turn = len(server.requests)
+                    script = server.scripts.popleft() if server.scripts else None
+                if callable(script):
+                    script = script(record)
+                if script is None:
+                    script = server.echo(record, turn)
+                server.respond(self, script)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self.httpd is not None:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+
+    @staticmethod
+    def echo(record: Recorded, turn: int) -> Script:
+        messages = record.body.get("messages", []) if isinstance(record.body, dict) else []
+        question = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
+        words, pause = default_answer(question, turn)
+        pieces: list[Piece] = []
+        for chunk in sse(*words):
+            pieces += [chunk, pause]
+        return Script(pieces=pieces)
+
+    def respond(self, handler: BaseHTTPRequestHandler, script: Script) -> None:
+        wfile = handler.wfile
+        data = [p for p in script.pieces if isinstance(p, bytes)]
+        handler.send_response(script.status, script.reason or None)
+        handler.send_header("Content-Type", script.content_type)
+        for key, value in script.headers.items():
+            handler.send_header(key, value)
+        if script.framing == "chunked":
+            handler.send_header("Transfer-Encoding", "chunked")
+        elif script.framing == "length":
+            handler.send_header("Content-Length", str(sum(len(d) for d in data)))
+        else:
+            handler.send_header("Connection", "close")
+        handler.end_headers()
+        wfile.flush()
+        try:
+            for piece in script.pieces:
+                if isinstance(piece, float):
+                    time.sleep(piece)
+                    continue
+                if isinstance(piece, threading.Event):
+                    if not piece.wait(GATE_WAIT):
+                        self.gate_timeouts += 1
+                    continue
+                if script.framing == "chunked":
+                    wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                else:
+                    wfile.write(piece)
+                wfile.flush()
+            if script.drop:
+                handler.connection.shutdown(socket.SHUT_RDWR)
+                handler.close_connection = True
+                return
+            if script.framing == "chunked":
+                wfile.write(b"0\r\n\r\n")
+                wfile.flush()
+            else:
+                handler.close_connection = True
+        except (BrokenPipeError, ConnectionResetError):
+            handler.close_connection = True
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+    server = ChatServer().start(args.port)
+    print(f"serving {server.url}", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
