@@ -191,7 +191,7 @@ class ChatServer:
             if script.framing == "chunked":
                 wfile.write(b"0\r\n\r\n")
                 wfile.flush()
-            else:
+            elif script.framing == "close":
                 handler.close_connection = True
         except (BrokenPipeError, ConnectionResetError):
             handler.close_connection = True

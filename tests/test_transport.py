@@ -36,8 +36,7 @@ def reply_of(server: ChatServer, endpoint: Endpoint | None = None) -> wire.Reply
 @pytest.mark.parametrize("framing", ["chunked", "close", "length"])
 def test_fixture_streams_decode_over_http(server: ChatServer, framing: str) -> None:
     data = fixture_bytes("cf_native_padded_usage.sse")
-    server.add(Script(pieces=[data[i : i + 7] for i in range(0, len(data), 7)],
-                      framing=framing))
+    server.add(Script(pieces=[data[i : i + 7] for i in range(0, len(data), 7)], framing=framing))
     reply = reply_of(server)
     assert (reply.answer, reply.status) == ("As an AI", "complete")
     assert reply.usage == wire.Usage(24, 3, 27)
@@ -47,8 +46,7 @@ def test_fixture_streams_decode_over_http(server: ChatServer, framing: str) -> N
 def test_tokens_arrive_before_the_rest_is_sent(server: ChatServer, framing: str) -> None:
     """The first token must reach us while the server still holds the rest back."""
     gate = threading.Event()
-    server.add(Script(pieces=[*sse("first", done=False), gate, *sse(" second")],
-                      framing=framing))
+    server.add(Script(pieces=[*sse("first", done=False), gate, *sse(" second")], framing=framing))
     events = transport().stream(Endpoint(url=server.url), MESSAGES)
     first = next(events)
     gate.set()
@@ -59,7 +57,8 @@ def test_tokens_arrive_before_the_rest_is_sent(server: ChatServer, framing: str)
 
 
 def test_bearer_token_is_sent_and_netrc_does_not_replace_it(
-        server: ChatServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    server: ChatServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     netrc = tmp_path / "netrc"
     netrc.write_text("machine 127.0.0.1 login someone password netrc-secret\n")
     netrc.chmod(0o600)
@@ -86,13 +85,21 @@ def test_auto_api_from_the_url() -> None:
     assert api_for(Endpoint(url="http://localhost:8080/v1/chat/completions")) == "openai"
     assert api_for(Endpoint(url="http://localhost:11434/api/chat")) == "ollama"
     assert api_for(Endpoint(url="http://x/v1/chat/completions", api="workers")) == "workers"
-    assert build_request(Endpoint(url="http://x/api/chat"), MESSAGES).body == \
-        b'{"messages": [{"role": "user", "content": "hi"}]}'
+    assert (
+        build_request(Endpoint(url="http://x/api/chat"), MESSAGES).body
+        == b'{"messages": [{"role": "user", "content": "hi"}]}'
+    )
 
 
 def test_401_is_one_line_with_the_servers_message(server: ChatServer) -> None:
-    server.add(Script(status=401, content_type="application/json", framing="length",
-                      pieces=[fixture_bytes("http_worker_401.json")]))
+    server.add(
+        Script(
+            status=401,
+            content_type="application/json",
+            framing="length",
+            pieces=[fixture_bytes("http_worker_401.json")],
+        )
+    )
     with pytest.raises(HTTPStatusError) as caught:
         reply_of(server)
     err = caught.value
@@ -104,21 +111,44 @@ def test_401_is_one_line_with_the_servers_message(server: ChatServer) -> None:
 
 
 def test_html_error_page_is_never_shown(server: ChatServer) -> None:
-    server.add(Script(status=502, reason="Bad Gateway", content_type="text/html",
-                      framing="length", pieces=[b"<html>" + b"x" * 200_000 + b"</html>"]),
-               Script(status=502, reason="Bad Gateway", content_type="text/html",
-                      framing="length", pieces=[b"<html>nope</html>"]),
-               Script(status=502, reason="Bad Gateway", content_type="text/html",
-                      framing="length", pieces=[b"<html>nope</html>"]))
+    server.add(
+        Script(
+            status=502,
+            reason="Bad Gateway",
+            content_type="text/html",
+            framing="length",
+            pieces=[b"<html>" + b"x" * 200_000 + b"</html>"],
+        ),
+        Script(
+            status=502,
+            reason="Bad Gateway",
+            content_type="text/html",
+            framing="length",
+            pieces=[b"<html>nope</html>"],
+        ),
+        Script(
+            status=502,
+            reason="Bad Gateway",
+            content_type="text/html",
+            framing="length",
+            pieces=[b"<html>nope</html>"],
+        ),
+    )
     with pytest.raises(HTTPStatusError) as caught:
         reply_of(server)
     assert str(caught.value) == "The server answered 502 Bad Gateway."
 
 
 def test_capacity_429_is_retried_then_succeeds(server: ChatServer) -> None:
-    server.add(Script(status=429, content_type="application/json", framing="length",
-                      headers={"Retry-After": "2"},
-                      pieces=[fixture_bytes("http_cf_api_429_capacity.json")]))
+    server.add(
+        Script(
+            status=429,
+            content_type="application/json",
+            framing="length",
+            headers={"Retry-After": "2"},
+            pieces=[fixture_bytes("http_cf_api_429_capacity.json")],
+        )
+    )
     notes: list[str] = []
     t = transport(on_retry=notes.append)
     reply = wire.Reply()
@@ -130,8 +160,14 @@ def test_capacity_429_is_retried_then_succeeds(server: ChatServer) -> None:
 
 
 def test_daily_quota_429_is_not_retried(server: ChatServer) -> None:
-    server.add(Script(status=429, content_type="application/json", framing="length",
-                      pieces=[fixture_bytes("http_cf_api_429_daily.json")]))
+    server.add(
+        Script(
+            status=429,
+            content_type="application/json",
+            framing="length",
+            pieces=[fixture_bytes("http_cf_api_429_daily.json")],
+        )
+    )
     with pytest.raises(HTTPStatusError) as caught:
         reply_of(server)
     assert "daily free allocation" in str(caught.value)

@@ -21,7 +21,12 @@ ANSWERS = {
     "openai_compat_keepalive_and_error.sse": ("Par", "failed", None, "", "upstream model crashed"),
     "ollama_chat.ndjson": ("Hello there", "complete", (10, 17, 27), "stop", ""),
     "ollama_midstream_error.ndjson": (
-        "Yes", "failed", None, "", "an error was encountered while running the model"),
+        "Yes",
+        "failed",
+        None,
+        "",
+        "an error was encountered while running the model",
+    ),
 }
 
 CONTENT_TYPES = {".sse": "text/event-stream", ".ndjson": "application/x-ndjson"}
@@ -49,7 +54,7 @@ TRUNCATED_EDGES = {"edge_unterminated.sse", "edge_unterminated_nl.sse"}
 
 
 def content_type(name: str) -> str:
-    return CONTENT_TYPES[name[name.rindex("."):]]
+    return CONTENT_TYPES[name[name.rindex(".") :]]
 
 
 def summary(reply: wire.Reply) -> tuple[object, ...]:

@@ -27,8 +27,9 @@ CHECKPOINT_SECONDS = 0.5
 class Streamer(Protocol):
     """The transport seam: sends messages, yields answer events."""
 
-    def stream(self, endpoint: Endpoint, messages: list[dict[str, str]],
-               token: str = "") -> Any: ...
+    def stream(
+        self, endpoint: Endpoint, messages: list[dict[str, str]], token: str = ""
+    ) -> Any: ...
 
 
 @dataclass
@@ -48,9 +49,11 @@ class Outcome:
         if self.first_token is not None:
             out["first_token"] = round(self.first_token, 3)
         if usage:
-            out["usage"] = {"prompt_tokens": usage.prompt_tokens,
-                            "completion_tokens": usage.completion_tokens,
-                            "total_tokens": usage.total_tokens}
+            out["usage"] = {
+                "prompt_tokens": usage.prompt_tokens,
+                "completion_tokens": usage.completion_tokens,
+                "total_tokens": usage.total_tokens,
+            }
         if self.reply.finish_reason:
             out["finish_reason"] = self.reply.finish_reason
         if self.reply.reasoning:
@@ -61,9 +64,15 @@ class Outcome:
 class Chat:
     """The current conversation and the means to continue it."""
 
-    def __init__(self, settings: Settings, transport: Streamer, renderer: Renderer,
-                 store: Store | None, token: str = "",
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        transport: Streamer,
+        renderer: Renderer,
+        store: Store | None,
+        token: str = "",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.settings = settings
         self.endpoint = settings.endpoint
         self.transport = transport
@@ -90,11 +99,11 @@ class Chat:
     def _save_message(self, message: Message, streaming: bool = False) -> None:
         store = self.store
         if store is not None:
-            self._save(lambda: store.add_message(self.conversation, message,
-                                                 streaming=streaming))
+            self._save(lambda: store.add_message(self.conversation, message, streaming=streaming))
 
-    def _update(self, message: Message, final: bool = False,
-                meta: dict[str, Any] | None = None) -> None:
+    def _update(
+        self, message: Message, final: bool = False, meta: dict[str, Any] | None = None
+    ) -> None:
         store = self.store
         if store is not None and message.id is not None:
             self._save(lambda: store.update_message(message, final=final, meta=meta))
@@ -122,9 +131,9 @@ class Chat:
         view = self.renderer.answer()
         try:
             with view:
-                events = self.transport.stream(self.endpoint,
-                                               self.conversation.request_messages(),
-                                               self.token)
+                events = self.transport.stream(
+                    self.endpoint, self.conversation.request_messages(), self.token
+                )
                 for event in events:
                     outcome.reply.apply(event)
                     if isinstance(event, wire.Text):

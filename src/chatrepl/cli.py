@@ -49,28 +49,40 @@ Type /help inside the REPL for the slash commands."""
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="chatrepl", description=DESCRIPTION, epilog=EPILOG,
+        prog="chatrepl",
+        description=DESCRIPTION,
+        epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("question", nargs="*", help="ask this once and print the answer")
-    p.add_argument("-c", "--continue", dest="cont", action="store_true",
-                   help="continue the most recent conversation")
-    p.add_argument("-r", "--resume", metavar="ID",
-                   help="continue conversation ID (a unique prefix is enough)")
+    p.add_argument(
+        "-c",
+        "--continue",
+        dest="cont",
+        action="store_true",
+        help="continue the most recent conversation",
+    )
+    p.add_argument(
+        "-r", "--resume", metavar="ID", help="continue conversation ID (a unique prefix is enough)"
+    )
     manage = p.add_argument_group("saved conversations")
     manage.add_argument("--list", action="store_true", help="list saved conversations")
     manage.add_argument("--all", action="store_true", help="with --list: list every one")
     manage.add_argument("--show", metavar="ID", help="print a conversation")
     manage.add_argument("--export", metavar="ID", help="export a conversation to stdout")
-    manage.add_argument("--format", choices=("md", "json"), default="md",
-                        help="with --export: md (default) or json")
+    manage.add_argument(
+        "--format", choices=("md", "json"), default="md", help="with --export: md (default) or json"
+    )
     manage.add_argument("--delete", metavar="ID", help="delete a conversation (asks first)")
     manage.add_argument("--yes", action="store_true", help="with --delete: do not ask")
     manage.add_argument("--search", metavar="TEXT", help="find conversations containing TEXT")
     conn = p.add_argument_group("endpoint and behaviour")
     conn.add_argument("--url", help="endpoint URL")
-    conn.add_argument("--api", choices=("auto", "workers", "openai", "ollama"),
-                      help="request format (default auto: from the URL)")
+    conn.add_argument(
+        "--api",
+        choices=("auto", "workers", "openai", "ollama"),
+        help="request format (default auto: from the URL)",
+    )
     conn.add_argument("--model", help="model name, for the openai and ollama APIs")
     conn.add_argument("--endpoint", metavar="NAME", help="a named endpoint from config.toml")
     conn.add_argument("--system", metavar="TEXT", help="system prompt for a new conversation")
@@ -100,11 +112,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _settings(args: argparse.Namespace) -> Settings:
     from chatrepl.config import Overrides, load
 
-    return load(Overrides(
-        url=args.url, api=args.api, model=args.model, endpoint=args.endpoint,
-        system=args.system, save=False if args.no_save else None,
-        plain=True if args.plain else None, debug=args.debug, config_file=args.config,
-    ))
+    return load(
+        Overrides(
+            url=args.url,
+            api=args.api,
+            model=args.model,
+            endpoint=args.endpoint,
+            system=args.system,
+            save=False if args.no_save else None,
+            plain=True if args.plain else None,
+            debug=args.debug,
+            config_file=args.config,
+        )
+    )
 
 
 def _open_store(settings: Settings, renderer: Renderer) -> Store | None:
@@ -122,8 +142,9 @@ def _read_stdin(stream: TextIO) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise UsageError("The input on stdin is not UTF-8 text.",
-                         "Pipe text, not binary data.") from None
+        raise UsageError(
+            "The input on stdin is not UTF-8 text.", "Pipe text, not binary data."
+        ) from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -132,10 +153,13 @@ def run(args: argparse.Namespace) -> int:
 
     out_tty = sys.stdout.isatty()
     plain = settings.plain or not out_tty
-    renderer = Renderer(make_console(plain=plain), markdown=settings.markdown, plain=plain,
-                        code_theme=settings.code_theme,
-                        err_console=make_console(sys.stderr, plain=plain or
-                                                 not sys.stderr.isatty()))
+    renderer = Renderer(
+        make_console(plain=plain),
+        markdown=settings.markdown,
+        plain=plain,
+        code_theme=settings.code_theme,
+        err_console=make_console(sys.stderr, plain=plain or not sys.stderr.isatty()),
+    )
     for warning in settings.warnings:
         renderer.warn(warning)
 
@@ -152,8 +176,9 @@ def run(args: argparse.Namespace) -> int:
         if piped:
             question = f"{question}\n\n{piped}" if question else piped
         if not question:
-            raise UsageError("No question was given on stdin or as arguments.",
-                             "Try: chatrepl \"your question\".")
+            raise UsageError(
+                "No question was given on stdin or as arguments.", 'Try: chatrepl "your question".'
+            )
 
     chat = _chat(settings, renderer, args)
     if question:
@@ -170,19 +195,21 @@ def _chat(settings: Settings, renderer: Renderer, args: argparse.Namespace) -> C
     from chatrepl.chat import Chat
     from chatrepl.transport import Transport
 
-    store = _open_store(settings, renderer) if settings.save or args.cont or args.resume \
-        else None
-    transport = Transport(connect_timeout=settings.connect_timeout,
-                          idle_timeout=settings.idle_timeout,
-                          on_retry=renderer.note)
+    store = _open_store(settings, renderer) if settings.save or args.cont or args.resume else None
+    transport = Transport(
+        connect_timeout=settings.connect_timeout,
+        idle_timeout=settings.idle_timeout,
+        on_retry=renderer.note,
+    )
     chat = Chat(settings, transport, renderer, store, token=settings.token())
     if args.cont or args.resume:
         if store is None:
             raise UsageError("Nothing to continue: saving is off.")
         ref = args.resume or store.latest()
         if ref is None:
-            raise UsageError("There is no saved conversation to continue yet.",
-                             "Start one with chatrepl.")
+            raise UsageError(
+                "There is no saved conversation to continue yet.", "Start one with chatrepl."
+            )
         chat.store = store
         chat.load(ref)
         if not settings.save:

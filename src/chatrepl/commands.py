@@ -47,8 +47,9 @@ class Command:
 REGISTRY: dict[str, Command] = {}
 
 
-def command(name: str, summary: str, usage: str = "", aliases: Iterable[str] = (),
-            argument: str = "") -> Callable[[Handler], Handler]:
+def command(
+    name: str, summary: str, usage: str = "", aliases: Iterable[str] = (), argument: str = ""
+) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         cmd = Command(name, summary, handler, usage, tuple(aliases), argument)
         for key in (name, *cmd.aliases):
@@ -107,8 +108,9 @@ def help_rows(name: str = "") -> list[tuple[str, str]]:
     return [(cmd.signature(), cmd.summary) for cmd in commands()]
 
 
-def complete(line: str, conversations: Callable[[], list[tuple[str, str]]]
-             ) -> list[tuple[str, str, int]]:
+def complete(
+    line: str, conversations: Callable[[], list[tuple[str, str]]]
+) -> list[tuple[str, str, int]]:
     """Completions for the text before the cursor: (text, description, start offset).
 
     The start offset is negative, counted from the cursor, as prompt_toolkit wants it.
@@ -117,8 +119,11 @@ def complete(line: str, conversations: Callable[[], list[tuple[str, str]]]
         return []
     word, sep, arg = line[1:].partition(" ")
     if not sep:
-        return [("/" + key, cmd.summary, -len(line))
-                for key, cmd in REGISTRY.items() if key.startswith(word)]
+        return [
+            ("/" + key, cmd.summary, -len(line))
+            for key, cmd in REGISTRY.items()
+            if key.startswith(word)
+        ]
     try:
         cmd = lookup(word)
     except CommandError:
@@ -127,8 +132,7 @@ def complete(line: str, conversations: Callable[[], list[tuple[str, str]]]
     if cmd.argument == "command":
         return [(c.name, c.summary, -len(arg)) for c in commands() if c.name.startswith(arg)]
     if cmd.argument == "conversation":
-        return [(cid, title, -len(arg)) for cid, title in conversations()
-                if cid.startswith(arg)]
+        return [(cid, title, -len(arg)) for cid, title in conversations() if cid.startswith(arg)]
     return []
 
 
@@ -140,8 +144,9 @@ def _help(app: App, arg: str) -> None:
     app.show_help(help_rows(arg))
 
 
-@command("reset", "Start a new conversation; the current one stays saved.",
-         aliases=("new", "clear"))
+@command(
+    "reset", "Start a new conversation; the current one stays saved.", aliases=("new", "clear")
+)
 def _reset(app: App, arg: str) -> None:
     app.new_conversation()
 
@@ -151,8 +156,12 @@ def _list(app: App, arg: str) -> None:
     app.show_conversations()
 
 
-@command("resume", "Continue a saved conversation (a unique id prefix is enough).", "ID",
-         argument="conversation")
+@command(
+    "resume",
+    "Continue a saved conversation (a unique id prefix is enough).",
+    "ID",
+    argument="conversation",
+)
 def _resume(app: App, arg: str) -> None:
     if not arg:
         raise CommandError("/resume needs a conversation id.", "Type /list to see them.")

@@ -151,8 +151,9 @@ def _endpoint(path: Path, name: str, raw: Any, warnings: list[str]) -> Endpoint:
     if api not in APIS:
         raise ConfigError(f"{path}: endpoints.{name}.api must be one of {', '.join(APIS)}.")
     model = _expect(path, f"endpoints.{name}.model", raw.get("model", ""), str, "a string")
-    token_env = _expect(path, f"endpoints.{name}.token_env",
-                        raw.get("token_env", "CHATREPL_TOKEN"), str, "a string")
+    token_env = _expect(
+        path, f"endpoints.{name}.token_env", raw.get("token_env", "CHATREPL_TOKEN"), str, "a string"
+    )
     headers = _expect(path, f"endpoints.{name}.headers", raw.get("headers", {}), dict, "a table")
     for hname, hvalue in headers.items():
         _expect(path, f"endpoints.{name}.headers.{hname}", hvalue, str, "a string")
@@ -179,16 +180,20 @@ def load(
 
     endpoints = {
         name: _endpoint(path, name, value, warnings)
-        for name, value in _expect(path, "endpoints", raw.get("endpoints", {}), dict,
-                                   "a table").items()
+        for name, value in _expect(
+            path, "endpoints", raw.get("endpoints", {}), dict, "a table"
+        ).items()
     }
-    chosen_name = overrides.endpoint or _expect(path, "endpoint", raw.get("endpoint", ""), str,
-                                                "a string")
+    chosen_name = overrides.endpoint or _expect(
+        path, "endpoint", raw.get("endpoint", ""), str, "a string"
+    )
     if chosen_name:
         if chosen_name not in endpoints:
             known = ", ".join(sorted(endpoints)) or "none are configured"
-            raise ConfigError(f"Unknown endpoint {chosen_name} ({known}).",
-                              f"Add [endpoints.{chosen_name}] to {path}.")
+            raise ConfigError(
+                f"Unknown endpoint {chosen_name} ({known}).",
+                f"Add [endpoints.{chosen_name}] to {path}.",
+            )
         endpoint = endpoints[chosen_name]
     else:
         endpoint = Endpoint()
@@ -209,10 +214,16 @@ def load(
     for key in timeouts:
         if key not in TIMEOUT_KEYS:
             warnings.append(f"{path}: unknown key timeouts.{key} is ignored.")
-    connect = _expect(path, "timeouts.connect", timeouts.get("connect", DEFAULT_CONNECT_TIMEOUT),
-                      (int, float), "a number")
-    idle = _expect(path, "timeouts.idle", timeouts.get("idle", DEFAULT_IDLE_TIMEOUT),
-                   (int, float), "a number")
+    connect = _expect(
+        path,
+        "timeouts.connect",
+        timeouts.get("connect", DEFAULT_CONNECT_TIMEOUT),
+        (int, float),
+        "a number",
+    )
+    idle = _expect(
+        path, "timeouts.idle", timeouts.get("idle", DEFAULT_IDLE_TIMEOUT), (int, float), "a number"
+    )
 
     system = _expect(path, "system", raw.get("system", ""), str, "a string")
     markdown = _expect(path, "markdown", raw.get("markdown", True), bool, "true or false")

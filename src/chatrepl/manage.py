@@ -18,8 +18,10 @@ LIST_LIMIT = 50
 
 def to_markdown(conversation: Conversation) -> str:
     lines = [f"# {conversation.title or conversation.id}", ""]
-    lines.append(f"Conversation `{conversation.id}`, started "
-                 f"{datetime.fromtimestamp(conversation.created):%Y-%m-%d %H:%M}.")
+    lines.append(
+        f"Conversation `{conversation.id}`, started "
+        f"{datetime.fromtimestamp(conversation.created):%Y-%m-%d %H:%M}."
+    )
     lines.append("")
     if conversation.system:
         lines += ["## System", "", conversation.system, ""]
@@ -31,16 +33,20 @@ def to_markdown(conversation: Conversation) -> str:
 
 
 def to_json(conversation: Conversation) -> str:
-    return json.dumps({
-        "id": conversation.id,
-        "title": conversation.title,
-        "system": conversation.system,
-        "created": conversation.created,
-        "messages": [
-            {"role": m.role, "content": m.content, "status": m.status, "created": m.created}
-            for m in conversation.messages
-        ],
-    }, ensure_ascii=False, indent=2)
+    return json.dumps(
+        {
+            "id": conversation.id,
+            "title": conversation.title,
+            "system": conversation.system,
+            "created": conversation.created,
+            "messages": [
+                {"role": m.role, "content": m.content, "status": m.status, "created": m.created}
+                for m in conversation.messages
+            ],
+        },
+        ensure_ascii=False,
+        indent=2,
+    )
 
 
 def run(args: argparse.Namespace, store: Store, renderer: Renderer) -> int:
@@ -53,8 +59,9 @@ def run(args: argparse.Namespace, store: Store, renderer: Renderer) -> int:
     if args.export:
         conversation = store.load(store.resolve(args.export))
         text = to_json(conversation) if args.format == "json" else to_markdown(conversation)
-        sys.stdout.write(text if args.format == "json" or not sys.stdout.isatty()
-                         else sanitize(text))
+        sys.stdout.write(
+            text if args.format == "json" or not sys.stdout.isatty() else sanitize(text)
+        )
         sys.stdout.write("\n")
         return EXIT_OK
     if args.delete:
@@ -63,8 +70,10 @@ def run(args: argparse.Namespace, store: Store, renderer: Renderer) -> int:
         if not args.yes:
             if not sys.stdin.isatty():
                 raise UsageError("Deleting needs a confirmation.", "Add --yes to skip asking.")
-            answer = input(f"Delete {cid} ({sanitize(conversation.title)}, "
-                           f"{len(conversation)} messages)? [y/N] ")
+            answer = input(
+                f"Delete {cid} ({sanitize(conversation.title)}, "
+                f"{len(conversation)} messages)? [y/N] "
+            )
             if answer.strip().lower() not in ("y", "yes"):
                 renderer.note("Nothing was deleted.")
                 return EXIT_FAILED

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import IO
 
-from rich.console import Console, ConsoleOptions, RenderResult
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.live import Live
 from rich.markdown import Markdown
 from rich.segment import Segment
@@ -30,8 +30,13 @@ from chatrepl.sanitize import Sanitizer, sanitize
 MAX_FPS = 20
 
 
-def make_console(file: IO[str] | None = None, *, plain: bool = False,
-                 force_terminal: bool | None = None, width: int | None = None) -> Console:
+def make_console(
+    file: IO[str] | None = None,
+    *,
+    plain: bool = False,
+    force_terminal: bool | None = None,
+    width: int | None = None,
+) -> Console:
     return Console(
         file=file or sys.stdout,
         no_color=plain or None,
@@ -81,8 +86,9 @@ class Blocks:
         stripped = line.strip()
         if self._fence:
             closing = stripped.rstrip()
-            if closing.startswith(self._fence[0] * len(self._fence)) and \
-                    not closing.strip(self._fence[0]):
+            if closing.startswith(self._fence[0] * len(self._fence)) and not closing.strip(
+                self._fence[0]
+            ):
                 self._fence = ""
                 return after
             return None
@@ -106,6 +112,40 @@ class Blocks:
         return self.source[self.settled :]
 
 
+def _blank(line: list[Segment]) -> bool:
+    """A line that shows nothing: only spaces, and no background colour."""
+    return all(
+        not seg.text.strip() and not (seg.style and seg.style.bgcolor)
+        for seg in line
+        if not seg.control
+    )
+
+
+def trimmed_lines(
+    console: Console, renderable: RenderableType, options: ConsoleOptions
+) -> list[list[Segment]]:
+    """Render, then drop blank lines at both ends (rich pads some blocks with them)."""
+    lines = console.render_lines(renderable, options, pad=False)
+    start, end = 0, len(lines)
+    while start < end and _blank(lines[start]):
+        start += 1
+    while end > start and _blank(lines[end - 1]):
+        end -= 1
+    return lines[start:end]
+
+
+class _Trimmed:
+    """A renderable without the blank lines rich puts around it."""
+
+    def __init__(self, renderable: RenderableType) -> None:
+        self.renderable = renderable
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for line in trimmed_lines(console, self.renderable, options):
+            yield from line
+            yield Segment.line()
+
+
 class _Tail:
     """The live region: the unsettled tail, rendered, cut to its last lines.
 
@@ -125,8 +165,7 @@ class _Tail:
         key = (source, options.max_width, height)
         if key != self._key:
             if source.strip():
-                lines = console.render_lines(self.r.markdown_renderable(source), options,
-                                             pad=False)
+                lines = trimmed_lines(console, self.r.markdown_renderable(source), options)
             else:
                 lines = []
             self._lines = lines[-height:]
@@ -177,9 +216,15 @@ class AnswerView:
         for block in blocks:
             self._print_block(block)
         if self._live is None and self._tail.source.strip():
-            self._live = Live(self._tail, console=self.console, auto_refresh=True,
-                              refresh_per_second=MAX_FPS, transient=True,
-                              redirect_stdout=False, redirect_stderr=False)
+            self._live = Live(
+                self._tail,
+                console=self.console,
+                auto_refresh=True,
+                refresh_per_second=MAX_FPS,
+                transient=True,
+                redirect_stdout=False,
+                redirect_stderr=False,
+            )
             self._live.start(refresh=True)  # the first token is shown at once
 
     def reasoning(self, piece: str) -> None:
@@ -196,7 +241,7 @@ class AnswerView:
     def _print_block(self, block: str) -> None:
         if self._printed_blocks:
             self.console.print()
-        self.console.print(self.r.markdown_renderable(block))
+        self.console.print(_Trimmed(self.r.markdown_renderable(block)))
         self._printed_blocks += 1
 
     def _flush_reasoning(self) -> None:
@@ -221,6 +266,8 @@ class AnswerView:
                 tail = self._blocks.tail().strip("\n")
                 if tail.strip():
                     self._print_block(tail)
+                if self._printed_blocks:
+                    self.console.print()  # a blank line between the answer and the prompt
             elif not self._ends_with_newline:
                 self.console.file.write("\n")
                 self.console.file.flush()
@@ -229,9 +276,15 @@ class AnswerView:
 class Renderer:
     """Everything the program shows, on an injected rich Console."""
 
-    def __init__(self, console: Console | None = None, *, markdown: bool = True,
-                 plain: bool = False, code_theme: str = "monokai",
-                 err_console: Console | None = None) -> None:
+    def __init__(
+        self,
+        console: Console | None = None,
+        *,
+        markdown: bool = True,
+        plain: bool = False,
+        code_theme: str = "monokai",
+        err_console: Console | None = None,
+    ) -> None:
         self.console = console or make_console(plain=plain)
         self.err_console = err_console or self.console
         self.markdown = markdown
@@ -247,16 +300,16 @@ class Renderer:
     # ---------------------------------------------------------- lines
 
     def error(self, message: str) -> None:
-        self.err_console.print(Text(sanitize(message), style="bold red"))
+        self.err_console.print(Text(sanitize(message), style="bold red"), soft_wrap=True)
 
     def warn(self, message: str) -> None:
-        self.err_console.print(Text(sanitize(message), style="yellow"))
+        self.err_console.print(Text(sanitize(message), style="yellow"), soft_wrap=True)
 
     def note(self, message: str) -> None:
-        self.console.print(Text(sanitize(message), style="dim"))
+        self.console.print(Text(sanitize(message), style="dim"), soft_wrap=True)
 
     def info(self, message: str) -> None:
-        self.console.print(Text(sanitize(message)))
+        self.console.print(Text(sanitize(message)), soft_wrap=True)
 
     def rows(self, rows: Iterable[tuple[str, str]], title: str = "") -> None:
         """Two columns: a name and its summary (used by /help)."""
@@ -273,8 +326,9 @@ class Renderer:
             return
         if self.plain:
             for s in summaries:
-                self.console.file.write(f"{s.id}\t{_date(s.updated)}\t{s.count}\t"
-                                        f"{sanitize(s.title)}\n")
+                self.console.file.write(
+                    f"{s.id}\t{_date(s.updated)}\t{s.count}\t{sanitize(s.title)}\n"
+                )
             return
         table = Table(box=None, padding=(0, 2), header_style="bold")
         table.add_column("id", style="cyan", no_wrap=True)
@@ -296,13 +350,11 @@ class Renderer:
             if message.role == "user":
                 self.console.print(Text("> " + sanitize(message.content), style="bold"))
             elif message.role == "assistant":
-                if self.markdown and not self.plain:
-                    self.console.print(self.markdown_renderable(sanitize(message.content)))
-                else:
-                    self.console.print(Text(sanitize(message.content)))
+                with self.answer() as view:  # exactly as it looked when it streamed
+                    view.text(message.content)
                 if message.status not in ("complete", "streaming"):
                     self.note(f"[{message.status}]")
-            self.console.print()
+                    self.console.print()
 
 
 def _date(timestamp: float) -> str:

@@ -9,6 +9,7 @@ corrupt) and completion derives from the command registry.
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterable, Iterator
 
 from prompt_toolkit import PromptSession
@@ -27,6 +28,31 @@ from chatrepl.errors import ChatreplError
 from chatrepl.store import Store
 
 RESUME_SHOWN = 6  # turns shown when a conversation is resumed
+
+
+@contextlib.contextmanager
+def quiet_terminal() -> Iterator[None]:
+    """Turn off the terminal's echo while an answer streams.
+
+    Keys typed meanwhile (and the `^C` of an interrupt) would otherwise be echoed into
+    the live region and shift it, leaving stale lines. They stay in the input queue and
+    reach the next prompt. Signals (Ctrl-C) keep working.
+    """
+    try:
+        import termios
+
+        fd = sys.stdin.fileno()
+        saved = termios.tcgetattr(fd)
+    except (ImportError, OSError, ValueError, AttributeError):
+        yield
+        return
+    quiet = list(saved)
+    quiet[3] = quiet[3] & ~(termios.ECHO | termios.ECHONL)
+    try:
+        termios.tcsetattr(fd, termios.TCSANOW, quiet)
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSANOW, saved)
 
 
 class StoreHistory(History):
@@ -61,8 +87,9 @@ class CommandCompleter(Completer):
             return []
         return [(s.id, make_title(s.title, 40)) for s in self.store.list_conversations(200)]
 
-    def get_completions(self, document: Document,
-                        complete_event: CompleteEvent) -> Iterator[Completion]:
+    def get_completions(
+        self, document: Document, complete_event: CompleteEvent
+    ) -> Iterator[Completion]:
         text = document.text_before_cursor
         if "\n" in text:
             return
@@ -92,8 +119,9 @@ def key_bindings() -> KeyBindings:
 class Repl(commands.App):
     """Reads lines and acts on them until the user leaves."""
 
-    def __init__(self, chat: Chat, input: Input | None = None,
-                 output: Output | None = None) -> None:
+    def __init__(
+        self, chat: Chat, input: Input | None = None, output: Output | None = None
+    ) -> None:
         self.chat = chat
         self.renderer = chat.renderer
         self.exiting = False
@@ -142,7 +170,8 @@ class Repl(commands.App):
         self.ask(text)
 
     def ask(self, text: str) -> Outcome:
-        outcome = self.chat.ask(text)
+        with quiet_terminal():
+            outcome = self.chat.ask(text)
         self.report(outcome)
         return outcome
 
@@ -153,8 +182,11 @@ class Repl(commands.App):
         if outcome.error is not None:
             self.renderer.error(str(outcome.error))
         elif outcome.status == "interrupted":
-            self.renderer.note("Interrupted." if not outcome.restore
-                               else "Interrupted; your question is back at the prompt.")
+            self.renderer.note(
+                "Interrupted."
+                if not outcome.restore
+                else "Interrupted; your question is back at the prompt."
+            )
         if outcome.status == "truncated" and outcome.error is None:
             self.renderer.warn("The answer ended early: the stream closed before its end.")
         if outcome.status == "failed" and outcome.reply.error and outcome.error is None:
@@ -167,9 +199,11 @@ class Repl(commands.App):
     def show_help(self, rows: list[tuple[str, str]]) -> None:
         self.renderer.rows(rows)
         if len(rows) > 1:
-            self.renderer.note("Enter sends, Alt+Enter or Ctrl-J adds a line, Ctrl-C stops "
-                               "an answer, Ctrl-D leaves. Start a message with // to send "
-                               "a leading slash.")
+            self.renderer.note(
+                "Enter sends, Alt+Enter or Ctrl-J adds a line, Ctrl-C stops "
+                "an answer, Ctrl-D leaves. Start a message with // to send "
+                "a leading slash."
+            )
 
     def new_conversation(self) -> None:
         self.chat.new()
@@ -179,8 +213,7 @@ class Repl(commands.App):
         if self.chat.store is None:
             self.renderer.note("Saving is off, so there are no saved conversations.")
             return
-        self.renderer.conversations(self.chat.store.list_conversations(),
-                                    self.chat.conversation.id)
+        self.renderer.conversations(self.chat.store.list_conversations(), self.chat.conversation.id)
 
     def resume(self, ref: str) -> None:
         self.chat.load(ref)
@@ -189,8 +222,9 @@ class Repl(commands.App):
     def show_resumed(self) -> None:
         conversation = self.chat.conversation
         self.renderer.transcript(conversation, last=RESUME_SHOWN)
-        self.renderer.note(f"Resumed {conversation.id}: {conversation.title} "
-                           f"({len(conversation)} messages).")
+        self.renderer.note(
+            f"Resumed {conversation.id}: {conversation.title} ({len(conversation)} messages)."
+        )
 
     def request_exit(self) -> None:
         self.exiting = True

@@ -106,8 +106,9 @@ class Store:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not path.exists():
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                             check_same_thread=False)
+        db = sqlite3.connect(
+            path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+        )
         db.row_factory = sqlite3.Row
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         version = db.execute("PRAGMA user_version").fetchone()[0]
@@ -118,8 +119,9 @@ class Store:
                 f"The conversation database was written by a newer chatrepl (schema {version}); "
                 "it is opened read-only and nothing will be saved."
             )
-            db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, isolation_level=None,
-                                 check_same_thread=False)
+            db = sqlite3.connect(
+                f"{path.as_uri()}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+            )
             db.row_factory = sqlite3.Row
             return db
         db.execute("PRAGMA journal_mode = WAL")
@@ -165,8 +167,9 @@ class Store:
 
     # ---------------------------------------------------------- writing
 
-    def add_message(self, conversation: Conversation, message: Message, *,
-                    streaming: bool = False) -> int:
+    def add_message(
+        self, conversation: Conversation, message: Message, *, streaming: bool = False
+    ) -> int:
         """Commit one message (and its conversation, the first time); return its row id."""
         now = self.clock()
         status = "streaming" if streaming else message.status
@@ -174,14 +177,25 @@ class Store:
             db.execute(
                 "INSERT INTO conversations(id, title, system, created, updated) "
                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET updated = excluded.updated",
-                (conversation.id, conversation.title, conversation.system,
-                 conversation.created, now),
+                (
+                    conversation.id,
+                    conversation.title,
+                    conversation.system,
+                    conversation.created,
+                    now,
+                ),
             )
             cursor = db.execute(
                 "INSERT INTO messages(conversation_id, role, content, status, created, pid) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (conversation.id, message.role, message.content, status, message.created,
-                 os.getpid() if streaming else None),
+                (
+                    conversation.id,
+                    message.role,
+                    message.content,
+                    status,
+                    message.created,
+                    os.getpid() if streaming else None,
+                ),
             )
             db.execute(
                 "UPDATE conversations SET message_count = message_count + 1 WHERE id = ?",
@@ -190,8 +204,9 @@ class Store:
         message.id = cursor.lastrowid
         return int(cursor.lastrowid or 0)
 
-    def update_message(self, message: Message, *, final: bool = False,
-                       meta: dict[str, Any] | None = None) -> None:
+    def update_message(
+        self, message: Message, *, final: bool = False, meta: dict[str, Any] | None = None
+    ) -> None:
         """Write the text so far; `final` records the message's own status."""
         if message.id is None:
             raise StoreError("Could not save the conversation: the message was never stored.")
@@ -211,8 +226,9 @@ class Store:
                 "UPDATE conversations SET message_count = message_count - 1 WHERE id = ?",
                 (conversation_id,),
             )
-            db.execute("DELETE FROM conversations WHERE id = ? AND message_count <= 0",
-                       (conversation_id,))
+            db.execute(
+                "DELETE FROM conversations WHERE id = ? AND message_count <= 0", (conversation_id,)
+            )
         message.id = None
 
     def delete_conversation(self, conversation_id: str) -> None:
@@ -231,11 +247,13 @@ class Store:
             "SELECT id FROM conversations WHERE id LIKE ? ESCAPE '\\' LIMIT 2", (escaped + "%",)
         ).fetchall()
         if not rows:
-            raise NotFoundError(f"No conversation matches {prefix}.",
-                                "Run chatrepl --list to see them.")
+            raise NotFoundError(
+                f"No conversation matches {prefix}.", "Run chatrepl --list to see them."
+            )
         if len(rows) > 1:
-            raise NotFoundError(f"The id {prefix} matches more than one conversation.",
-                                "Type more of it.")
+            raise NotFoundError(
+                f"The id {prefix} matches more than one conversation.", "Type more of it."
+            )
         return str(rows[0]["id"])
 
     def latest(self) -> str | None:
@@ -259,8 +277,9 @@ class Store:
         ).fetchone()
         if head is None:
             raise NotFoundError(f"No conversation matches {conversation_id}.")
-        conversation = Conversation(id=head["id"], title=head["title"], system=head["system"],
-                                    created=head["created"])
+        conversation = Conversation(
+            id=head["id"], title=head["title"], system=head["system"], created=head["created"]
+        )
         for row in self._db.execute(
             "SELECT id, role, content, status, created, pid FROM messages "
             "WHERE conversation_id = ? ORDER BY id",
@@ -302,9 +321,7 @@ class Store:
     def history(self, limit: int = HISTORY_LIMIT) -> list[str]:
         """Input history, newest first, consecutive duplicates folded."""
         out: list[str] = []
-        for row in self._db.execute(
-            "SELECT text FROM history ORDER BY id DESC LIMIT ?", (limit,)
-        ):
+        for row in self._db.execute("SELECT text FROM history ORDER BY id DESC LIMIT ?", (limit,)):
             if not out or out[-1] != row["text"]:
                 out.append(row["text"])
         return out

@@ -107,13 +107,22 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, min(seconds, MAX_RETRY_AFTER))
 
 
-def status_error(status: int, reason: str, body: bytes, content_type: str,
-                 headers: Mapping[str, str], token_env: str = "CHATREPL_TOKEN") -> HTTPStatusError:
+def status_error(
+    status: int,
+    reason: str,
+    body: bytes,
+    content_type: str,
+    headers: Mapping[str, str],
+    token_env: str = "CHATREPL_TOKEN",
+) -> HTTPStatusError:
     """One clear error for a non-2xx answer: status, reason, the server's own message."""
     message = wire.error_message(body, content_type)
     label = f"{status} {reason}".strip()
-    text = f"The server answered {label}: {_sentence(message)}" if message else \
-        f"The server answered {label}."
+    text = (
+        f"The server answered {label}: {_sentence(message)}"
+        if message
+        else f"The server answered {label}."
+    )
     lowered = (message or "").lower() + body[:2000].decode("utf-8", "replace").lower()
     quota = any(word in lowered for word in NO_RETRY_WORDS)
     hint = ""
@@ -124,32 +133,44 @@ def status_error(status: int, reason: str, body: bytes, content_type: str,
     elif status == 429 and quota:
         hint = "This is a quota limit; retrying now will not help."
     retryable = status in RETRY_STATUSES and not quota
-    return HTTPStatusError(status, text, hint, retryable,
-                           _retry_after(headers.get("Retry-After")))
+    return HTTPStatusError(status, text, hint, retryable, _retry_after(headers.get("Retry-After")))
 
 
 def _network_error(exc: Exception, url: str, connect_timeout: float) -> NetworkError:
     host = _host(url)
     detail = str(exc)
     if isinstance(exc, requests.exceptions.SSLError):
-        return NetworkError(f"TLS verification failed for {host}.",
-                            "Check the URL, or the certificate of the server.")
+        return NetworkError(
+            f"TLS verification failed for {host}.",
+            "Check the URL, or the certificate of the server.",
+        )
     if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return NetworkError(f"Timed out connecting to {host} after {connect_timeout:g} s.",
-                            "Check your network.", retryable=False)
+        return NetworkError(
+            f"Timed out connecting to {host} after {connect_timeout:g} s.",
+            "Check your network.",
+            retryable=False,
+        )
     if isinstance(exc, requests.exceptions.ReadTimeout):
-        return NetworkError(f"No answer from {host} within the timeout.",
-                            "The server may be overloaded; try again.")
-    if "Name or service not known" in detail or "NameResolution" in detail or \
-            "nodename nor servname" in detail or "Failed to resolve" in detail:
-        return NetworkError(f"Could not resolve the host {host}.",
-                            "Check the URL and your network.")
+        return NetworkError(
+            f"No answer from {host} within the timeout.", "The server may be overloaded; try again."
+        )
+    if (
+        "Name or service not known" in detail
+        or "NameResolution" in detail
+        or "nodename nor servname" in detail
+        or "Failed to resolve" in detail
+    ):
+        return NetworkError(
+            f"Could not resolve the host {host}.", "Check the URL and your network."
+        )
     if "Connection refused" in detail or "ConnectionRefused" in detail:
-        return NetworkError(f"Connection refused by {host}.",
-                            "Is the server running? Check the URL.")
+        return NetworkError(
+            f"Connection refused by {host}.", "Is the server running? Check the URL."
+        )
     if "reset" in detail.lower() or "RemoteDisconnected" in detail or "aborted" in detail:
-        return NetworkError(f"The connection to {host} was closed before an answer.",
-                            "Try again.", retryable=True)
+        return NetworkError(
+            f"The connection to {host} was closed before an answer.", "Try again.", retryable=True
+        )
     return NetworkError(f"Could not reach {host}: {type(exc).__name__}.", "Check the URL.")
 
 
@@ -172,8 +193,9 @@ class Transport:
         self.sleep = sleep
         self.on_retry = on_retry
 
-    def stream(self, endpoint: Endpoint, messages: list[dict[str, str]],
-               token: str = "") -> Iterator[wire.Event]:
+    def stream(
+        self, endpoint: Endpoint, messages: list[dict[str, str]], token: str = ""
+    ) -> Iterator[wire.Event]:
         request = build_request(endpoint, messages)
         tries = 0
         while True:
@@ -188,8 +210,9 @@ class Transport:
                 if delay is None:
                     delay = min(MAX_RETRY_AFTER, 2 ** (tries - 1)) * (0.5 + random.random())
                 if self.on_retry:
-                    self.on_retry(f"{exc.message} Retrying in {delay:.0f}s ({tries + 1}/"
-                                  f"{MAX_TRIES}).")
+                    self.on_retry(
+                        f"{exc.message} Retrying in {delay:.0f}s ({tries + 1}/{MAX_TRIES})."
+                    )
                 self.sleep(delay)
         try:
             yield from self._events(response, request.url)
@@ -216,9 +239,14 @@ class Transport:
                 body = b""
             finally:
                 response.close()
-            raise status_error(response.status_code, response.reason or "", body,
-                               response.headers.get("Content-Type", ""), response.headers,
-                               token_env)
+            raise status_error(
+                response.status_code,
+                response.reason or "",
+                body,
+                response.headers.get("Content-Type", ""),
+                response.headers,
+                token_env,
+            )
         return response
 
     def _events(self, response: requests.Response, url: str) -> Iterator[wire.Event]:
@@ -236,14 +264,16 @@ class Transport:
                     f"{self.idle_timeout:g} s."
                 ) from None
             except (urllib3.exceptions.HTTPError, OSError) as exc:
-                raise StreamError(f"The connection to {_host(url)} broke mid-answer "
-                                  f"({type(exc).__name__}).") from None
+                raise StreamError(
+                    f"The connection to {_host(url)} broke mid-answer ({type(exc).__name__})."
+                ) from None
             if not chunk:
                 break
             received += len(chunk)
             if received > MAX_ANSWER:
-                raise StreamError(f"The answer is larger than {MAX_ANSWER // 2**20} MiB; "
-                                  "the rest was not read.")
+                raise StreamError(
+                    f"The answer is larger than {MAX_ANSWER // 2**20} MiB; the rest was not read."
+                )
             if decoder is None:
                 decoder = wire.decoder_for(content_type, chunk)
             try:

@@ -403,8 +403,13 @@ def decoder_for(content_type: str, first: bytes = b"") -> Decoder:
     kind = content_type.split(";", 1)[0].strip().lower()
     if kind == "text/event-stream":
         return SSEDecoder()
-    if kind in ("application/x-ndjson", "application/ndjson", "application/jsonl",
-                "application/json", "application/x-jsonlines"):
+    if kind in (
+        "application/x-ndjson",
+        "application/ndjson",
+        "application/jsonl",
+        "application/json",
+        "application/x-jsonlines",
+    ):
         return JSONLinesDecoder()
     head = first.lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith((b"{", b"[")):
@@ -503,5 +508,5 @@ def error_message(body: bytes, content_type: str = "") -> str:
     elif isinstance(obj, str):
         message = obj
     while message.startswith("AiError: "):
-        message = message[len("AiError: "):]
+        message = message[len("AiError: ") :]
     return message.strip()

@@ -1,0 +1,179 @@
+"""The command line contract: modes, exit codes, configuration, management."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chatrepl import __version__
+from tests.server import ChatServer, Script, sse
+
+TIMEOUT = 20
+
+
+def run(
+    home: Path, *args: str, url: str = "", stdin: bytes = b"", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    full = {k: v for k, v in os.environ.items() if k != "CHATREPL_TOKEN"}
+    full.update({"CHATREPL_HOME": str(home), **(env or {})})
+    if url:
+        full["CHATREPL_URL"] = url
+    return subprocess.run(
+        [sys.executable, "-m", "chatrepl", *args],
+        input=stdin.decode(),
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+
+
+def test_version_and_help_import_no_third_party_package() -> None:
+    code = (
+        "import sys; from chatrepl.cli import main\n"
+        "for args in (['--version'], ['--help']):\n"
+        "    try: main(args)\n"
+        "    except SystemExit: pass\n"
+        "bad = [m for m in ('rich', 'requests', 'prompt_toolkit', 'platformdirs', "
+        "'urllib3') if m in sys.modules]\n"
+        "print('LOADED', bad)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT, check=True
+    ).stdout
+    assert f"chatrepl {__version__}" in out
+    assert "LOADED []" in out
+
+
+def test_usage_error_exits_2(chatrepl_home: Path) -> None:
+    done = run(chatrepl_home, "--api", "nonsense")
+    assert done.returncode == 2
+
+
+def test_failed_request_exits_1_with_one_line(server: ChatServer, chatrepl_home: Path) -> None:
+    server.add(
+        Script(
+            status=401,
+            content_type="application/json",
+            framing="length",
+            pieces=[b'{"code":401,"message":"Access denied: invalid authentication token."}'],
+        )
+    )
+    done = run(chatrepl_home, "q", url=server.url, env={"CHATREPL_TOKEN": "sk-SENTINEL-42"})
+    assert done.returncode == 1
+    assert done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "401" in lines[0] and "Access denied" in lines[0]
+    assert "Traceback" not in done.stderr and "sk-SENTINEL-42" not in done.stderr
+    assert server.requests[0].headers["Authorization"] == "Bearer sk-SENTINEL-42"
+
+
+def test_debug_shows_the_traceback(chatrepl_home: Path) -> None:
+    done = run(chatrepl_home, "--debug", "-r", "nope", url="http://127.0.0.1:9/api/chat")
+    assert done.returncode == 2 and "Traceback" in done.stderr
+
+
+def test_connection_refused_is_one_line(chatrepl_home: Path) -> None:
+    done = run(chatrepl_home, "q", url="http://127.0.0.1:9/api/chat")
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "chatrepl: Connection refused by 127.0.0.1:9. Is the server running? Check the URL."
+    ]
+
+
+def test_truncated_answer_exits_1_keeps_the_text(server: ChatServer, chatrepl_home: Path) -> None:
+    server.add(Script(pieces=sse("Hello", done=False), framing="close"))
+    done = run(chatrepl_home, "q", url=server.url)
+    assert done.returncode == 1
+    assert done.stdout == "Hello\n"
+    assert "ended early" in done.stderr
+
+
+def test_stdin_is_attached_to_the_question(server: ChatServer, chatrepl_home: Path) -> None:
+    run(chatrepl_home, "explain this", url=server.url, stdin=b"some file text\n")
+    assert server.requests[0].body["messages"][0]["content"] == "explain this\n\nsome file text"
+
+
+def test_binary_stdin_is_refused(server: ChatServer, chatrepl_home: Path) -> None:
+    full = {**os.environ, "CHATREPL_HOME": str(chatrepl_home), "CHATREPL_URL": server.url}
+    done = subprocess.run(
+        [sys.executable, "-m", "chatrepl"],
+        input=b"\xff\xfe\x00bin",
+        env=full,
+        capture_output=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 2 and b"not UTF-8" in done.stderr
+    assert server.requests == []
+
+
+def test_continue_and_resume_in_one_shot(server: ChatServer, chatrepl_home: Path) -> None:
+    run(chatrepl_home, "first", url=server.url)
+    run(chatrepl_home, "-c", "second", url=server.url)
+    assert len(server.requests[1].body["messages"]) == 3
+    cid = run(chatrepl_home, "--list").stdout.split("\t")[0]
+    run(chatrepl_home, "other", url=server.url)
+    run(chatrepl_home, "-r", cid[:4], "third", url=server.url)
+    assert [m["content"] for m in server.requests[3].body["messages"][::2]] == [
+        "first",
+        "second",
+        "third",
+    ]
+
+
+def test_resume_unknown_id_is_a_clear_line(chatrepl_home: Path) -> None:
+    done = run(chatrepl_home, "-r", "zzzz", "q")
+    assert done.returncode == 1
+    assert "No conversation matches zzzz." in done.stderr
+
+
+def test_show_export_delete(server: ChatServer, chatrepl_home: Path) -> None:
+    run(chatrepl_home, "keep this", url=server.url)
+    cid = run(chatrepl_home, "--list").stdout.split("\t")[0]
+    shown = run(chatrepl_home, "--show", cid[:6])
+    assert "keep this" in shown.stdout and "Answer 1" in shown.stdout
+    exported = json.loads(run(chatrepl_home, "--export", cid, "--format", "json").stdout)
+    assert [m["role"] for m in exported["messages"]] == ["user", "assistant"]
+    md = run(chatrepl_home, "--export", cid).stdout
+    assert md.startswith("# keep this") and "## Answer" in md
+    assert run(chatrepl_home, "--delete", cid).returncode == 2  # asks; no terminal to ask
+    assert run(chatrepl_home, "--delete", cid, "--yes").returncode == 0
+    assert run(chatrepl_home, "--list").stdout.strip() == "No saved conversations yet."
+
+
+def test_bad_config_file_exits_78_with_location(chatrepl_home: Path) -> None:
+    chatrepl_home.mkdir(parents=True, exist_ok=True)
+    config = chatrepl_home / "config.toml"
+    config.write_text('system = "ok"\nmarkdown = maybe\n')
+    before = config.read_text()
+    done = run(chatrepl_home, "q")
+    assert done.returncode == 78
+    assert f"{config}:2:" in done.stderr
+    assert config.read_text() == before
+
+
+def test_config_precedence_flags_env_file(
+    server: ChatServer, chatrepl_home: Path, tmp_path: Path
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(
+        f'endpoint = "local"\n[endpoints.local]\nurl = "{server.url}"\n'
+        'api = "openai"\nmodel = "from-file"\n'
+    )
+    run(chatrepl_home, "--config", str(config), "q")
+    assert server.requests[-1].body["model"] == "from-file"
+    run(chatrepl_home, "--config", str(config), "--model", "from-flag", "q")
+    assert server.requests[-1].body["model"] == "from-flag"
+
+
+@pytest.mark.parametrize("args", [["--list"], ["--search", "nothing"]])
+def test_management_on_an_empty_store(chatrepl_home: Path, args: list[str]) -> None:
+    done = run(chatrepl_home, *args)
+    assert "Traceback" not in done.stderr
