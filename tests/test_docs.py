@@ -1,0 +1,43 @@
+"""The README tells the truth: its command table is the registry's."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from chatrepl import commands
+from chatrepl.cli import parser
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+
+
+def readme_commands() -> dict[str, str]:
+    section = README.split("### Slash commands", 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 2 and cells[0].startswith("`/"):
+            rows[cells[0]] = cells[1]
+    return rows
+
+
+def test_readme_command_table_matches_the_registry() -> None:
+    expected = {}
+    for cmd in commands.commands():
+        names = ", ".join(f"`/{n}`" for n in (cmd.name, *cmd.aliases))
+        if cmd.usage:
+            first, _, rest = names.partition(",")
+            names = f"{first[:-1]} {cmd.usage}`" + ("," + rest if rest else "")
+        expected[names] = cmd.summary
+    assert readme_commands() == expected
+
+
+def test_readme_names_every_flag() -> None:
+    flags = {
+        opt
+        for action in parser()._actions
+        for opt in action.option_strings
+        if opt.startswith("--") and opt != "--help"
+    }
+    missing = {flag for flag in flags if not re.search(re.escape(flag) + r"\b", README)}
+    assert missing == set()
