@@ -121,6 +121,24 @@ def _blank(line: list[Segment]) -> bool:
     )
 
 
+def _rstrip(line: list[Segment]) -> list[Segment]:
+    """Drop the padding rich adds to the right of a line, unless it shows a background.
+
+    Padded lines would wrap into blank ones when the terminal is made narrower.
+    """
+    line = list(line)
+    while line:
+        last = line[-1]
+        if last.control or (last.style and last.style.bgcolor):
+            break
+        text = last.text.rstrip(" ")
+        if text:
+            line[-1] = Segment(text, last.style, last.control)
+            break
+        line.pop()
+    return line
+
+
 def trimmed_lines(
     console: Console, renderable: RenderableType, options: ConsoleOptions
 ) -> list[list[Segment]]:
@@ -131,7 +149,7 @@ def trimmed_lines(
         start += 1
     while end > start and _blank(lines[end - 1]):
         end -= 1
-    return lines[start:end]
+    return [_rstrip(line) for line in lines[start:end]]
 
 
 class _Trimmed:
