@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import json
 import socket
+import ssl
+import struct
 import threading
 import time
 from collections import deque
@@ -37,6 +39,8 @@ class Script:
     drop: bool = False  # end the connection abruptly after the pieces
     headers: dict[str, str] = field(default_factory=dict)
     reason: str = ""
+    before: float = 0.0  # seconds to wait before the status line
+    abort: bool = False  # reset the connection (RST) instead of answering
 
 
 @dataclass
@@ -97,17 +101,18 @@ class ChatServer:
         self.httpd: ThreadingHTTPServer | None = None
         self.thread: threading.Thread | None = None
         self.gate_timeouts = 0
+        self.scheme = "http"
 
     @property
     def url(self) -> str:
         assert self.httpd is not None
         host, port = self.httpd.server_address[:2]
-        return f"http://{host!s}:{port}/api/chat"
+        return f"{self.scheme}://{host!s}:{port}/api/chat"
 
     def add(self, *scripts: Script | Callable[[Recorded], Script]) -> None:
         self.scripts.extend(scripts)
 
-    def start(self, port: int = 0) -> ChatServer:
+    def start(self, port: int = 0, tls: ssl.SSLContext | None = None) -> ChatServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -136,6 +141,9 @@ class ChatServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.httpd.daemon_threads = True
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
+            self.scheme = "https"
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
         return self
@@ -157,6 +165,15 @@ class ChatServer:
 
     def respond(self, handler: BaseHTTPRequestHandler, script: Script) -> None:
         wfile = handler.wfile
+        if script.before:
+            time.sleep(script.before)
+        if script.abort:
+            handler.connection.setsockopt(
+                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+            )
+            handler.connection.close()
+            handler.close_connection = True
+            return
         data = [p for p in script.pieces if isinstance(p, bytes)]
         handler.send_response(script.status, script.reason or None)
         handler.send_header("Content-Type", script.content_type)

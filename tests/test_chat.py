@@ -136,3 +136,20 @@ def test_plain_mode_writes_exactly_the_text(server: ChatServer, tmp_path: Path) 
     chat, out = make_chat(server.url, tmp_path, markdown=False)
     chat.ask("q")
     assert out.getvalue() == "# Title\n**bold** red end\n"
+
+
+def test_usage_and_timing_are_kept_with_the_answer(server: ChatServer, tmp_path: Path) -> None:
+    import json
+
+    from tests.conftest import fixture_bytes
+
+    server.add(Script(pieces=[fixture_bytes("cf_openai_style.sse")]))
+    chat, _ = make_chat(server.url, tmp_path)
+    chat.ask("q")
+    with sqlite3.connect(tmp_path / "chatrepl.db") as db:
+        meta = json.loads(
+            db.execute("SELECT meta FROM messages WHERE role='assistant'").fetchone()[0]
+        )
+    assert meta["usage"] == {"prompt_tokens": 147, "completion_tokens": 3, "total_tokens": 150}
+    assert meta["first_token"] >= 0 and meta["seconds"] >= meta["first_token"]
+    assert meta["finish_reason"] == "stop"

@@ -131,3 +131,44 @@ def test_one_shot_pipe_is_plain_text(server: ChatServer, chatrepl_home: Path) ->
     )
     lines = listed.stdout.splitlines()
     assert len(lines) == 2 and lines[0].endswith("\t2\tfrom stdin")
+
+
+def test_a_stalled_answer_is_kept_and_said(server: ChatServer, chatrepl_home: Path) -> None:
+    from tests.server import Script, sse
+
+    chatrepl_home.mkdir(parents=True, exist_ok=True)
+    (chatrepl_home / "config.toml").write_text("[timeouts]\nidle = 1\n")
+    server.add(Script(pieces=[*sse("partial words", done=False), 5.0]))
+    child = spawn(server, chatrepl_home)
+    prompt(child)
+    child.send("stall please\r")
+    child.expect_exact("partial words")
+    child.expect_exact("The answer stalled")
+    prompt(child)
+    child.send("/exit\r")
+    assert finish(child) == 0
+    with sqlite3.connect(chatrepl_home / "chatrepl.db") as db:
+        row = db.execute("SELECT content, status FROM messages WHERE role = 'assistant'")
+        assert row.fetchone() == ("partial words", "truncated")
+
+
+def test_ctrl_c_while_waiting_returns_at_once(server: ChatServer, chatrepl_home: Path) -> None:
+    import time
+
+    from tests.server import Script, sse
+
+    server.add(Script(before=30.0, pieces=sse("too late")))
+    child = spawn(server, chatrepl_home)
+    prompt(child)
+    child.send("never answered\r")
+    time.sleep(0.5)
+    started = time.monotonic()
+    child.sendintr()
+    child.expect_exact("your question is back at the prompt")
+    waited = time.monotonic() - started
+    prompt(child)
+    child.expect_exact("never answered")  # offered again for editing
+    assert waited < 5  # far from the 30 s the server would take
+    child.sendcontrol("c")
+    child.sendcontrol("d")
+    assert finish(child) == 0

@@ -54,6 +54,10 @@ class Outcome:
                 "completion_tokens": usage.completion_tokens,
                 "total_tokens": usage.total_tokens,
             }
+        if usage and usage.completion_tokens and self.first_token is not None:
+            streaming = self.seconds - self.first_token
+            if streaming > 0:
+                out["tokens_per_second"] = round(usage.completion_tokens / streaming, 1)
         if self.reply.finish_reason:
             out["finish_reason"] = self.reply.finish_reason
         if self.reply.reasoning:
@@ -164,9 +168,14 @@ class Chat:
             # Nothing came back: the question returns to the prompt, unsent.
             self._forget(question)
             outcome.restore = text
-            if outcome.status == "failed" and outcome.reply.error:
-                outcome.error = RequestError(outcome.reply.error)
-            outcome.status = "unsent" if outcome.error else "interrupted"
+            if outcome.status != "interrupted":
+                if outcome.error is None:
+                    outcome.error = RequestError(
+                        f"The server reported an error: {outcome.reply.error}"
+                        if outcome.reply.error
+                        else "The answer ended before any text arrived."
+                    )
+                outcome.status = "unsent"
             return outcome
         if answer is None:  # complete but empty
             answer = self.conversation.add("assistant", "", "complete")

@@ -72,7 +72,11 @@ class HTTPStatusError(RequestError):
 
 
 class StreamError(RequestError):
-    """The answer started but could not be read to its end."""
+    """The answer could not be read to its end (or never began)."""
+
+    def __init__(self, message: str, hint: str = "", retryable: bool = False) -> None:
+        super().__init__(message, hint)
+        self.retryable = retryable
 
 
 class StoreError(ChatreplError):

@@ -94,6 +94,7 @@ def _host(url: str) -> str:
 
 
 def _retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (seconds or an HTTP date), or None."""
     if not value:
         return None
     try:
@@ -104,7 +105,7 @@ def _retry_after(value: str | None) -> float | None:
         except (TypeError, ValueError):
             return None
         seconds = when.timestamp() - time.time()
-    return max(0.0, min(seconds, MAX_RETRY_AFTER))
+    return max(0.0, seconds)
 
 
 def status_error(
@@ -133,10 +134,16 @@ def status_error(
     elif status == 429 and quota:
         hint = "This is a quota limit; retrying now will not help."
     retryable = status in RETRY_STATUSES and not quota
-    return HTTPStatusError(status, text, hint, retryable, _retry_after(headers.get("Retry-After")))
+    wait = _retry_after(headers.get("Retry-After"))
+    if retryable and wait is not None and wait > MAX_RETRY_AFTER:
+        retryable = False  # no point waiting here that long: say so instead
+        hint = f"The server asks to wait {wait:.0f} s before trying again."
+    return HTTPStatusError(status, text, hint, retryable, wait)
 
 
-def _network_error(exc: Exception, url: str, connect_timeout: float) -> NetworkError:
+def _network_error(
+    exc: Exception, url: str, connect_timeout: float, idle_timeout: float
+) -> NetworkError:
     host = _host(url)
     detail = str(exc)
     if isinstance(exc, requests.exceptions.SSLError):
@@ -152,7 +159,8 @@ def _network_error(exc: Exception, url: str, connect_timeout: float) -> NetworkE
         )
     if isinstance(exc, requests.exceptions.ReadTimeout):
         return NetworkError(
-            f"No answer from {host} within the timeout.", "The server may be overloaded; try again."
+            f"No answer from {host} within {idle_timeout:g} s.",
+            "The server may be overloaded; try again.",
         )
     if (
         "Name or service not known" in detail
@@ -192,32 +200,38 @@ class Transport:
         self.clock = clock
         self.sleep = sleep
         self.on_retry = on_retry
+        self.max_answer = MAX_ANSWER
 
     def stream(
         self, endpoint: Endpoint, messages: list[dict[str, str]], token: str = ""
     ) -> Iterator[wire.Event]:
+        """Yield the answer's events; retry what failed before any text arrived."""
         request = build_request(endpoint, messages)
         tries = 0
         while True:
             tries += 1
+            content_seen = False
             try:
                 response = self._open(request, token, endpoint.token_env)
-                break
-            except (HTTPStatusError, NetworkError) as exc:
-                if not exc.retryable or tries >= MAX_TRIES:
+                try:
+                    for event in self._events(response, request.url):
+                        if isinstance(event, wire.Text | wire.Reasoning):
+                            content_seen = True
+                        yield event
+                    return
+                finally:
+                    response.close()
+            except (HTTPStatusError, NetworkError, StreamError) as exc:
+                if content_seen or not exc.retryable or tries >= MAX_TRIES:
                     raise
-                delay = getattr(exc, "retry_after", None)
+                delay = exc.retry_after if isinstance(exc, HTTPStatusError) else None
                 if delay is None:
-                    delay = min(MAX_RETRY_AFTER, 2 ** (tries - 1)) * (0.5 + random.random())
+                    delay = min(MAX_RETRY_AFTER, 2.0 ** (tries - 1)) * (0.5 + random.random())
                 if self.on_retry:
                     self.on_retry(
                         f"{exc.message} Retrying in {delay:.0f}s ({tries + 1}/{MAX_TRIES})."
                     )
                 self.sleep(delay)
-        try:
-            yield from self._events(response, request.url)
-        finally:
-            response.close()
 
     def _open(self, request: Request, token: str, token_env: str) -> requests.Response:
         try:
@@ -231,7 +245,9 @@ class Transport:
                 allow_redirects=True,
             )
         except requests.exceptions.RequestException as exc:
-            raise _network_error(exc, request.url, self.connect_timeout) from None
+            raise _network_error(
+                exc, request.url, self.connect_timeout, self.idle_timeout
+            ) from None
         if response.status_code >= 400:
             try:
                 body = response.raw.read(MAX_ERROR_BODY, decode_content=True) or b""
@@ -250,44 +266,58 @@ class Transport:
         return response
 
     def _events(self, response: requests.Response, url: str) -> Iterator[wire.Event]:
-        content_type = response.headers.get("Content-Type", "")
+        """Read the body as it arrives, decode it, and watch for stalls and caps.
+
+        Raises StreamError when the connection breaks, when no text arrives for the idle
+        timeout (keep-alive comments do not count), when the answer outgrows its cap, and
+        when the body ends with no answer at all.
+        """
+        host = _host(url)
         raw = response.raw
         decoder: wire.Decoder | None = None
         last_content = self.clock()
         received = 0
+        content_seen = False
+        answered = False  # any event at all
         while True:
             try:
                 chunk = raw.read1(READ_SIZE)
             except (urllib3.exceptions.ReadTimeoutError, TimeoutError):
                 raise StreamError(
-                    f"The answer stalled: nothing arrived from {_host(url)} for "
-                    f"{self.idle_timeout:g} s."
+                    f"The answer stalled: nothing arrived from {host} for {self.idle_timeout:g} s."
                 ) from None
             except (urllib3.exceptions.HTTPError, OSError) as exc:
                 raise StreamError(
-                    f"The connection to {_host(url)} broke mid-answer ({type(exc).__name__})."
+                    f"The connection to {host} broke mid-answer ({type(exc).__name__}).",
+                    retryable=not content_seen,
                 ) from None
             if not chunk:
                 break
             received += len(chunk)
-            if received > MAX_ANSWER:
+            if received > self.max_answer:
                 raise StreamError(
-                    f"The answer is larger than {MAX_ANSWER // 2**20} MiB; the rest was not read."
+                    f"The answer is larger than {self.max_answer // 2**20} MiB; "
+                    "the rest was not read."
                 )
             if decoder is None:
-                decoder = wire.decoder_for(content_type, chunk)
+                decoder = wire.decoder_for(response.headers.get("Content-Type", ""), chunk)
             try:
                 events = decoder.feed(chunk)
             except wire.WireError as exc:
-                raise StreamError(str(exc)) from None
+                raise StreamError(f"{exc} The rest of the answer was not read.") from None
             now = self.clock()
             if any(isinstance(e, wire.Text | wire.Reasoning) for e in events):
                 last_content = now
+                content_seen = True
             elif now - last_content > self.idle_timeout:
                 raise StreamError(f"The answer stalled: no new text for {self.idle_timeout:g} s.")
             for event in events:
+                answered = True
                 yield event
                 if isinstance(event, wire.Done | wire.Failure):
                     return
-        if decoder is not None:
-            yield from decoder.close()
+        for event in decoder.close() if decoder is not None else []:
+            answered = True
+            yield event
+        if not answered:
+            raise StreamError(f"{host} closed the connection without an answer.", retryable=True)
