@@ -24,7 +24,7 @@ from typing import Any
 
 # bytes to send, seconds to pause, or a gate: wait until the test opens it (at most
 # GATE_WAIT seconds; a gate that times out is counted in `gate_timeouts`)
-Piece = bytes | float | threading.Event
+Piece = bytes | float | threading.Event | Callable[[], None]  # a callable runs in order
 GATE_WAIT = 10.0
 
 
@@ -91,6 +91,16 @@ def default_answer(question: str, turn: int) -> tuple[list[str], float]:
     return [w + " " for w in text.split(" ")], 0.005
 
 
+class _Quiet(ThreadingHTTPServer):
+    """A client going away mid-request is ordinary here, not worth a traceback."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError | ssl.SSLError):
+            super().handle_error(request, client_address)
+
+
 class ChatServer:
     """Start with `start()`; `url` is then the chat endpoint."""
 
@@ -139,7 +149,7 @@ class ChatServer:
                     script = server.echo(record, turn)
                 server.respond(self, script)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.httpd = _Quiet(("127.0.0.1", port), Handler)
         self.httpd.daemon_threads = True
         if tls is not None:
             self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
@@ -195,6 +205,9 @@ class ChatServer:
                 if isinstance(piece, threading.Event):
                     if not piece.wait(GATE_WAIT):
                         self.gate_timeouts += 1
+                    continue
+                if callable(piece):
+                    piece()
                     continue
                 if script.framing == "chunked":
                     wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))

@@ -12,11 +12,14 @@ written as it arrives, with no escape codes. Every untrusted string goes through
 
 from __future__ import annotations
 
+import re
 import sys
+import threading
 from collections.abc import Iterable
 from datetime import datetime
 from typing import IO
 
+from markdown_it import MarkdownIt
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.live import Live
 from rich.markdown import Markdown
@@ -28,6 +31,28 @@ from chatrepl.conversation import Conversation, Summary
 from chatrepl.sanitize import Sanitizer, sanitize
 
 MAX_FPS = 20
+_LIST_ITEM = re.compile(r" {0,3}(?:[-+*]|\d{1,9}[.)])(?: |$)")
+
+
+_PARSER: MarkdownIt | None = None
+
+
+class SharedParserMarkdown(Markdown):
+    """rich's Markdown, parsed by one shared parser (building one costs about 0.3 ms,
+    which every streamed block would pay). Links show their target: no hyperlinks."""
+
+    def __init__(self, markup: str, code_theme: str = "monokai") -> None:
+        global _PARSER
+        if _PARSER is None:
+            _PARSER = MarkdownIt().enable("strikethrough").enable("table")
+        self.markup = markup
+        self.parsed = _PARSER.parse(markup)
+        self.code_theme = code_theme
+        self.justify = None
+        self.style = "none"
+        self.hyperlinks = False
+        self.inline_code_lexer = None
+        self.inline_code_theme = code_theme
 
 
 def make_console(
@@ -54,62 +79,84 @@ class Blocks:
 
     A block is settled when a blank line follows it and the next non-blank line is not
     indented (an indented line may continue a list item), or when its fenced code block
-    has closed. Lines are scanned once each, so the split is linear in the text.
+    has closed. Only the unsettled lines are kept, as a list, and each line is looked at
+    once, so the work is linear in the text however long a block grows.
     """
 
     def __init__(self) -> None:
-        self.source = ""
-        self.settled = 0  # source[:settled] has been handed out as blocks
-        self._scan = 0  # start of the first line not yet scanned
-        self._fence = ""  # the opening fence while inside a fenced code block
-        self._blank_at = -1  # end of a blank line that may close a block
+        self._lines: list[str] = []  # complete lines of the unsettled part
+        self._partial: list[str] = []  # pieces of the unfinished last line
+        self._fence = ""  # the fence while inside a fenced code block
+        self._opener = ""  # the line that opened it
+        self._blank_at = -1  # index in _lines just after a blank line that may end a block
 
     def feed(self, text: str) -> list[str]:
-        self.source += text
+        if "\n" not in text:
+            self._partial.append(text)
+            return []
+        self._partial.append(text)
+        *complete, last = "".join(self._partial).split("\n")
+        self._partial = [last] if last else []
         blocks: list[str] = []
-        while True:
-            end = self.source.find("\n", self._scan)
-            if end < 0:
-                break
-            line = self.source[self._scan : end]
-            start, self._scan = self._scan, end + 1
-            cut = self._line(line, start, end + 1)
-            if cut is not None and cut > self.settled:
-                block = self.source[self.settled : cut].strip("\n")
-                self.settled = cut
-                if block.strip():
-                    blocks.append(block)
+        for line in complete:
+            block = self._line(line)
+            if block is not None and block.strip():
+                blocks.append(block)
         return blocks
 
-    def _line(self, line: str, start: int, after: int) -> int | None:
-        """Return an offset where a settled block ends, if this line shows one."""
+    def _take(self, upto: int) -> str:
+        block = "\n".join(self._lines[:upto]).strip("\n")
+        del self._lines[:upto]
+        self._blank_at = -1
+        return block
+
+    def _line(self, line: str) -> str | None:
+        """Add one complete line; return a block it settles, if any."""
         stripped = line.strip()
         if self._fence:
-            closing = stripped.rstrip()
-            if closing.startswith(self._fence[0] * len(self._fence)) and not closing.strip(
-                self._fence[0]
-            ):
-                self._fence = ""
-                return after
+            self._lines.append(line)
+            if stripped.startswith(self._fence) and not stripped.strip(self._fence[0]):
+                self._fence = self._opener = ""
+                return self._take(len(self._lines))
             return None
         indent = len(line) - len(line.lstrip(" "))
-        if indent <= 3 and (stripped.startswith("```") or stripped.startswith("~~~")):
+        if indent <= 3 and stripped.startswith(("```", "~~~")):
             char = stripped[0]
+            before = self._take(len(self._lines))  # what came before the fence
             self._fence = char * (len(stripped) - len(stripped.lstrip(char)))
-            self._blank_at = -1
-            return start  # what came before the fence is a block of its own
+            self._opener = line
+            self._lines.append(line)
+            return before
         if not stripped:
+            self._lines.append(line)
             if self._blank_at < 0:
-                self._blank_at = after
+                self._blank_at = len(self._lines)
             return None
+        block: str | None = None
         if self._blank_at >= 0:
-            blank, self._blank_at = self._blank_at, -1
-            if not line[:1].isspace():
-                return blank
-        return None
+            first = next((ln for ln in self._lines if ln.strip()), "")
+            if line[:1].isspace() or (_LIST_ITEM.match(line) and _LIST_ITEM.match(first)):
+                self._blank_at = -1  # an indented line or the next item continues it
+            else:
+                block = self._take(self._blank_at)
+        self._lines.append(line)
+        return block
 
-    def tail(self) -> str:
-        return self.source[self.settled :]
+    def tail(self, max_lines: int | None = None, max_chars: int | None = None) -> str:
+        """The unsettled text; with limits, only its end (enough to fill a screen).
+
+        A cut inside a fenced code block keeps the opening fence, so the end still
+        renders as code.
+        """
+        partial = "".join(self._partial)
+        if max_chars is not None and len(partial) > max_chars:
+            partial = partial[-max_chars:]
+        lines = self._lines
+        if max_lines is not None and len(lines) > max_lines:
+            lines = lines[-max_lines:]
+            if self._fence:
+                lines = [self._opener, *lines]
+        return "\n".join([*lines, partial]) if lines else partial
 
 
 def _blank(line: list[Segment]) -> bool:
@@ -193,6 +240,25 @@ class _Tail:
             yield Segment.line()
 
 
+class _Refresher(threading.Thread):
+    """Repaints the live region at most MAX_FPS times a second, when it has changed.
+
+    rich's own refresh thread renders and writes the live region without holding the
+    lock that `console.print` takes, so a print from the streaming thread could erase
+    the wrong number of lines and leave stale ones. Here every write to the terminal,
+    from either thread, happens under the view's one lock.
+    """
+
+    def __init__(self, view: AnswerView) -> None:
+        super().__init__(name="chatrepl-refresh", daemon=True)
+        self.view = view
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(1 / MAX_FPS):
+            self.view.repaint()
+
+
 class AnswerView:
     """Shows one answer as it streams. Use as a context manager; `close` is idempotent."""
 
@@ -206,6 +272,9 @@ class AnswerView:
         self._tail = _Tail(renderer)
         self._printed_blocks = 0
         self._live: Live | None = None
+        self._refresher: _Refresher | None = None
+        self._lock = threading.RLock()
+        self._dirty = False
         self._ends_with_newline = True
         self._reasoning_line = ""
         self._closed = False
@@ -229,21 +298,20 @@ class AnswerView:
             self._ends_with_newline = safe.endswith("\n")
             return
         blocks = self._blocks.feed(safe)
-        # Set the new tail first: printing repaints the live region below the blocks.
-        self._tail.source = self._blocks.tail().strip("\n")
-        for block in blocks:
-            self._print_block(block)
-        if self._live is None and self._tail.source.strip():
-            self._live = Live(
-                self._tail,
-                console=self.console,
-                auto_refresh=True,
-                refresh_per_second=MAX_FPS,
-                transient=True,
-                redirect_stdout=False,
-                redirect_stderr=False,
-            )
-            self._live.start(refresh=True)  # the first token is shown at once
+        # Only a screenful of the tail is ever rendered, so this costs the same at any
+        # length of the answer.
+        height, width = self.console.size.height, self.console.size.width
+        source = self._blocks.tail(height, height * width).strip("\n")
+        with self._lock:
+            # The new tail first: printing repaints the live region below the blocks.
+            self._tail.source = source
+            for block in blocks:
+                self._print_block(block)
+            if self._live is None:
+                if source.strip():
+                    self._start_live()  # the first token is shown at once
+            elif not blocks:
+                self._dirty = True  # the refresher paints it within 1/MAX_FPS s
 
     def reasoning(self, piece: str) -> None:
         safe = self._reasoning.feed(piece)
@@ -251,10 +319,30 @@ class AnswerView:
             return  # pipes get the answer only
         self._reasoning_line += safe
         *done, self._reasoning_line = self._reasoning_line.split("\n")
-        for line in done:
-            self.console.print(Text(line, style="dim italic"))
+        with self._lock:
+            for line in done:
+                self.console.print(Text(line, style="dim italic"))
 
     # ---------------------------------------------------------- output
+
+    def _start_live(self) -> None:
+        self._live = Live(
+            self._tail,
+            console=self.console,
+            auto_refresh=False,
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+        self._live.start(refresh=True)
+        self._refresher = _Refresher(self)
+        self._refresher.start()
+
+    def repaint(self) -> None:
+        with self._lock:
+            if self._dirty and self._live is not None:
+                self._dirty = False
+                self._live.refresh()
 
     def _print_block(self, block: str) -> None:
         if self._printed_blocks:
@@ -264,7 +352,8 @@ class AnswerView:
 
     def _flush_reasoning(self) -> None:
         if self._reasoning_line:
-            self.console.print(Text(self._reasoning_line, style="dim italic"))
+            with self._lock:
+                self.console.print(Text(self._reasoning_line, style="dim italic"))
             self._reasoning_line = ""
 
     def close(self) -> None:
@@ -274,21 +363,25 @@ class AnswerView:
         self._closed = True
         self._text.flush()
         self._flush_reasoning()
-        try:
-            if self._live is not None:
-                self._tail.source = ""
-                self._live.stop()
-                self._live = None
-        finally:
-            if self.markdown:
-                tail = self._blocks.tail().strip("\n")
-                if tail.strip():
-                    self._print_block(tail)
-                if self._printed_blocks:
-                    self.console.print()  # a blank line between the answer and the prompt
-            elif not self._ends_with_newline:
-                self.console.file.write("\n")
-                self.console.file.flush()
+        if self._refresher is not None:
+            self._refresher.stopped.set()
+            self._refresher.join()
+        with self._lock:
+            try:
+                if self._live is not None:
+                    self._tail.source = ""
+                    self._live.stop()
+                    self._live = None
+            finally:
+                if self.markdown:
+                    tail = self._blocks.tail().strip("\n")
+                    if tail.strip():
+                        self._print_block(tail)
+                    if self._printed_blocks:
+                        self.console.print()  # a blank line between the answer and the prompt
+                elif not self._ends_with_newline:
+                    self.console.file.write("\n")
+                    self.console.file.flush()
 
 
 class Renderer:
@@ -310,7 +403,7 @@ class Renderer:
         self.code_theme = code_theme
 
     def markdown_renderable(self, source: str) -> Markdown:
-        return Markdown(source, code_theme=self.code_theme, hyperlinks=False)
+        return SharedParserMarkdown(source, self.code_theme)
 
     def answer(self) -> AnswerView:
         return AnswerView(self)

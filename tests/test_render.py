@@ -1,0 +1,161 @@
+"""Rendering: block splitting, literal untrusted text, links, code, wide characters."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rich.markdown import Markdown
+
+from chatrepl.conversation import Conversation
+from chatrepl.render import Blocks, Renderer, SharedParserMarkdown, make_console
+
+SAMPLE = """# Title
+
+A paragraph with **bold** and a [link](https://example.com/a).
+
+- one
+- two
+
+    indented code
+
+1. first
+
+2. second
+   continued
+
+```python
+def f():
+
+    return 1
+```
+
+| a | b |
+|---|---|
+| 1 | 2 |
+
+Last words.
+"""
+
+
+def screen(raw: str, width: int = 60) -> list[str]:
+    """What a terminal shows after `raw`, scrollback included (through pyte)."""
+    import pyte
+
+    scr = pyte.HistoryScreen(width, 500, history=10_000)
+    pyte.Stream(scr).feed(raw.replace("\n", "\r\n"))
+    rows = [scr.buffer[y] for y in range(scr.lines)]
+    lines = [
+        "".join(row[x].data for x in range(width)).rstrip() for row in [*scr.history.top, *rows]
+    ]
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def render(text: str, width: int = 60, plain: bool = False, chunks: int = 0) -> str:
+    out = io.StringIO()
+    r = Renderer(
+        make_console(out, force_terminal=not plain, width=width, plain=plain),
+        plain=plain,
+        markdown=not plain,
+    )
+    with r.answer() as view:
+        if chunks:
+            for i in range(0, len(text), chunks):
+                view.text(text[i : i + chunks])
+        else:
+            view.text(text)
+    return out.getvalue()
+
+
+def blocks_of(text: str, step: int) -> list[str]:
+    b = Blocks()
+    out: list[str] = []
+    for i in range(0, len(text), step):
+        out += b.feed(text[i : i + step])
+    tail = b.tail().strip("\n")
+    return out + ([tail] if tail.strip() else [])
+
+
+def test_blocks_split_where_markdown_allows() -> None:
+    assert blocks_of(SAMPLE, len(SAMPLE)) == [
+        "# Title",
+        "A paragraph with **bold** and a [link](https://example.com/a).",
+        # lists that follow one another stay one block, as in a whole-document render
+        "- one\n- two\n\n    indented code\n\n1. first\n\n2. second\n   continued",
+        "```python\ndef f():\n\n    return 1\n```",
+        "| a | b |\n|---|---|\n| 1 | 2 |",
+        "Last words.",
+    ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(step=st.integers(1, 40))
+def test_blocks_are_the_same_for_any_chunking(step: int) -> None:
+    assert blocks_of(SAMPLE, step) == blocks_of(SAMPLE, len(SAMPLE))
+
+
+def test_tail_limits_keep_the_fence_opener() -> None:
+    b = Blocks()
+    b.feed("```python\n" + "".join(f"line{i}\n" for i in range(100)))
+    assert b.tail(3) == "```python\nline97\nline98\nline99\n"
+
+
+@pytest.mark.parametrize("chunks", [1, 3, 17])
+def test_streaming_output_equals_one_piece_output(chunks: int) -> None:
+    assert screen(render(SAMPLE, chunks=chunks)) == screen(render(SAMPLE))
+
+
+def test_shared_parser_renders_like_rich() -> None:
+    for source in (SAMPLE, "plain", "~~strike~~ and | t |\n|---|\n| x |"):
+        a, b = io.StringIO(), io.StringIO()
+        make_console(a, force_terminal=True, width=70).print(SharedParserMarkdown(source))
+        make_console(b, force_terminal=True, width=70).print(Markdown(source, hyperlinks=False))
+        assert a.getvalue() == b.getvalue()
+
+
+@pytest.mark.parametrize("literal", ["[bold]x[/bold]", "arr[/]", ":smile:", "[red]", "\\[x]"])
+@pytest.mark.parametrize("plain", [True, False])
+def test_markup_and_emoji_codes_print_literally(literal: str, plain: bool) -> None:
+    out = render(f"before {literal} after", plain=plain)
+    expected = f"before {literal} after" if plain or "\\" not in literal else "before [x] after"
+    assert expected in out
+    assert "😄" not in out
+
+
+def test_errors_and_titles_print_literally() -> None:
+    out = io.StringIO()
+    r = Renderer(make_console(out, width=80))
+    r.error("[bold]boom[/] :smile: \x1b]0;t\x07")
+    conv = Conversation()
+    conv.add("user", "[red]hi\x1b[2J")
+    r.transcript(conv)
+    text = out.getvalue()
+    assert "[bold]boom[/] :smile:" in text and "\x1b]0" not in text and "\x1b[2J" not in text
+    assert "> [red]hi" in text
+
+
+def test_links_show_their_target() -> None:
+    assert "https://example.com/a" in render(SAMPLE)
+
+
+def test_code_is_highlighted_for_its_language() -> None:
+    out = render("```python\ndef f(): return 1\n```")
+    assert "\x1b[" in out and "def" in out
+    plain_code = render("```\ndef f(): return 1\n```")
+    assert out != plain_code  # the python lexer coloured it
+
+
+def test_wide_characters_wrap_by_cell_width() -> None:
+    lines = [ln for ln in screen(render("日本語のテキスト " * 12, width=20), 20) if ln]
+    from rich.cells import cell_len
+
+    assert len(lines) > 1 and all(cell_len(line) <= 20 for line in lines)
+    assert "".join(lines).replace(" ", "") == "日本語のテキスト" * 12
+
+
+def test_plain_mode_writes_text_as_it_comes() -> None:
+    assert render("# T\n**b**", plain=True) == "# T\n**b**\n"

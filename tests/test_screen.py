@@ -1,0 +1,118 @@
+"""What a person sees: the real program in a pseudo-terminal, read through pyte.
+
+A streamed answer must leave the screen and scrollback exactly as the same answer
+delivered in one piece does: no duplicated, missing or stale lines, whether the answer
+is shorter or taller than the window, and across a resize.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+import pexpect
+import pyte
+import pytest
+
+from tests.server import ChatServer, Script
+
+TIMEOUT = 30
+
+
+def answer(sections: int) -> str:
+    parts = []
+    for n in range(sections):
+        parts.append(
+            f"## Part m{n:03d}a\n\nSome words of part m{n:03d}b with `code` and "
+            f"**bold** text that is long enough to wrap at least once in the "
+            f"window, ending here m{n:03d}c.\n\n- item m{n:03d}d\n- item m{n:03d}e\n\n"
+            f"```python\nprint('m{n:03d}f')\n```\n\n"
+        )
+    return "".join(parts) + "The end mZZZ."
+
+
+def tokens(text: str) -> list[str]:
+    return re.findall(r"\s*\S+|\s+", text)
+
+
+def streamed(text: str, pause: float = 0.003) -> Script:
+    pieces: list[bytes | float] = []
+    for tok in tokens(text):
+        pieces += [f"data: {json.dumps({'response': tok})}\n\n".encode(), pause]
+    pieces.append(b"data: [DONE]\n\n")
+    return Script(pieces=pieces)  # type: ignore[arg-type]
+
+
+def whole(text: str) -> Script:
+    return Script(pieces=[f"data: {json.dumps({'response': text})}\n\ndata: [DONE]\n\n".encode()])
+
+
+def line_text(line: dict[int, pyte.screens.Char], columns: int) -> str:
+    return "".join(line[x].data for x in range(columns)).rstrip()
+
+
+def run_screen(
+    server: ChatServer, home: Path, rows: int, cols: int, resize: tuple[int, int] | None = None
+) -> list[str]:
+    env = {
+        **os.environ,
+        "CHATREPL_HOME": str(home),
+        "CHATREPL_URL": server.url,
+        "TERM": "xterm-256color",
+    }
+    env.pop("NO_COLOR", None)
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "chatrepl", "question"],
+        env=env,
+        dimensions=(rows, cols),
+        timeout=TIMEOUT,
+    )
+    screen = pyte.HistoryScreen(cols, rows, history=100_000)
+    stream = pyte.ByteStream(screen)
+    seen = b""
+    resized = False
+    while True:
+        try:
+            data = child.read_nonblocking(65536, timeout=TIMEOUT)
+        except pexpect.EOF:
+            break
+        stream.feed(data)
+        seen += data
+        if resize and not resized and b"m002" in seen:
+            child.setwinsize(*resize)
+            screen.resize(*resize)
+            resized = True
+    child.close()
+    assert child.exitstatus == 0
+    lines = [line_text(line, screen.columns) for line in screen.history.top]
+    lines += [line_text(screen.buffer[y], screen.columns) for y in range(screen.lines)]
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+@pytest.mark.parametrize(("sections", "rows"), [(2, 60), (12, 20)], ids=["short", "tall"])
+def test_streamed_equals_rendered_once(
+    server: ChatServer, chatrepl_home: Path, sections: int, rows: int
+) -> None:
+    text = answer(sections)
+    server.add(streamed(text), whole(text))
+    live = run_screen(server, chatrepl_home, rows, 80)
+    once = run_screen(server, chatrepl_home, rows, 80)
+    assert live == once
+    assert sum("m000b" in line for line in live) == 1
+    assert live[-1].strip() == "The end mZZZ."
+
+
+def test_resize_mid_answer_leaves_each_line_once(server: ChatServer, chatrepl_home: Path) -> None:
+    text = answer(8)
+    server.add(streamed(text, pause=0.01))
+    lines = run_screen(server, chatrepl_home, 24, 100, resize=(24, 70))
+    joined = "\n".join(lines)
+    markers = re.findall(r"m\d{3}[a-f]|mZZZ", text)
+    found = re.findall(r"m\d{3}[a-f]|mZZZ", joined)
+    assert found == markers  # every marker once, in order: nothing lost, nothing repeated
