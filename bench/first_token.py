@@ -32,8 +32,16 @@ MARKER = "FIRSTTOKENxyz"
 def one(server: ChatServer, command: list[str], env: dict[str, str]) -> float:
     stamps: dict[str, float] = {}
     event = f'data: {{"response":"{MARKER}"}}\n\n'.encode()
-    server.add(Script(pieces=[0.4, lambda: stamps.__setitem__("sent", time.monotonic()),
-                              event, b"data: [DONE]\n\n"]))
+    server.add(
+        Script(
+            pieces=[
+                0.4,
+                lambda: stamps.__setitem__("sent", time.monotonic()),
+                event,
+                b"data: [DONE]\n\n",
+            ]
+        )
+    )
     child = pexpect.spawn(command[0], command[1:], env=env, dimensions=(40, 120), timeout=20)
     child.expect_exact(MARKER)
     seen = time.monotonic()
@@ -49,8 +57,12 @@ def main() -> None:
     curl = shutil.which("curl")
     server = ChatServer().start()
     home = tempfile.mkdtemp()
-    env = {**os.environ, "CHATREPL_HOME": home, "CHATREPL_URL": server.url,
-           "TERM": "xterm-256color"}
+    env = {
+        **os.environ,
+        "CHATREPL_HOME": home,
+        "CHATREPL_URL": server.url,
+        "TERM": "xterm-256color",
+    }
     env.pop("NO_COLOR", None)
     body = '{"messages":[{"role":"user","content":"q"}]}'
     clients = {
@@ -58,8 +70,15 @@ def main() -> None:
         "chatrepl --plain": [sys.executable, "-m", "chatrepl", "--plain", "q"],
     }
     if curl:
-        clients["curl -N"] = [curl, "-sN", "-H", "Content-Type: application/json", "-d", body,
-                              server.url]
+        clients["curl -N"] = [
+            curl,
+            "-sN",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            body,
+            server.url,
+        ]
     results: dict[str, list[float]] = {name: [] for name in clients}
     for _ in range(args.runs):  # interleaved, so machine noise hits all alike
         for name, command in clients.items():

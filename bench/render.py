@@ -93,27 +93,39 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tokens", default="500,2000,8000,20000")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--rate", type=float, default=0.0,
-                        help="tokens per second, as a server sends them (default: as fast "
-                        "as possible)")
-    parser.add_argument("--naive-max", type=int, default=2000,
-                        help="largest size the naive renderer is run at (it is quadratic)")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="tokens per second, as a server sends them (default: as fast as possible)",
+    )
+    parser.add_argument(
+        "--naive-max",
+        type=int,
+        default=2000,
+        help="largest size the naive renderer is run at (it is quadratic)",
+    )
     args = parser.parse_args()
     sizes = [int(n) for n in args.tokens.split(",")]
-    print(f"{'tokens':>7} {'plain s':>9} {'markdown s':>11} {'md/plain':>9} {'naive s':>9}"
-          f" {'naive/md':>9}")
+    print(
+        f"{'tokens':>7} {'plain s':>9} {'markdown s':>11} {'md/plain':>9} {'naive s':>9}"
+        f" {'naive/md':>9}"
+    )
     previous: float | None = None
     for n in sizes:
         pieces = markdown_answer(n)
-        plain = statistics.median(
-            run_chatrepl(pieces, True, args.rate) for _ in range(args.repeat)
-        )
+        plain = statistics.median(run_chatrepl(pieces, True, args.rate) for _ in range(args.repeat))
         md = statistics.median(run_chatrepl(pieces, False, args.rate) for _ in range(args.repeat))
-        naive = (statistics.median(run_naive(pieces) for _ in range(args.repeat))
-                 if n <= args.naive_max else float("nan"))
+        naive = (
+            statistics.median(run_naive(pieces) for _ in range(args.repeat))
+            if n <= args.naive_max
+            else float("nan")
+        )
         growth = f"  x{md / previous:.2f} vs previous size" if previous else ""
-        print(f"{n:>7} {plain:>9.3f} {md:>11.3f} {md / plain:>9.2f} {naive:>9.3f}"
-              f" {naive / md:>9.1f}{growth}")
+        print(
+            f"{n:>7} {plain:>9.3f} {md:>11.3f} {md / plain:>9.2f} {naive:>9.3f}"
+            f" {naive / md:>9.1f}{growth}"
+        )
         previous = md
 
 
