@@ -4,10 +4,29 @@ from __future__ import annotations
 
 import random
 
-WORDS = (
-    "the model answers with words of varied length such as configuration terminal "
-    "stream render block paragraph latency throughput sqlite python request"
-).split()
+WORDS = [
+    "the",
+    "model",
+    "answers",
+    "with",
+    "words",
+    "of",
+    "varied",
+    "length",
+    "such",
+    "as",
+    "configuration",
+    "terminal",
+    "stream",
+    "render",
+    "block",
+    "paragraph",
+    "latency",
+    "throughput",
+    "sqlite",
+    "python",
+    "request",
+]
 
 CODE = [
     "def handler(event: dict) -> str:",

@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from answers import markdown_answer  # noqa: E402
+from answers import markdown_answer
 
-from chatrepl.render import Renderer, make_console  # noqa: E402
+from chatrepl.render import Renderer, make_console
 
 WIDTH, HEIGHT = 100, 40
 
