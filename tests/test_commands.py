@@ -42,7 +42,7 @@ def test_help_lists_every_command_once() -> None:
 
 def test_completion_of_names_and_conversation_ids() -> None:
     names = [c[0] for c in commands.complete("/re", lambda: [])]
-    assert names == ["/reset", "/resume"]
+    assert names == ["/reset", "/resume", "/rename"]
     convs = commands.complete("/resume ab", lambda: [("abc1", "title"), ("xyz", "other")])
     assert convs == [("abc1", "title", -2)]
     assert commands.complete("plain text", lambda: []) == []

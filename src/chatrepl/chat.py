@@ -9,6 +9,8 @@ status. Saving problems are reported once per turn and never stop the conversati
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +19,7 @@ from typing import Any, Protocol
 from chatrepl import wire
 from chatrepl.config import Endpoint, Settings
 from chatrepl.conversation import Conversation, Message
-from chatrepl.errors import ChatreplError, RequestError, StoreError, StreamError
+from chatrepl.errors import ChatreplError, RequestError, StoreError, StreamError, Terminated
 from chatrepl.render import Renderer
 from chatrepl.store import Store
 
@@ -86,24 +88,58 @@ class Chat:
         self.clock = clock
         self.conversation = Conversation(system=settings.system)
         self._save_warned = False
+        self._claimed = False
+        #: Opens the store again when it could not be opened at start (None: do not try).
+        self.open_store: Callable[[], Store] | None = None
+        #: Set by `load` when the conversation was open elsewhere and a copy was made.
+        self.copied_from: tuple[str, int] | None = None
 
     # ---------------------------------------------------------- saving
 
-    def _save(self, action: Callable[[], object]) -> None:
+    def _save(self, action: Callable[[], object]) -> bool:
         """Run one store write; report a failure once per turn and go on in memory."""
         if self.store is None:
-            return
+            return False
         try:
             action()
         except StoreError as exc:
             if not self._save_warned:
                 self._save_warned = True
                 self.renderer.warn(f"{exc} The conversation goes on unsaved for now.")
+            return False
+        return True
 
     def _save_message(self, message: Message, streaming: bool = False) -> None:
+        """Commit a message, and first, in order, every earlier one not saved yet.
+
+        A failure stops there: a later message is never saved ahead of an earlier one.
+        """
         store = self.store
-        if store is not None:
-            self._save(lambda: store.add_message(self.conversation, message, streaming=streaming))
+        if store is None:
+            return
+        for earlier in self.conversation.messages:
+            if earlier is message:
+                break
+            if earlier.id is None and not self._save(
+                functools.partial(store.add_message, self.conversation, earlier)
+            ):
+                return
+        self._save(
+            functools.partial(store.add_message, self.conversation, message, streaming=streaming)
+        )
+        if not self._claimed and message.id is not None:
+            with contextlib.suppress(StoreError):
+                self._claimed = store.claim(self.conversation.id) is None
+
+    def _reopen(self) -> None:
+        """A store that could not be opened is tried again at each turn."""
+        if self.store is not None or self.open_store is None:
+            return
+        try:
+            self.store = self.open_store()
+        except StoreError:
+            return
+        self.renderer.note("The conversation database can be written again; saving resumes.")
 
     def _update(
         self, message: Message, final: bool = False, meta: dict[str, Any] | None = None
@@ -126,12 +162,14 @@ class Chat:
 
     def ask(self, text: str) -> Outcome:
         self._save_warned = False
+        self._reopen()
         question = self.conversation.add("user", text)
         self._save_message(question)
         outcome = Outcome("complete")
         answer: Message | None = None
         started = self.clock()
         last_checkpoint = started
+        stop: Terminated | None = None  # re-raised once the partial answer is saved
         view = self.renderer.answer()
         try:
             with view:
@@ -156,14 +194,18 @@ class Chat:
                     elif isinstance(event, wire.Reasoning):
                         view.reasoning(event.text)
             outcome.status = outcome.reply.status
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, Terminated) as exc:
             outcome.status = "interrupted"
+            if isinstance(exc, Terminated):
+                stop = exc
         except StreamError as exc:
             outcome.status, outcome.error = "truncated", exc
         except RequestError as exc:
             outcome.status, outcome.error = "failed", exc
         outcome.seconds = self.clock() - started
 
+        if stop is not None and answer is None:
+            raise stop  # the question stays saved, to be answered after a resume
         if answer is None and outcome.status != "complete":
             # Nothing came back: the question returns to the prompt, unsent.
             self._forget(question)
@@ -183,15 +225,56 @@ class Chat:
         answer.content = outcome.reply.answer
         answer.status = outcome.status
         self._update(answer, final=True, meta=outcome.meta())
+        if stop is not None:
+            raise stop
         return outcome
 
     # ---------------------------------------------------------- switching
 
     def new(self) -> None:
+        self.release()
         self.conversation = Conversation(system=self.settings.system)
 
     def load(self, ref: str) -> Conversation:
-        if self.store is None:
+        """Continue a saved conversation; on a copy if another chatrepl has it open."""
+        store = self.store
+        if store is None:
             raise StoreError("Saving is off (--no-save), so there is nothing to resume.")
-        self.conversation = self.store.load(self.store.resolve(ref))
+        loaded = store.load(store.resolve(ref))
+        self.release()
+        self.copied_from = None
+        self.conversation = loaded
+        owner: int | None = None
+        with contextlib.suppress(StoreError):  # a read-only store: nothing is written
+            owner = store.claim(loaded.id)
+        self._claimed = owner is None
+        if owner is not None:
+            copy = Conversation(
+                title=f"{loaded.title} (copy)",
+                messages=[Message(m.role, m.content, m.status, m.created) for m in loaded.messages],
+                system=loaded.system,
+                created=loaded.created,
+            )
+            self._save(lambda: store.copy(loaded.id, copy))
+            self.conversation = copy
+            self._claimed = True
+            self.copied_from = (loaded.id, owner)
         return self.conversation
+
+    def copy_notice(self) -> str:
+        """What to tell the user when `load` continued on a copy."""
+        if self.copied_from is None:
+            return ""
+        original, pid = self.copied_from
+        return (
+            f"Conversation {original} is open in another chatrepl (pid {pid}); "
+            f"continuing on a copy, {self.conversation.id}."
+        )
+
+    def release(self) -> None:
+        """Let other chatrepl processes continue the current conversation."""
+        store = self.store
+        if store is not None and self._claimed:
+            self._claimed = False
+            with contextlib.suppress(StoreError):
+                store.release(self.conversation.id)

@@ -8,6 +8,7 @@ arguments say what to do.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +20,8 @@ from chatrepl.errors import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     ChatreplError,
+    StoreError,
+    Terminated,
     UsageError,
 )
 
@@ -68,10 +71,21 @@ def parser() -> argparse.ArgumentParser:
     manage = p.add_argument_group("saved conversations")
     manage.add_argument("--list", action="store_true", help="list saved conversations")
     manage.add_argument("--all", action="store_true", help="with --list: list every one")
+    manage.add_argument(
+        "--limit",
+        metavar="N",
+        type=int,
+        default=50,
+        help="with --list: how many, newest first (default 50)",
+    )
     manage.add_argument("--show", metavar="ID", help="print a conversation")
     manage.add_argument("--export", metavar="ID", help="export a conversation to stdout")
     manage.add_argument(
         "--format", choices=("md", "json"), default="md", help="with --export: md (default) or json"
+    )
+    manage.add_argument("-o", "--output", metavar="FILE", help="with --export: write to FILE")
+    manage.add_argument(
+        "--rename", nargs=2, metavar=("ID", "TITLE"), help="give a conversation a new title"
     )
     manage.add_argument("--delete", metavar="ID", help="delete a conversation (asks first)")
     manage.add_argument("--yes", action="store_true", help="with --delete: do not ask")
@@ -94,12 +108,21 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated(signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _terminate)
     try:
         return run(args)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except Terminated as exc:
+        return exc.exit_code
     except ChatreplError as exc:
         if args.debug:
             import traceback
@@ -127,7 +150,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
 
 
-def _open_store(settings: Settings, renderer: Renderer) -> Store | None:
+def _open_store(settings: Settings, renderer: Renderer) -> Store:
     from chatrepl.config import find_paths
     from chatrepl.store import Store
 
@@ -163,12 +186,10 @@ def run(args: argparse.Namespace) -> int:
     for warning in settings.warnings:
         renderer.warn(warning)
 
-    if args.list or args.show or args.export or args.delete or args.search:
+    if args.list or args.show or args.export or args.delete or args.search or args.rename:
         from chatrepl import manage
 
-        store = _open_store(settings, renderer)
-        assert store is not None
-        return manage.run(args, store, renderer)
+        return manage.run(args, _open_store(settings, renderer), renderer)
 
     question = " ".join(args.question).strip()
     if not sys.stdin.isatty():
@@ -195,31 +216,49 @@ def _chat(settings: Settings, renderer: Renderer, args: argparse.Namespace) -> C
     from chatrepl.chat import Chat
     from chatrepl.transport import Transport
 
-    store = _open_store(settings, renderer) if settings.save or args.cont or args.resume else None
+    resuming = bool(args.cont or args.resume)
+    store = None
+    if settings.save or resuming:
+        try:
+            store = _open_store(settings, renderer)
+        except StoreError as exc:
+            if resuming:
+                raise
+            renderer.warn(f"chatrepl: {exc} This session is not saved for now.")
     transport = Transport(
         connect_timeout=settings.connect_timeout,
         idle_timeout=settings.idle_timeout,
         on_retry=renderer.note,
     )
-    chat = Chat(settings, transport, renderer, store, token=settings.token())
-    if args.cont or args.resume:
-        if store is None:
-            raise UsageError("Nothing to continue: saving is off.")
+    chat = Chat(
+        settings, transport, renderer, store if settings.save else None, token=settings.token()
+    )
+    if settings.save and store is None:
+        chat.open_store = lambda: _open_store(settings, renderer)
+    if resuming:
+        assert store is not None
         ref = args.resume or store.latest()
         if ref is None:
             raise UsageError(
                 "There is no saved conversation to continue yet.", "Start one with chatrepl."
             )
-        chat.store = store
-        chat.load(ref)
-        if not settings.save:
-            chat.store = None
+        if settings.save:
+            chat.load(ref)
+        else:  # --no-save: continue in memory, claim nothing
+            chat.conversation = store.load(store.resolve(ref))
+        if settings.system:
+            chat.conversation.system = settings.system
     return chat
 
 
 def _one_shot(chat: Chat, question: str) -> int:
-    outcome = chat.ask(question)
     renderer = chat.renderer
+    if chat.copied_from:
+        renderer.warn(f"chatrepl: {chat.copy_notice()}")
+    try:
+        outcome = chat.ask(question)
+    finally:
+        chat.release()
     if outcome.error is not None:
         renderer.error(f"chatrepl: {outcome.error}")
     elif outcome.status == "failed":

@@ -23,6 +23,10 @@ class App(Protocol):
     def new_conversation(self) -> None: ...
     def show_conversations(self) -> None: ...
     def resume(self, ref: str) -> None: ...
+    def rename(self, title: str) -> None: ...
+    def delete(self, ref: str) -> None: ...
+    def export(self, path: str) -> None: ...
+    def search(self, text: str) -> None: ...
     def request_exit(self) -> None: ...
 
 
@@ -166,6 +170,35 @@ def _resume(app: App, arg: str) -> None:
     if not arg:
         raise CommandError("/resume needs a conversation id.", "Type /list to see them.")
     app.resume(arg)
+
+
+@command("rename", "Give the current conversation a new title.", "TITLE")
+def _rename(app: App, arg: str) -> None:
+    if not arg:
+        raise CommandError("/rename needs a title.", "Type /rename followed by the new title.")
+    app.rename(arg)
+
+
+@command(
+    "delete",
+    "Delete the current conversation, or the one given (asks first).",
+    "[ID]",
+    argument="conversation",
+)
+def _delete(app: App, arg: str) -> None:
+    app.delete(arg)
+
+
+@command("export", "Save the conversation to a file (Markdown, or JSON for .json).", "[PATH]")
+def _export(app: App, arg: str) -> None:
+    app.export(arg)
+
+
+@command("search", "Find saved conversations whose messages contain the words.", "TEXT")
+def _search(app: App, arg: str) -> None:
+    if not arg:
+        raise CommandError("/search needs words to look for.", "Type /search followed by them.")
+    app.search(arg)
 
 
 @command("exit", "Leave chatrepl (Ctrl-D does the same).", aliases=("quit",))

@@ -5,10 +5,12 @@ No I/O happens here; the store persists these values and the transport sends the
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 import unicodedata
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
 Role = Literal["user", "assistant", "system"]
@@ -96,3 +98,39 @@ class Conversation:
 
     def __len__(self) -> int:
         return len(self.messages)
+
+
+# ---------------------------------------------------------------- export
+
+
+def to_markdown(conversation: Conversation) -> str:
+    lines = [f"# {conversation.title or conversation.id}", ""]
+    lines.append(
+        f"Conversation `{conversation.id}`, started "
+        f"{datetime.fromtimestamp(conversation.created):%Y-%m-%d %H:%M}."
+    )
+    lines.append("")
+    if conversation.system:
+        lines += ["## System", "", conversation.system, ""]
+    for message in conversation.messages:
+        heading = {"user": "Question", "assistant": "Answer"}.get(message.role, message.role)
+        status = "" if message.status == "complete" else f" ({message.status})"
+        lines += [f"## {heading}{status}", "", message.content, ""]
+    return "\n".join(lines)
+
+
+def to_json(conversation: Conversation) -> str:
+    return json.dumps(
+        {
+            "id": conversation.id,
+            "title": conversation.title,
+            "system": conversation.system,
+            "created": conversation.created,
+            "messages": [
+                {"role": m.role, "content": m.content, "status": m.status, "created": m.created}
+                for m in conversation.messages
+            ],
+        },
+        ensure_ascii=False,
+        indent=2,
+    )

@@ -85,3 +85,12 @@ class StoreError(ChatreplError):
 
 class NotFoundError(ChatreplError):
     """No conversation matches the id (or the prefix is ambiguous)."""
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived: save what there is and leave with 128 + the signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+        self.exit_code = 128 + signum

@@ -3,66 +3,54 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from datetime import datetime
+from pathlib import Path
 
-from chatrepl.conversation import Conversation
+from chatrepl.conversation import Conversation, make_title, to_json, to_markdown
 from chatrepl.errors import EXIT_FAILED, EXIT_OK, UsageError
 from chatrepl.render import Renderer
 from chatrepl.sanitize import sanitize
 from chatrepl.store import Store
 
-LIST_LIMIT = 50
+
+def export_text(conversation: Conversation, fmt: str) -> str:
+    return to_json(conversation) if fmt == "json" else to_markdown(conversation)
 
 
-def to_markdown(conversation: Conversation) -> str:
-    lines = [f"# {conversation.title or conversation.id}", ""]
-    lines.append(
-        f"Conversation `{conversation.id}`, started "
-        f"{datetime.fromtimestamp(conversation.created):%Y-%m-%d %H:%M}."
-    )
-    lines.append("")
-    if conversation.system:
-        lines += ["## System", "", conversation.system, ""]
-    for message in conversation.messages:
-        heading = {"user": "Question", "assistant": "Answer"}.get(message.role, message.role)
-        status = "" if message.status == "complete" else f" ({message.status})"
-        lines += [f"## {heading}{status}", "", message.content, ""]
-    return "\n".join(lines)
-
-
-def to_json(conversation: Conversation) -> str:
-    return json.dumps(
-        {
-            "id": conversation.id,
-            "title": conversation.title,
-            "system": conversation.system,
-            "created": conversation.created,
-            "messages": [
-                {"role": m.role, "content": m.content, "status": m.status, "created": m.created}
-                for m in conversation.messages
-            ],
-        },
-        ensure_ascii=False,
-        indent=2,
-    )
+def write_export(conversation: Conversation, path: Path, fmt: str = "") -> str:
+    """Write an export file (JSON for .json, else Markdown); return the format used."""
+    fmt = fmt or ("json" if path.suffix.lower() == ".json" else "md")
+    try:
+        path.write_text(export_text(conversation, fmt) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"Could not write {path}: {exc.strerror or exc}.") from None
+    return fmt
 
 
 def run(args: argparse.Namespace, store: Store, renderer: Renderer) -> int:
     if args.list:
-        renderer.conversations(store.list_conversations(None if args.all else LIST_LIMIT))
+        limit = None if args.all else args.limit
+        renderer.conversations(store.list_conversations(limit))
         return EXIT_OK
     if args.show:
         renderer.transcript(store.load(store.resolve(args.show)))
         return EXIT_OK
     if args.export:
         conversation = store.load(store.resolve(args.export))
-        text = to_json(conversation) if args.format == "json" else to_markdown(conversation)
-        sys.stdout.write(
-            text if args.format == "json" or not sys.stdout.isatty() else sanitize(text)
-        )
-        sys.stdout.write("\n")
+        if args.output:
+            write_export(conversation, Path(args.output), args.format)
+            renderer.note(f"Exported {conversation.id} to {args.output}.")
+            return EXIT_OK
+        text = export_text(conversation, args.format)
+        # JSON is escaped already; Markdown on a terminal is made safe to look at.
+        safe = args.format == "json" or not sys.stdout.isatty()
+        sys.stdout.write((text if safe else sanitize(text)) + "\n")
+        return EXIT_OK
+    if args.rename:
+        cid = store.resolve(args.rename[0])
+        title = make_title(args.rename[1])
+        store.rename(cid, title)
+        renderer.note(f"Renamed {cid} to {title}.")
         return EXIT_OK
     if args.delete:
         cid = store.resolve(args.delete)
@@ -85,6 +73,6 @@ def run(args: argparse.Namespace, store: Store, renderer: Renderer) -> int:
         if not hits:
             renderer.note(f"No conversation mentions {args.search}.")
             return EXIT_FAILED
-        renderer.rows([(cid, f"{title} — {snippet}") for cid, title, snippet in hits])
+        renderer.search_hits(hits)
         return EXIT_OK
     return EXIT_OK

@@ -431,6 +431,20 @@ class Renderer:
             table.add_row(sanitize(name), sanitize(summary))
         self.console.print(table)
 
+    def search_hits(self, hits: list[tuple[str, str, str]]) -> None:
+        """Search results: id, title, and the matching words in [brackets]."""
+        if self.plain:
+            for cid, title, snippet in hits:
+                self.console.file.write(f"{cid}\t{sanitize(title)}\t{sanitize(snippet)}\n")
+            return
+        table = Table(box=None, padding=(0, 2), header_style="bold")
+        table.add_column("id", style="cyan", no_wrap=True)
+        table.add_column("title", overflow="ellipsis", no_wrap=True, max_width=30)
+        table.add_column("where")
+        for cid, title, snippet in hits:
+            table.add_row(cid, sanitize(title), sanitize(snippet))
+        self.console.print(table)
+
     def conversations(self, summaries: list[Summary], current: str = "") -> None:
         if not summaries:
             self.note("No saved conversations yet.")

@@ -9,8 +9,10 @@ corrupt) and completion derives from the command registry.
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncGenerator, Iterable, Iterator
+from pathlib import Path
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
@@ -24,7 +26,9 @@ from prompt_toolkit.output import Output
 from chatrepl import commands
 from chatrepl.chat import Chat, Outcome
 from chatrepl.conversation import make_title
-from chatrepl.errors import ChatreplError
+from chatrepl.errors import ChatreplError, Terminated
+from chatrepl.manage import write_export
+from chatrepl.sanitize import sanitize
 from chatrepl.store import Store
 
 RESUME_SHOWN = 6  # turns shown when a conversation is resumed
@@ -56,24 +60,43 @@ def quiet_terminal() -> Iterator[None]:
 
 
 class StoreHistory(History):
-    """Input history kept in the conversation database."""
+    """Input history kept in the conversation database, shared live between sessions.
+
+    prompt_toolkit reloads the history at every new prompt; each reload first takes
+    in what other chatrepl processes added since (this process's own lines are
+    already there).
+    """
 
     def __init__(self, store: Store | None) -> None:
         super().__init__()
         self.store = store
+        self._last_id = 0
+        self._own: set[int] = set()
 
     def load_history_strings(self) -> Iterable[str]:
         if self.store is None:
             return []
         try:
-            return self.store.history()
+            rows = self.store.history()
         except Exception:  # a history that cannot be read is no reason to stop
             return []
+        self._last_id = max((row_id for row_id, _ in rows), default=0)
+        return [text for _, text in rows]
+
+    async def load(self) -> AsyncGenerator[str, None]:
+        if self._loaded and self.store is not None:
+            with contextlib.suppress(Exception):
+                for row_id, text in self.store.history_after(self._last_id):
+                    self._last_id = row_id
+                    if row_id not in self._own:
+                        self._loaded_strings.insert(0, text)
+        async for item in super().load():
+            yield item
 
     def store_string(self, string: str) -> None:
         if self.store is not None:
             with contextlib.suppress(ChatreplError):  # the turn reports saving problems
-                self.store.add_history(string)
+                self._own.add(self.store.add_history(string))
 
 
 class CommandCompleter(Completer):
@@ -141,19 +164,47 @@ class Repl(commands.App):
     # ---------------------------------------------------------- the loop
 
     def run(self) -> int:
-        while not self.exiting:
-            try:
-                line = self.read()
-            except KeyboardInterrupt:
-                continue  # Ctrl-C at the prompt clears the line
-            except EOFError:
-                break  # Ctrl-D on an empty line
-            self.handle(line)
+        try:
+            while not self.exiting:
+                try:
+                    line = self.read()
+                except KeyboardInterrupt:
+                    continue  # Ctrl-C at the prompt clears the line
+                except EOFError:
+                    break  # Ctrl-D on an empty line
+                self.handle(line)
+        finally:
+            self.chat.release()
         return 0
 
     def read(self) -> str:
         default, self.pending = self.pending, ""
-        return self.session.prompt(FormattedText([("bold ansigreen", "> ")]), default=default)
+        with self._exit_on_signals():
+            return self.session.prompt(FormattedText([("bold ansigreen", "> ")]), default=default)
+
+    @contextlib.contextmanager
+    def _exit_on_signals(self) -> Iterator[None]:
+        """While the prompt runs, SIGTERM/SIGHUP end it (its loop would swallow a raise)."""
+        app = self.session.app
+
+        def handler(signum: int, frame: object) -> None:
+            loop = app.loop
+            if app.is_running and loop is not None:
+                loop.call_soon_threadsafe(lambda: app.exit(exception=Terminated(signum)))
+            else:
+                raise Terminated(signum)
+
+        names = [n for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)]
+        try:
+            previous = {n: signal.signal(getattr(signal, n), handler) for n in names}
+        except ValueError:  # not the main thread: leave signals alone
+            yield
+            return
+        try:
+            yield
+        finally:
+            for name, old in previous.items():
+                signal.signal(getattr(signal, name), old)
 
     def handle(self, line: str) -> None:
         text = line.strip()
@@ -222,9 +273,67 @@ class Repl(commands.App):
     def show_resumed(self) -> None:
         conversation = self.chat.conversation
         self.renderer.transcript(conversation, last=RESUME_SHOWN)
+        if self.chat.copied_from:
+            self.renderer.warn(self.chat.copy_notice())
         self.renderer.note(
             f"Resumed {conversation.id}: {conversation.title} ({len(conversation)} messages)."
         )
+
+    def _saved_store(self) -> Store:
+        if self.chat.store is None:
+            raise ChatreplError("Saving is off, so there are no saved conversations.")
+        return self.chat.store
+
+    def rename(self, title: str) -> None:
+        conversation = self.chat.conversation
+        conversation.title = make_title(title)
+        if conversation.messages and self.chat.store is not None:
+            self.chat.store.rename(conversation.id, conversation.title)
+        self.renderer.note(f"Renamed to {conversation.title}.")
+
+    def delete(self, ref: str) -> None:
+        store = self._saved_store()
+        current = self.chat.conversation
+        cid = store.resolve(ref) if ref else current.id
+        if cid == current.id and not current.messages:
+            self.renderer.note("This conversation is empty; there is nothing to delete.")
+            return
+        target = store.load(cid) if cid != current.id else current
+        question = f"Delete {cid} ({sanitize(target.title)}, {len(target)} messages)? [y/N] "
+        if not self.confirm(question):
+            self.renderer.note("Nothing was deleted.")
+            return
+        store.delete_conversation(cid)
+        self.renderer.note(f"Deleted {cid}.")
+        if cid == current.id:
+            self.chat.new()
+            self.renderer.note("New conversation.")
+
+    def confirm(self, question: str) -> bool:
+        session: PromptSession[str] = PromptSession(
+            input=self.session.input, output=self.session.output
+        )
+        try:
+            answer = session.prompt(question)
+        except (KeyboardInterrupt, EOFError):
+            return False
+        return answer.strip().lower() in ("y", "yes")
+
+    def export(self, path: str) -> None:
+        conversation = self.chat.conversation
+        if not conversation.messages:
+            self.renderer.note("This conversation is empty; there is nothing to export.")
+            return
+        target = Path(path).expanduser() if path else Path(f"chatrepl-{conversation.id}.md")
+        fmt = write_export(conversation, target)
+        self.renderer.note(f"Exported {len(conversation)} messages to {target} ({fmt}).")
+
+    def search(self, text: str) -> None:
+        hits = self._saved_store().search(text)
+        if hits:
+            self.renderer.search_hits(hits)
+        else:
+            self.renderer.note(f"No conversation mentions {text}.")
 
     def request_exit(self) -> None:
         self.exiting = True

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -23,7 +24,7 @@ from typing import Any
 from chatrepl.conversation import Conversation, Message, Role, Summary
 from chatrepl.errors import NotFoundError, StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 10_000
 HISTORY_LIMIT = 10_000
 
@@ -55,8 +56,47 @@ CREATE TABLE history (
 );
 """
 
+# Version 2: which process has a conversation open, and a full-text index over finished
+# messages (a streaming answer is indexed once, when it ends, not at every checkpoint).
+_V2 = """
+ALTER TABLE conversations ADD COLUMN owner_pid INTEGER;
+CREATE VIRTUAL TABLE messages_fts USING fts5(
+    content, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+);
+INSERT INTO messages_fts(rowid, content)
+    SELECT id, content FROM messages WHERE status != 'streaming';
+CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
+    WHEN new.status != 'streaming' BEGIN
+    INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+END;
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF content, status ON messages BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, content)
+        SELECT 'delete', old.id, old.content WHERE old.status != 'streaming';
+    INSERT INTO messages_fts(rowid, content)
+        SELECT new.id, new.content WHERE new.status != 'streaming';
+END;
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
+    WHEN old.status != 'streaming' BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+END;
+"""
+
 # MIGRATIONS[n] takes a database from user_version n to n + 1.
-MIGRATIONS: list[str] = [_V1]
+MIGRATIONS: list[str] = [_V1, _V2]
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements (a trigger's body holds semicolons)."""
+    out: list[str] = []
+    current = ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            out.append(current.strip())
+            current = ""
+    if current.strip():
+        out.append(current.strip())
+    return out
 
 
 def _pid_alive(pid: int | None) -> bool:
@@ -71,6 +111,35 @@ def _pid_alive(pid: int | None) -> bool:
     except PermissionError:
         return True
     return True
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+LOW_SPACE = 1024 * 1024
+
+
+def _open_failure(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
+    """Say why the database could not be opened, and what to do, as precisely as we can."""
+    folder = path.parent
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        return StoreError(
+            f"Could not save the conversation: {folder} is read-only or not writable."
+        )
+    try:
+        if shutil.disk_usage(folder).free < LOW_SPACE:
+            return StoreError("Could not save the conversation: No space left on device.")
+    except OSError:
+        pass
+    try:
+        with open(path, "rb") as f:
+            header = f.read(len(SQLITE_HEADER))
+    except OSError:
+        header = SQLITE_HEADER
+    if header and header != SQLITE_HEADER:
+        return StoreError(
+            f"The conversation database {path} is damaged: {_describe(exc)}.",
+            "Move the file aside to start a fresh store; it is left untouched.",
+        )
+    return StoreError(f"Could not open the conversation database {path}: {_describe(exc)}.")
 
 
 def _describe(exc: BaseException) -> str:
@@ -91,10 +160,7 @@ class Store:
         try:
             self._db = self._connect(path)
         except sqlite3.DatabaseError as exc:
-            raise StoreError(
-                f"The conversation database {path} cannot be opened: {_describe(exc)}.",
-                "Move the file aside to start a fresh store; it is left untouched.",
-            ) from None
+            raise _open_failure(path, exc) from None
         except OSError as exc:
             raise StoreError(
                 f"Could not open the conversation database {path}: {_describe(exc)}."
@@ -137,9 +203,8 @@ class Store:
         try:
             current = db.execute("PRAGMA user_version").fetchone()[0]
             for step in range(current, SCHEMA_VERSION):
-                for statement in MIGRATIONS[step].split(";"):
-                    if statement.strip():
-                        db.execute(statement)
+                for statement in _statements(MIGRATIONS[step]):
+                    db.execute(statement)
                 db.execute(f"PRAGMA user_version = {step + 1}")
             db.execute("COMMIT")
         except BaseException:
@@ -295,33 +360,115 @@ class Store:
         return conversation
 
     def search(self, text: str, limit: int = 50) -> list[tuple[str, str, str]]:
-        """Conversations with a message containing `text`: (id, title, snippet)."""
-        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        """Conversations whose messages match `text`: (id, title, snippet), newest first.
+
+        Every word of `text` must start a word of the message (full-text, case and accent
+        blind); words are quoted, so FTS5 operators typed by the user are taken literally.
+        """
+        words = [w.replace('"', '""') for w in text.split()]
+        if not words:
+            return []
+        query = " ".join(f'"{w}"*' for w in words)  # every word, as a word prefix
         rows = self._db.execute(
-            "SELECT c.id, c.title, m.content FROM messages m JOIN conversations c "
-            "ON c.id = m.conversation_id WHERE m.content LIKE ? ESCAPE '\\' "
-            "GROUP BY c.id ORDER BY c.updated DESC LIMIT ?",
-            (f"%{escaped}%", limit),
-        ).fetchall()
-        out = []
+            "SELECT c.id, c.title, snippet(messages_fts, 0, '[', ']', '…', 12) AS snip "
+            "FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid "
+            "JOIN conversations c ON c.id = m.conversation_id "
+            "WHERE messages_fts MATCH ? ORDER BY c.updated DESC, m.id DESC",
+            (query,),
+        )
+        out: list[tuple[str, str, str]] = []
+        seen: set[str] = set()
         for row in rows:
-            content: str = row["content"]
-            at = content.lower().find(text.lower())
-            start = max(0, at - 30)
-            snippet = " ".join(content[start : at + len(text) + 30].split())
-            out.append((str(row["id"]), str(row["title"]), ("…" if start else "") + snippet))
+            if row["id"] in seen:
+                continue
+            seen.add(row["id"])
+            out.append((str(row["id"]), str(row["title"]), " ".join(str(row["snip"]).split())))
+            if len(out) >= limit:
+                break
         return out
+
+    def rename(self, conversation_id: str, title: str) -> None:
+        with self._write() as db:
+            db.execute("UPDATE conversations SET title = ? WHERE id = ?", (title, conversation_id))
+
+    def copy(self, source_id: str, copy: Conversation) -> None:
+        """Save `copy` (new id, same turns) with every message of `source_id`, at once."""
+        now = self.clock()
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO conversations(id, title, system, created, updated, message_count, "
+                "owner_pid) SELECT ?, ?, system, created, ?, message_count, ? "
+                "FROM conversations WHERE id = ?",
+                (copy.id, copy.title, now, os.getpid(), source_id),
+            )
+            db.execute(
+                "INSERT INTO messages(conversation_id, role, content, status, created, pid, meta) "
+                "SELECT ?, role, content, CASE status WHEN 'streaming' THEN 'interrupted' "
+                "ELSE status END, created, NULL, meta FROM messages "
+                "WHERE conversation_id = ? ORDER BY id",
+                (copy.id, source_id),
+            )
+            ids = [
+                row["id"]
+                for row in db.execute(
+                    "SELECT id FROM messages WHERE conversation_id = ? ORDER BY id", (copy.id,)
+                )
+            ]
+        for message, row_id in zip(copy.messages, ids, strict=False):
+            message.id = row_id
+
+    # ---------------------------------------------------------- who has it open
+
+    def claim(self, conversation_id: str) -> int | None:
+        """Mark a conversation as open in this process.
+
+        Returns the pid of another live chatrepl that has it open (and claims nothing),
+        or None once it is ours. A claim by a process that is gone is taken over.
+        """
+        with self._write() as db:
+            row = db.execute(
+                "SELECT owner_pid FROM conversations WHERE id = ?", (conversation_id,)
+            ).fetchone()
+            owner = row["owner_pid"] if row else None
+            if owner and owner != os.getpid() and _pid_alive(owner):
+                return int(owner)
+            db.execute(
+                "UPDATE conversations SET owner_pid = ? WHERE id = ?",
+                (os.getpid(), conversation_id),
+            )
+        return None
+
+    def release(self, conversation_id: str) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE conversations SET owner_pid = NULL WHERE id = ? AND owner_pid = ?",
+                (conversation_id, os.getpid()),
+            )
 
     # ---------------------------------------------------------- input history
 
-    def add_history(self, text: str) -> None:
+    def add_history(self, text: str) -> int:
         with self._write() as db:
-            db.execute("INSERT INTO history(text, created) VALUES (?, ?)", (text, self.clock()))
+            cursor = db.execute(
+                "INSERT INTO history(text, created) VALUES (?, ?)", (text, self.clock())
+            )
+        return int(cursor.lastrowid or 0)
 
-    def history(self, limit: int = HISTORY_LIMIT) -> list[str]:
-        """Input history, newest first, consecutive duplicates folded."""
-        out: list[str] = []
-        for row in self._db.execute("SELECT text FROM history ORDER BY id DESC LIMIT ?", (limit,)):
-            if not out or out[-1] != row["text"]:
-                out.append(row["text"])
+    def history(self, limit: int = HISTORY_LIMIT) -> list[tuple[int, str]]:
+        """Input history as (row id, text), newest first, consecutive duplicates folded."""
+        out: list[tuple[int, str]] = []
+        for row in self._db.execute(
+            "SELECT id, text FROM history ORDER BY id DESC LIMIT ?", (limit,)
+        ):
+            if not out or out[-1][1] != row["text"]:
+                out.append((int(row["id"]), str(row["text"])))
         return out
+
+    def history_after(self, row_id: int) -> list[tuple[int, str]]:
+        """Input added since `row_id` (by any process), oldest first."""
+        return [
+            (int(row["id"]), str(row["text"]))
+            for row in self._db.execute(
+                "SELECT id, text FROM history WHERE id > ? ORDER BY id", (row_id,)
+            )
+        ]
