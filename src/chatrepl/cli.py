@@ -186,7 +186,8 @@ def run(args: argparse.Namespace) -> int:
     for warning in settings.warnings:
         renderer.warn(warning)
 
-    if args.list or args.show or args.export or args.delete or args.search or args.rename:
+    managing = (args.show, args.export, args.delete, args.search, args.rename)
+    if args.list or any(value is not None for value in managing):
         from chatrepl import manage
 
         return manage.run(args, _open_store(settings, renderer), renderer)

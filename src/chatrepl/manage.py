@@ -32,10 +32,10 @@ def run(args: argparse.Namespace, store: Store, renderer: Renderer) -> int:
         limit = None if args.all else args.limit
         renderer.conversations(store.list_conversations(limit))
         return EXIT_OK
-    if args.show:
+    if args.show is not None:
         renderer.transcript(store.load(store.resolve(args.show)))
         return EXIT_OK
-    if args.export:
+    if args.export is not None:
         conversation = store.load(store.resolve(args.export))
         if args.output:
             write_export(conversation, Path(args.output), args.format)
@@ -46,13 +46,13 @@ def run(args: argparse.Namespace, store: Store, renderer: Renderer) -> int:
         safe = args.format == "json" or not sys.stdout.isatty()
         sys.stdout.write((text if safe else sanitize(text)) + "\n")
         return EXIT_OK
-    if args.rename:
+    if args.rename is not None:
         cid = store.resolve(args.rename[0])
         title = make_title(args.rename[1])
         store.rename(cid, title)
         renderer.note(f"Renamed {cid} to {title}.")
         return EXIT_OK
-    if args.delete:
+    if args.delete is not None:
         cid = store.resolve(args.delete)
         conversation = store.load(cid)
         if not args.yes:
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace, store: Store, renderer: Renderer) -> int:
         store.delete_conversation(cid)
         renderer.note(f"Deleted {cid}.")
         return EXIT_OK
-    if args.search:
+    if args.search is not None:
         hits = store.search(args.search)
         if not hits:
             renderer.note(f"No conversation mentions {args.search}.")

@@ -1,0 +1,123 @@
+"""Managing saved conversations from the command line and from the REPL."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from prompt_toolkit.application import create_app_session
+from prompt_toolkit.input import PipeInput, create_pipe_input
+from prompt_toolkit.output import DummyOutput
+
+from chatrepl.repl import Repl
+from tests.helpers import make_chat
+from tests.server import ChatServer
+
+TIMEOUT = 20
+
+
+def cli(home: Path, *args: str, url: str = "") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CHATREPL_HOME": str(home)}
+    if url:
+        env["CHATREPL_URL"] = url
+    return subprocess.run(
+        [sys.executable, "-m", "chatrepl", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+
+
+def ids(home: Path) -> list[str]:
+    return [line.split("\t")[0] for line in cli(home, "--list").stdout.splitlines()]
+
+
+def test_list_limit_all_newest_first(server: ChatServer, chatrepl_home: Path) -> None:
+    for n in range(4):
+        cli(chatrepl_home, f"question {n}", url=server.url)
+    listed = cli(chatrepl_home, "--list", "--limit", "2").stdout.splitlines()
+    assert [line.split("\t")[3] for line in listed] == ["question 3", "question 2"]
+    assert len(cli(chatrepl_home, "--list", "--all").stdout.splitlines()) == 4
+
+
+def test_rename_and_export_to_a_file(
+    server: ChatServer, chatrepl_home: Path, tmp_path: Path
+) -> None:
+    cli(chatrepl_home, "original", url=server.url)
+    cid = ids(chatrepl_home)[0]
+    assert cli(chatrepl_home, "--rename", cid[:5], "Better\x1b[31m title").returncode == 0
+    assert cli(chatrepl_home, "--list").stdout.split("\t")[3].strip() == "Better[31m title"
+    out = tmp_path / "conv.json"
+    assert cli(chatrepl_home, "--export", cid, "--format", "json", "-o", str(out)).returncode == 0
+    data = json.loads(out.read_text())
+    assert data["id"] == cid and data["messages"][0]["content"] == "original"
+    assert {"role", "content", "status", "created"} <= set(data["messages"][0])
+
+
+def test_search_shows_snippets_and_ids(server: ChatServer, chatrepl_home: Path) -> None:
+    cli(chatrepl_home, "tell me about otters and their habits", url=server.url)
+    cli(chatrepl_home, "nothing related", url=server.url)
+    found = cli(chatrepl_home, "--search", "otter")
+    lines = found.stdout.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(ids(chatrepl_home)[1])
+    assert "[otters]" in lines[0]
+    assert cli(chatrepl_home, "--search", "zebra").returncode == 1
+    assert cli(chatrepl_home, "--search", 'AND OR "NEAR(').returncode == 1  # no syntax error
+
+
+def test_ambiguous_and_unknown_ids_are_clear(server: ChatServer, chatrepl_home: Path) -> None:
+    cli(chatrepl_home, "x", url=server.url)
+    done = cli(chatrepl_home, "--show", "zzzz")
+    assert done.returncode == 1 and "No conversation matches zzzz." in done.stderr
+    done = cli(chatrepl_home, "--show", "")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+
+
+@pytest.fixture
+def pipe() -> Iterator[PipeInput]:
+    with create_pipe_input() as inp, create_app_session(input=inp, output=DummyOutput()):
+        yield inp
+
+
+def test_repl_rename_export_search_delete(
+    server: ChatServer, tmp_path: Path, pipe: PipeInput, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    chat, out = make_chat(server.url, tmp_path)
+    r = Repl(chat, input=pipe, output=DummyOutput())
+    pipe.send_text(
+        "penguins are birds\r/rename Bird facts\r/export\r/export notes.json\r"
+        "/search penguin\r/delete\rn\r/delete\ry\r/exit\r"
+    )
+    r.run()
+    text = out.getvalue()
+    assert chat.store is not None
+    hits = chat.store.search("penguin")
+    assert "Renamed to Bird facts." in text
+    md_files = list(tmp_path.glob("chatrepl-*.md"))
+    assert len(md_files) == 1 and md_files[0].read_text().startswith("# Bird facts")
+    assert json.loads((tmp_path / "notes.json").read_text())["title"] == "Bird facts"
+    assert "[penguins]" in text
+    assert "Nothing was deleted." in text and "Deleted" in text
+    assert hits == []  # deleted: nothing left to find
+    assert chat.store.list_conversations() == []
+
+
+def test_repl_delete_another_by_prefix(server: ChatServer, tmp_path: Path, pipe: PipeInput) -> None:
+    chat, _ = make_chat(server.url, tmp_path)
+    r = Repl(chat, input=pipe, output=DummyOutput())
+    pipe.send_text("keep me\r/new\rdrop me\r/new\r\x04")
+    r.run()
+    assert chat.store is not None
+    drop = chat.store.list_conversations()[0].id
+    r.exiting = False
+    pipe.send_text(f"/delete {drop[:6]}\ry\r\x04")
+    r.run()
+    assert [s.title for s in chat.store.list_conversations()] == ["keep me"]
