@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from rich.markdown import Markdown
 
 from chatrepl.conversation import Conversation
-from chatrepl.render import Blocks, Renderer, SharedParserMarkdown, make_console
+from chatrepl.render import Blocks, Renderer, make_console, markdown
 
 SAMPLE = """# Title
 
@@ -112,7 +112,7 @@ def test_streaming_output_equals_one_piece_output(chunks: int) -> None:
 def test_shared_parser_renders_like_rich() -> None:
     for source in (SAMPLE, "plain", "~~strike~~ and | t |\n|---|\n| x |"):
         a, b = io.StringIO(), io.StringIO()
-        make_console(a, force_terminal=True, width=70).print(SharedParserMarkdown(source))
+        make_console(a, force_terminal=True, width=70).print(markdown(source))
         make_console(b, force_terminal=True, width=70).print(Markdown(source, hyperlinks=False))
         assert a.getvalue() == b.getvalue()
 

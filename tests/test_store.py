@@ -169,3 +169,14 @@ def test_titles_are_one_short_line_without_controls() -> None:
     assert make_title("a\x1b[31mb\x07c") == "a[31mbc"
     long = make_title("word " * 40)
     assert len(long) <= 60 and long.endswith("…")
+
+
+def test_search_by_stem_and_by_explicit_prefix(tmp_path: Path) -> None:
+    s = store(tmp_path)
+    conv = Conversation()
+    s.add_message(conv, conv.add("user", "Configuring the Café terminals"))
+    assert [h[0] for h in s.search("configure")] == [conv.id]  # stem
+    assert [h[0] for h in s.search("cafe terminal")] == [conv.id]  # accents, plural
+    assert s.search("config") == []  # a whole word, not a prefix...
+    assert [h[0] for h in s.search("config*")] == [conv.id]  # ...unless asked for
+    assert s.search('"') == [] and s.search("*") == []

@@ -12,47 +12,62 @@ written as it arrives, with no escape codes. Every untrusted string goes through
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 import threading
 from collections.abc import Iterable
 from datetime import datetime
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from markdown_it import MarkdownIt
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
-from rich.live import Live
-from rich.markdown import Markdown
 from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
 from chatrepl.conversation import Conversation, Summary
+
+if TYPE_CHECKING:
+    from rich.live import Live
+    from rich.markdown import Markdown
 from chatrepl.sanitize import Sanitizer, sanitize
 
 MAX_FPS = 20
 _LIST_ITEM = re.compile(r" {0,3}(?:[-+*]|\d{1,9}[.)])(?: |$)")
 
 
-_PARSER: MarkdownIt | None = None
+@functools.cache
+def _markdown_class() -> type[Markdown]:
+    """rich's Markdown with one shared parser, built on first use.
+
+    Building a parser costs about 0.3 ms, which every streamed block would pay; and the
+    Markdown stack (markdown-it, Pygments) is imported only when an answer is rendered,
+    so `--list` and `--search` start faster.
+    """
+    from markdown_it import MarkdownIt
+    from rich.markdown import Markdown
+
+    parser = MarkdownIt().enable("strikethrough").enable("table")
+
+    class SharedParserMarkdown(Markdown):
+        """Links show their target (no hyperlinks); parsed by the shared parser."""
+
+        def __init__(self, markup: str, code_theme: str = "monokai") -> None:
+            self.markup = markup
+            self.parsed = parser.parse(markup)
+            self.code_theme = code_theme
+            self.justify = None
+            self.style = "none"
+            self.hyperlinks = False
+            self.inline_code_lexer = None
+            self.inline_code_theme = code_theme
+
+    return SharedParserMarkdown
 
 
-class SharedParserMarkdown(Markdown):
-    """rich's Markdown, parsed by one shared parser (building one costs about 0.3 ms,
-    which every streamed block would pay). Links show their target: no hyperlinks."""
-
-    def __init__(self, markup: str, code_theme: str = "monokai") -> None:
-        global _PARSER
-        if _PARSER is None:
-            _PARSER = MarkdownIt().enable("strikethrough").enable("table")
-        self.markup = markup
-        self.parsed = _PARSER.parse(markup)
-        self.code_theme = code_theme
-        self.justify = None
-        self.style = "none"
-        self.hyperlinks = False
-        self.inline_code_lexer = None
-        self.inline_code_theme = code_theme
+def markdown(source: str, code_theme: str = "monokai") -> Markdown:
+    """A rich Markdown renderable for `source`."""
+    return _markdown_class()(source, code_theme)
 
 
 def make_console(
@@ -326,6 +341,8 @@ class AnswerView:
     # ---------------------------------------------------------- output
 
     def _start_live(self) -> None:
+        from rich.live import Live
+
         self._live = Live(
             self._tail,
             console=self.console,
@@ -403,7 +420,7 @@ class Renderer:
         self.code_theme = code_theme
 
     def markdown_renderable(self, source: str) -> Markdown:
-        return SharedParserMarkdown(source, self.code_theme)
+        return markdown(source, self.code_theme)
 
     def answer(self) -> AnswerView:
         return AnswerView(self)

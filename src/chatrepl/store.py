@@ -61,7 +61,8 @@ CREATE TABLE history (
 _V2 = """
 ALTER TABLE conversations ADD COLUMN owner_pid INTEGER;
 CREATE VIRTUAL TABLE messages_fts USING fts5(
-    content, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+    content, content='messages', content_rowid='id',
+    tokenize='porter unicode61 remove_diacritics 2'
 );
 INSERT INTO messages_fts(rowid, content)
     SELECT id, content FROM messages WHERE status != 'streaming';
@@ -360,20 +361,28 @@ class Store:
         return conversation
 
     def search(self, text: str, limit: int = 50) -> list[tuple[str, str, str]]:
-        """Conversations whose messages match `text`: (id, title, snippet), newest first.
+        """Conversations whose messages match `text`: (id, title, snippet), newest first
+        (by their newest matching message).
 
-        Every word of `text` must start a word of the message (full-text, case and accent
-        blind); words are quoted, so FTS5 operators typed by the user are taken literally.
+        Every word of `text` must occur in the message, compared by stem (`penguin`
+        finds `penguins`), blind to case and accents; `word*` matches any word starting
+        with `word`. Words are quoted, so FTS5 operators typed by the user are literal.
         """
-        words = [w.replace('"', '""') for w in text.split()]
-        if not words:
+        terms = []
+        for word in text.split():
+            prefix = word.endswith("*") and len(word) > 1
+            quoted = '"' + word.rstrip("*").replace('"', '""') + '"'
+            terms.append(quoted + "*" if prefix else quoted)
+        if not terms:
             return []
-        query = " ".join(f'"{w}"*' for w in words)  # every word, as a word prefix
+        query = " ".join(terms)
+        # Newest messages first, straight from the index, stopping at `limit` distinct
+        # conversations: the cost follows the limit, not how common the words are.
         rows = self._db.execute(
             "SELECT c.id, c.title, snippet(messages_fts, 0, '[', ']', '…', 12) AS snip "
             "FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid "
             "JOIN conversations c ON c.id = m.conversation_id "
-            "WHERE messages_fts MATCH ? ORDER BY c.updated DESC, m.id DESC",
+            "WHERE messages_fts MATCH ? ORDER BY messages_fts.rowid DESC",
             (query,),
         )
         out: list[tuple[str, str, str]] = []
