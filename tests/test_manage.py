@@ -59,6 +59,7 @@ def test_rename_and_export_to_a_file(
     data = json.loads(out.read_text())
     assert data["id"] == cid and data["messages"][0]["content"] == "original"
     assert {"role", "content", "status", "created"} <= set(data["messages"][0])
+    assert data["messages"][1]["meta"]["first_token"] >= 0  # timing kept with the answer
 
 
 def test_search_shows_snippets_and_ids(server: ChatServer, chatrepl_home: Path) -> None:

@@ -224,7 +224,8 @@ class Chat:
             self._save_message(answer)
         answer.content = outcome.reply.answer
         answer.status = outcome.status
-        self._update(answer, final=True, meta=outcome.meta())
+        answer.meta = outcome.meta()
+        self._update(answer, final=True, meta=answer.meta)
         if stop is not None:
             raise stop
         return outcome

@@ -61,6 +61,8 @@ class Message:
     status: str = "complete"
     created: float = field(default_factory=time.time)
     id: int | None = None  # the store's row id once saved
+    #: What was measured of an answer: usage, time to first token, finish reason...
+    meta: dict[str, object] = field(default_factory=dict)
 
     def wire(self) -> dict[str, str]:
         """The message as every wire format sends it."""
@@ -127,7 +129,13 @@ def to_json(conversation: Conversation) -> str:
             "system": conversation.system,
             "created": conversation.created,
             "messages": [
-                {"role": m.role, "content": m.content, "status": m.status, "created": m.created}
+                {
+                    "role": m.role,
+                    "content": m.content,
+                    "status": m.status,
+                    "created": m.created,
+                    **({"meta": m.meta} if m.meta else {}),
+                }
                 for m in conversation.messages
             ],
         },

@@ -252,8 +252,8 @@ class Store:
                 ),
             )
             cursor = db.execute(
-                "INSERT INTO messages(conversation_id, role, content, status, created, pid) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO messages(conversation_id, role, content, status, created, pid, meta) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     conversation.id,
                     message.role,
@@ -261,6 +261,7 @@ class Store:
                     status,
                     message.created,
                     os.getpid() if streaming else None,
+                    json.dumps(message.meta),
                 ),
             )
             db.execute(
@@ -347,7 +348,7 @@ class Store:
             id=head["id"], title=head["title"], system=head["system"], created=head["created"]
         )
         for row in self._db.execute(
-            "SELECT id, role, content, status, created, pid FROM messages "
+            "SELECT id, role, content, status, created, pid, meta FROM messages "
             "WHERE conversation_id = ? ORDER BY id",
             (conversation_id,),
         ):
@@ -355,8 +356,12 @@ class Store:
             if status == "streaming" and not _pid_alive(row["pid"]):
                 status = "interrupted"
             role: Role = row["role"]
+            try:
+                meta = json.loads(row["meta"] or "{}")
+            except ValueError:
+                meta = {}
             conversation.messages.append(
-                Message(role, row["content"], status, row["created"], row["id"])
+                Message(role, row["content"], status, row["created"], row["id"], meta)
             )
         return conversation
 
