@@ -40,12 +40,20 @@ def test_help_lists_every_command_once() -> None:
     assert commands.help_rows("resume") == [("/resume ID", lookup("resume").summary)]
 
 
-def test_completion_of_names_and_conversation_ids() -> None:
-    names = [c[0] for c in commands.complete("/re", lambda: [])]
-    assert names == ["/reset", "/resume", "/rename"]
-    convs = commands.complete("/resume ab", lambda: [("abc1", "title"), ("xyz", "other")])
-    assert convs == [("abc1", "title", -2)]
-    assert commands.complete("plain text", lambda: []) == []
+def test_completion_of_names_and_arguments() -> None:
+    providers = {
+        "conversation": lambda: [("abc1", "title"), ("xyz", "other")],
+        "endpoint": lambda: [("local", "http://x"), ("cloud", "https://y")],
+        "onoff": lambda: commands.ON_OFF,
+    }
+    names = [c[0] for c in commands.complete("/re", providers)]
+    assert names == ["/reset", "/resume", "/rename", "/retry"]
+    assert commands.complete("/resume ab", providers) == [("abc1", "title", -2)]
+    assert [c[0] for c in commands.complete("/endpoint ", providers)] == ["local", "cloud"]
+    assert [c[0] for c in commands.complete("/markdown o", providers)] == ["on", "off"]
+    assert [c[0] for c in commands.complete("/help ret", providers)] == ["retry"]
+    assert commands.complete("/model x", providers) == []  # no provider given
+    assert commands.complete("plain text", providers) == []
 
 
 def test_double_slash_is_a_message() -> None:

@@ -15,7 +15,7 @@ def readme_commands() -> dict[str, str]:
     section = README.split("### Slash commands", 1)[1].split("\n## ", 1)[0]
     rows = {}
     for line in section.splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        cells = [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
         if len(cells) == 2 and cells[0].startswith("`/"):
             rows[cells[0]] = cells[1]
     return rows

@@ -10,6 +10,7 @@ status. Saving problems are reported once per turn and never stop the conversati
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import time
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from chatrepl import wire
-from chatrepl.config import Endpoint, Settings
+from chatrepl.config import Endpoint, Settings, token_for
 from chatrepl.conversation import Conversation, Message
 from chatrepl.errors import ChatreplError, RequestError, StoreError, StreamError, Terminated
 from chatrepl.render import Renderer
@@ -165,6 +166,47 @@ class Chat:
         self._reopen()
         question = self.conversation.add("user", text)
         self._save_message(question)
+        return self._answer(question)
+
+    def retry(self) -> Outcome:
+        """Ask the last question again, in place of its answer."""
+        question = self.drop_last(keep_question=True)
+        self._save_warned = False
+        self._reopen()
+        return self._answer(question)
+
+    def drop_last(self, keep_question: bool = False) -> Message:
+        """Remove the last exchange (or only its answer); return its question."""
+        messages = self.conversation.messages
+        index = next(
+            (i for i in range(len(messages) - 1, -1, -1) if messages[i].role == "user"), None
+        )
+        if index is None:
+            raise ChatreplError("There is no exchange to take back yet.")
+        question = messages[index]
+        for message in messages[index + (1 if keep_question else 0) :]:
+            if self.store is not None and message.id is not None:
+                self._save(
+                    functools.partial(self.store.delete_message, self.conversation.id, message)
+                )
+        del messages[index + (1 if keep_question else 0) :]
+        if not any(m.role == "user" for m in messages):
+            self.conversation.title = ""
+        return question
+
+    def last_answer(self) -> Message | None:
+        return next(
+            (m for m in reversed(self.conversation.messages) if m.role == "assistant"), None
+        )
+
+    def set_system(self, text: str) -> None:
+        self.conversation.system = text
+        store = self.store
+        if store is not None and self.conversation.messages:
+            self._save(functools.partial(store.set_system, self.conversation.id, text))
+
+    def _answer(self, question: Message) -> Outcome:
+        text = question.content
         outcome = Outcome("complete")
         answer: Message | None = None
         started = self.clock()
@@ -261,6 +303,22 @@ class Chat:
             self._claimed = True
             self.copied_from = (loaded.id, owner)
         return self.conversation
+
+    def use_endpoint(self, name: str) -> Endpoint:
+        """Switch to a named endpoint of the config file (its token is resolved now)."""
+        endpoints = self.settings.endpoints
+        if name not in endpoints:
+            known = ", ".join(sorted(endpoints)) or "none are configured"
+            raise ChatreplError(
+                f"Unknown endpoint {name} ({known}).", "Add [endpoints.NAME] to config.toml."
+            )
+        endpoint = endpoints[name]
+        self.token = token_for(endpoint)
+        self.endpoint = endpoint
+        return endpoint
+
+    def use_model(self, model: str) -> None:
+        self.endpoint = dataclasses.replace(self.endpoint, model=model)
 
     def copy_notice(self) -> str:
         """What to tell the user when `load` continued on a copy."""

@@ -104,6 +104,9 @@ def parser() -> argparse.ArgumentParser:
     conn.add_argument("--plain", action="store_true", help="plain text, no Markdown or colour")
     conn.add_argument("--config", metavar="FILE", type=Path, help="read this config file")
     conn.add_argument("--debug", action="store_true", help="show tracebacks")
+    conn.add_argument(
+        "--print-config", action="store_true", help="show the effective settings (secrets masked)"
+    )
     p.add_argument("--version", action="version", version=f"chatrepl {__version__}")
     return p
 
@@ -172,6 +175,12 @@ def _read_stdin(stream: TextIO) -> str:
 
 def run(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    if args.print_config:
+        from chatrepl.config import describe, find_paths
+
+        paths = find_paths()
+        print(describe(settings, paths, args.config or paths.config_file))
+        return EXIT_OK
     from chatrepl.render import Renderer, make_console
 
     out_tty = sys.stdout.isatty()

@@ -9,7 +9,7 @@ through the `App` protocol, so this module imports nothing above it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -27,6 +27,15 @@ class App(Protocol):
     def delete(self, ref: str) -> None: ...
     def export(self, path: str) -> None: ...
     def search(self, text: str) -> None: ...
+    def retry(self) -> None: ...
+    def undo(self) -> None: ...
+    def edit(self) -> None: ...
+    def copy(self) -> None: ...
+    def system(self, text: str) -> None: ...
+    def endpoint(self, name: str) -> None: ...
+    def model(self, name: str) -> None: ...
+    def markdown(self, setting: str) -> None: ...
+    def stats(self) -> None: ...
     def request_exit(self) -> None: ...
 
 
@@ -40,7 +49,8 @@ class Command:
     handler: Handler
     usage: str = ""
     aliases: tuple[str, ...] = ()
-    #: What the argument completes to: "" (nothing), "command" or "conversation".
+    #: What the argument completes to: "" (nothing), "command", or the name of a
+    #: provider given to `complete` ("conversation", "endpoint", "model", "onoff").
     argument: str = ""
 
     def signature(self) -> str:
@@ -112,12 +122,15 @@ def help_rows(name: str = "") -> list[tuple[str, str]]:
     return [(cmd.signature(), cmd.summary) for cmd in commands()]
 
 
-def complete(
-    line: str, conversations: Callable[[], list[tuple[str, str]]]
-) -> list[tuple[str, str, int]]:
+Provider = Callable[[], list[tuple[str, str]]]
+
+
+def complete(line: str, providers: Mapping[str, Provider]) -> list[tuple[str, str, int]]:
     """Completions for the text before the cursor: (text, description, start offset).
 
-    The start offset is negative, counted from the cursor, as prompt_toolkit wants it.
+    Command names come from the registry; an argument from the provider named by the
+    command's `argument` (a list of (value, description)). The start offset is
+    negative, counted from the cursor, as prompt_toolkit wants it.
     """
     if not is_command(line):
         return []
@@ -134,10 +147,15 @@ def complete(
         return []
     arg = arg.lstrip()
     if cmd.argument == "command":
-        return [(c.name, c.summary, -len(arg)) for c in commands() if c.name.startswith(arg)]
-    if cmd.argument == "conversation":
-        return [(cid, title, -len(arg)) for cid, title in conversations() if cid.startswith(arg)]
-    return []
+        candidates = [(c.name, c.summary) for c in commands()]
+    elif cmd.argument in providers:
+        candidates = providers[cmd.argument]()
+    else:
+        return []
+    return [(value, meta, -len(arg)) for value, meta in candidates if value.startswith(arg)]
+
+
+ON_OFF = [("on", "Render answers as Markdown."), ("off", "Show answers as plain text.")]
 
 
 # ---------------------------------------------------------------- the commands
@@ -199,6 +217,58 @@ def _search(app: App, arg: str) -> None:
     if not arg:
         raise CommandError("/search needs words to look for.", "Type /search followed by them.")
     app.search(arg)
+
+
+@command("retry", "Ask the last question again, replacing its answer.")
+def _retry(app: App, arg: str) -> None:
+    app.retry()
+
+
+@command("undo", "Take back the last question and answer; the question returns to the prompt.")
+def _undo(app: App, arg: str) -> None:
+    app.undo()
+
+
+@command("edit", "Write the next message in $VISUAL or $EDITOR; it returns to the prompt.")
+def _edit(app: App, arg: str) -> None:
+    app.edit()
+
+
+@command("copy", "Copy the last answer to the clipboard.")
+def _copy(app: App, arg: str) -> None:
+    app.copy()
+
+
+@command("system", "Show this conversation's system prompt, or set it.", "[TEXT]")
+def _system(app: App, arg: str) -> None:
+    app.system(arg)
+
+
+@command(
+    "endpoint",
+    "Show the endpoint, or switch to one from the config file.",
+    "[NAME]",
+    argument="endpoint",
+)
+def _endpoint(app: App, arg: str) -> None:
+    app.endpoint(arg)
+
+
+@command(
+    "model", "Show the model, or choose another for this endpoint.", "[NAME]", argument="model"
+)
+def _model(app: App, arg: str) -> None:
+    app.model(arg)
+
+
+@command("markdown", "Render answers as Markdown, or not.", "on|off", argument="onoff")
+def _markdown(app: App, arg: str) -> None:
+    app.markdown(arg)
+
+
+@command("stats", "Show tokens, time to first token and speed, of the last answer and all.")
+def _stats(app: App, arg: str) -> None:
+    app.stats()
 
 
 @command("exit", "Leave chatrepl (Ctrl-D does the same).", aliases=("quit",))

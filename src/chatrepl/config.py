@@ -25,7 +25,8 @@ DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_IDLE_TIMEOUT = 60.0
 
 TOP_KEYS = {"endpoint", "system", "markdown", "code_theme", "timeouts", "endpoints"}
-ENDPOINT_KEYS = {"url", "api", "model", "token_env", "headers"}
+ENDPOINT_KEYS = {"url", "api", "model", "token_env", "token_command", "token", "headers"}
+TOKEN_COMMAND_TIMEOUT = 10.0
 TIMEOUT_KEYS = {"connect", "idle"}
 
 
@@ -66,6 +67,8 @@ class Endpoint:
     model: str = ""
     token_env: str = "CHATREPL_TOKEN"
     headers: Mapping[str, str] = field(default_factory=dict)
+    token_command: str = ""  # a command that prints the token
+    token: str = field(default="", repr=False)  # literal, only from a private (0600) file
 
 
 @dataclass(frozen=True)
@@ -85,8 +88,38 @@ class Settings:
     warnings: tuple[str, ...] = ()
 
     def token(self, env: Mapping[str, str] | None = None) -> str:
-        env = os.environ if env is None else env
-        return env.get(self.endpoint.token_env, "") or ""
+        return token_for(self.endpoint, env)
+
+
+def token_for(endpoint: Endpoint, env: Mapping[str, str] | None = None) -> str:
+    """The endpoint's bearer token: its variable, else its command, else its literal."""
+    env = os.environ if env is None else env
+    if env.get(endpoint.token_env):
+        return env[endpoint.token_env]
+    if endpoint.token_command:
+        import shlex
+        import subprocess
+
+        try:
+            done = subprocess.run(
+                shlex.split(endpoint.token_command),
+                capture_output=True,
+                text=True,
+                timeout=TOKEN_COMMAND_TIMEOUT,
+                check=False,
+            )
+        except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
+            raise ConfigError(
+                f"The token_command of endpoint {endpoint.name} could not run: "
+                f"{type(exc).__name__}."
+            ) from None
+        if done.returncode != 0 or not done.stdout.strip():
+            raise ConfigError(
+                f"The token_command of endpoint {endpoint.name} failed "
+                f"(exit {done.returncode}) or printed nothing."
+            )
+        return done.stdout.strip().splitlines()[0]
+    return endpoint.token
 
 
 @dataclass(frozen=True)
@@ -133,11 +166,39 @@ def read_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}:{line}:{col}: {msg}.") from None
 
 
+def _where(path: Path, dotted: str) -> str:
+    """`FILE:LINE:COL` of a key's assignment (found by reading the file again), or FILE."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return str(path)
+    table, _, leaf = dotted.rpartition(".")
+    assign = re.compile(rf"^(\s*)(\"?{re.escape(leaf)}\"?)\s*=")
+    header = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]")
+    current = ""
+    fallback = ""
+    for number, line in enumerate(lines, 1):
+        found = header.match(line)
+        if found:
+            current = found.group(1).replace('"', "")
+            continue
+        match = assign.match(line)
+        if match:
+            place = f"{path}:{number}:{len(match.group(1)) + 1}"
+            if current == table:
+                return place
+            fallback = fallback or place
+        elif re.search(rf"\b{re.escape(leaf)}\s*=", line) and not fallback:
+            fallback = f"{path}:{number}:{line.index(leaf) + 1}"  # in an inline table
+    return fallback or str(path)
+
+
 def _expect(path: Path, key: str, value: Any, kind: type | tuple[type, ...], what: str) -> Any:
-    if isinstance(value, bool) and kind in (int, float, (int, float)):
-        raise ConfigError(f"{path}: {key} must be {what}, not {type(value).__name__}.")
-    if not isinstance(value, kind):
-        raise ConfigError(f"{path}: {key} must be {what}, not {type(value).__name__}.")
+    wrong = not isinstance(value, kind) or (
+        isinstance(value, bool) and kind in (int, float, (int, float))
+    )
+    if wrong:
+        raise ConfigError(f"{_where(path, key)}: {key} must be {what}, not {type(value).__name__}.")
     return value
 
 
@@ -157,7 +218,16 @@ def _endpoint(path: Path, name: str, raw: Any, warnings: list[str]) -> Endpoint:
     headers = _expect(path, f"endpoints.{name}.headers", raw.get("headers", {}), dict, "a table")
     for hname, hvalue in headers.items():
         _expect(path, f"endpoints.{name}.headers.{hname}", hvalue, str, "a string")
-    return Endpoint(name, url, api, model, token_env, dict(headers))
+    command = _expect(
+        path, f"endpoints.{name}.token_command", raw.get("token_command", ""), str, "a string"
+    )
+    token = _expect(path, f"endpoints.{name}.token", raw.get("token", ""), str, "a string")
+    if token and (path.stat().st_mode & 0o077):
+        raise ConfigError(
+            f"{path}: endpoints.{name}.token is a secret in a file others can read.",
+            f"Run chmod 600 {path}, or use token_env or token_command instead.",
+        )
+    return Endpoint(name, url, api, model, token_env, dict(headers), command, token)
 
 
 def load(
@@ -242,3 +312,64 @@ def load(
         debug=bool(overrides.debug),
         warnings=tuple(warnings),
     )
+
+
+SECRET_HEADER = re.compile(r"auth|key|token|secret|cookie|session", re.IGNORECASE)
+
+
+def describe(
+    settings: Settings, paths: Paths, config_file: Path, env: Mapping[str, str] | None = None
+) -> str:
+    """The effective settings as TOML, secrets masked (for `--print-config`).
+
+    The token itself is never shown, nor is token_command run: only where it comes from.
+    """
+    env = os.environ if env is None else env
+    ep = settings.endpoint
+    if env.get(ep.token_env):
+        token = f"set, from ${ep.token_env}"
+    elif ep.token_command:
+        token = "from token_command"
+    elif ep.token:
+        token = "set, in the config file"
+    else:
+        token = "not set"
+
+    def q(value: str) -> str:
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+    lines = [
+        f"# config file: {config_file}{'' if config_file.exists() else ' (not found)'}",
+        f"# data folder: {paths.data_dir}",
+        f"endpoint = {q(ep.name)}",
+        f"system = {q(settings.system)}",
+        f"markdown = {str(settings.markdown).lower()}",
+        f"code_theme = {q(settings.code_theme)}",
+        f"plain = {str(settings.plain).lower()}",
+        f"save = {str(settings.save).lower()}",
+        "",
+        "[timeouts]",
+        f"connect = {settings.connect_timeout:g}",
+        f"idle = {settings.idle_timeout:g}",
+        "",
+        f"[endpoints.{ep.name}]",
+        f"url = {q(ep.url)}",
+        f"api = {q(ep.api)}",
+        f"model = {q(ep.model)}",
+        f"token_env = {q(ep.token_env)}",
+        f"# token: {token}",
+    ]
+    if ep.token_command:
+        lines.append(f"token_command = {q(ep.token_command)}")
+    if ep.token:
+        lines.append('token = "********"')
+    if ep.headers:
+        shown = ", ".join(
+            f"{q(k)} = {q('********' if SECRET_HEADER.search(k) else v)}"
+            for k, v in ep.headers.items()
+        )
+        lines.append(f"headers = {{ {shown} }}")
+    others = sorted(name for name in settings.endpoints if name != ep.name)
+    if others:
+        lines += ["", f"# other endpoints: {', '.join(others)}"]
+    return "\n".join(lines)

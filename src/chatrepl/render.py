@@ -427,6 +427,11 @@ class Renderer:
 
     # ---------------------------------------------------------- lines
 
+    def write_control(self, sequence: str) -> None:
+        """Write a control sequence of our own (never untrusted text) to the terminal."""
+        self.console.file.write(sequence)
+        self.console.file.flush()
+
     def error(self, message: str) -> None:
         self.err_console.print(Text(sanitize(message), style="bold red"), soft_wrap=True)
 

@@ -9,12 +9,18 @@ corrupt) and completion derives from the command registry.
 from __future__ import annotations
 
 import contextlib
+import os
+import shlex
+import shutil
 import signal
+import subprocess
 import sys
+import tempfile
 from collections.abc import AsyncGenerator, Iterable, Iterator
 from pathlib import Path
 
 from prompt_toolkit import PromptSession
+from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 from prompt_toolkit.formatted_text import FormattedText
@@ -23,9 +29,9 @@ from prompt_toolkit.input import Input
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.output import Output
 
-from chatrepl import commands
+from chatrepl import clipboard, commands
 from chatrepl.chat import Chat, Outcome
-from chatrepl.conversation import make_title
+from chatrepl.conversation import Message, make_title
 from chatrepl.errors import ChatreplError, Terminated
 from chatrepl.manage import write_export
 from chatrepl.sanitize import sanitize
@@ -57,6 +63,52 @@ def quiet_terminal() -> Iterator[None]:
         yield
     finally:
         termios.tcsetattr(fd, termios.TCSANOW, saved)
+
+
+def _host(url: str) -> str:
+    return url.split("//", 1)[-1].split("/", 1)[0]
+
+
+def _seconds(value: float | None) -> str:
+    return f"{value:.2f} s" if value is not None else "n/a"
+
+
+def _speed(value: float | None) -> str:
+    return f"{value:.1f} tok/s" if value else "n/a"
+
+
+def stats_rows(answers: list[Message]) -> list[tuple[str, str]]:
+    """The /stats table: the last answer, then the whole conversation."""
+
+    def tokens(m: Message, key: str) -> int:
+        usage = m.meta.get("usage")
+        count = usage.get(key) if isinstance(usage, dict) else None
+        return count if isinstance(count, int) else 0
+
+    def measure(m: Message, key: str) -> float | None:
+        value = m.meta.get(key)
+        return float(value) if isinstance(value, int | float) else None
+
+    def mean(values: list[float]) -> float | None:
+        return sum(values) / len(values) if values else None
+
+    last = answers[-1]
+    firsts = [v for m in answers if (v := measure(m, "first_token")) is not None]
+    speeds = [v for m in answers if (v := measure(m, "tokens_per_second"))]
+    total = sum(tokens(m, "completion_tokens") for m in answers)
+    return [
+        (
+            "last answer",
+            f"{tokens(last, 'prompt_tokens')} prompt and {tokens(last, 'completion_tokens')} "
+            f"answer tokens; first token after {_seconds(measure(last, 'first_token'))}; "
+            f"speed {_speed(measure(last, 'tokens_per_second'))}",
+        ),
+        (
+            "conversation",
+            f"{len(answers)} answers, {total} answer tokens; first token after "
+            f"{_seconds(mean(firsts))} and speed {_speed(mean(speeds))} on average",
+        ),
+    ]
 
 
 class StoreHistory(History):
@@ -102,13 +154,29 @@ class StoreHistory(History):
 class CommandCompleter(Completer):
     """Completes slash commands and their arguments from the registry."""
 
-    def __init__(self, store: Store | None) -> None:
-        self.store = store
+    def __init__(self, chat: Chat) -> None:
+        self.chat = chat
+        self.providers: dict[str, commands.Provider] = {
+            "conversation": self._conversations,
+            "endpoint": self._endpoints,
+            "model": self._models,
+            "onoff": lambda: commands.ON_OFF,
+        }
 
     def _conversations(self) -> list[tuple[str, str]]:
-        if self.store is None:
+        store = self.chat.store
+        if store is None:
             return []
-        return [(s.id, make_title(s.title, 40)) for s in self.store.list_conversations(200)]
+        return [(s.id, sanitize(make_title(s.title, 40))) for s in store.list_conversations(200)]
+
+    def _endpoints(self) -> list[tuple[str, str]]:
+        return [(name, ep.url) for name, ep in sorted(self.chat.settings.endpoints.items())]
+
+    def _models(self) -> list[tuple[str, str]]:
+        names = {ep.model: name for name, ep in self.chat.settings.endpoints.items() if ep.model}
+        if self.chat.endpoint.model:
+            names.setdefault(self.chat.endpoint.model, "current")
+        return sorted(names.items())
 
     def get_completions(
         self, document: Document, complete_event: CompleteEvent
@@ -116,7 +184,7 @@ class CommandCompleter(Completer):
         text = document.text_before_cursor
         if "\n" in text:
             return
-        for value, meta, start in commands.complete(text, self._conversations):
+        for value, meta, start in commands.complete(text, self.providers):
             yield Completion(value, start_position=start, display_meta=meta)
 
 
@@ -151,7 +219,10 @@ class Repl(commands.App):
         self.pending = ""  # text offered at the next prompt (an unsent question)
         self.session: PromptSession[str] = PromptSession(
             history=StoreHistory(chat.store),
-            completer=CommandCompleter(chat.store),
+            completer=CommandCompleter(chat),
+            auto_suggest=AutoSuggestFromHistory(),
+            enable_open_in_editor=True,
+            bottom_toolbar=self.toolbar,
             complete_while_typing=False,
             key_bindings=key_bindings(),
             multiline=True,
@@ -334,6 +405,104 @@ class Repl(commands.App):
             self.renderer.search_hits(hits)
         else:
             self.renderer.note(f"No conversation mentions {text}.")
+
+    # ---------------------------------------------------------- more commands
+
+    def toolbar(self) -> str:
+        chat = self.chat
+        ep = chat.endpoint
+        parts = [f" {ep.name}: {ep.model or _host(ep.url)}"]
+        conv = chat.conversation
+        parts.append(sanitize(conv.title) if conv.title else "new conversation")
+        parts.append(f"{len(conv)} messages")
+        last = chat.last_answer()
+        speed = last.meta.get("tokens_per_second") if last else None
+        if speed:
+            parts.append(f"last answer {speed} tok/s")
+        return "  │  ".join(parts)
+
+    def retry(self) -> None:
+        with quiet_terminal():
+            outcome = self.chat.retry()
+        self.report(outcome)
+
+    def undo(self) -> None:
+        question = self.chat.drop_last()
+        self.pending = question.content
+        self.renderer.note("Took back the last exchange; the question is at the prompt.")
+
+    def edit(self) -> None:
+        editor = (
+            os.environ.get("VISUAL")
+            or os.environ.get("EDITOR")
+            or next((name for name in ("nano", "vi") if shutil.which(name)), "")
+        )
+        if not editor:
+            raise ChatreplError("No editor found.", "Set $EDITOR to the editor you use.")
+        with tempfile.NamedTemporaryFile("w+", suffix=".md", delete=False) as f:
+            f.write(self.pending)
+            path = f.name
+        try:
+            done = subprocess.run([*shlex.split(editor), path], check=False)
+            text = Path(path).read_text(encoding="utf-8").rstrip("\n")
+        except (OSError, ValueError) as exc:
+            raise ChatreplError(f"Could not run the editor {editor}: {exc}.") from None
+        finally:
+            Path(path).unlink(missing_ok=True)
+        if done.returncode != 0:
+            raise ChatreplError(f"The editor {editor} exited with status {done.returncode}.")
+        self.pending = text
+        if not text.strip():
+            self.renderer.note("The message is empty; nothing to send.")
+
+    def copy(self) -> None:
+        last = self.chat.last_answer()
+        if last is None or not last.content:
+            raise ChatreplError("There is no answer to copy yet.")
+        how = clipboard.copy(last.content, self.renderer.write_control)
+        self.renderer.note(f"Copied the last answer ({len(last.content)} characters) to {how}.")
+
+    def system(self, text: str) -> None:
+        if text:
+            self.chat.set_system(text)
+            self.renderer.note("System prompt set for this conversation.")
+        elif self.chat.conversation.system:
+            self.renderer.info(self.chat.conversation.system)
+        else:
+            self.renderer.note("This conversation has no system prompt. /system TEXT sets one.")
+
+    def endpoint(self, name: str) -> None:
+        if name:
+            self.chat.use_endpoint(name)
+        ep = self.chat.endpoint
+        model = f", model {ep.model}" if ep.model else ""
+        self.renderer.info(f"{ep.name}: {ep.url} (api {ep.api}{model}).")
+        others = sorted(n for n in self.chat.settings.endpoints if n != ep.name)
+        if others and not name:
+            self.renderer.note(f"Others: {', '.join(others)}.")
+
+    def model(self, name: str) -> None:
+        if name:
+            self.chat.use_model(name)
+            self.renderer.note(f"Model set to {name} for {self.chat.endpoint.name}.")
+        elif self.chat.endpoint.model:
+            self.renderer.info(self.chat.endpoint.model)
+        else:
+            self.renderer.note("No model is set; the endpoint uses its default.")
+
+    def markdown(self, setting: str) -> None:
+        if setting not in ("on", "off", ""):
+            raise commands.CommandError("/markdown takes on or off.")
+        if setting:
+            self.renderer.markdown = setting == "on"
+        self.renderer.note(f"Markdown is {'on' if self.renderer.markdown else 'off'}.")
+
+    def stats(self) -> None:
+        answers = [m for m in self.chat.conversation.messages if m.role == "assistant"]
+        if not answers:
+            self.renderer.note("No answers yet in this conversation.")
+            return
+        self.renderer.rows(stats_rows(answers))
 
     def request_exit(self) -> None:
         self.exiting = True

@@ -401,6 +401,12 @@ class Store:
                 break
         return out
 
+    def set_system(self, conversation_id: str, system: str) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE conversations SET system = ? WHERE id = ?", (system, conversation_id)
+            )
+
     def rename(self, conversation_id: str, title: str) -> None:
         with self._write() as db:
             db.execute("UPDATE conversations SET title = ? WHERE id = ?", (title, conversation_id))
