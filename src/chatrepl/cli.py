@@ -12,7 +12,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from chatrepl import __version__
 from chatrepl.errors import (
@@ -27,7 +27,7 @@ from chatrepl.errors import (
 
 if TYPE_CHECKING:
     from chatrepl.chat import Chat
-    from chatrepl.config import Settings
+    from chatrepl.config import Endpoint, Settings
     from chatrepl.render import Renderer
     from chatrepl.store import Store
 
@@ -224,7 +224,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _chat(settings: Settings, renderer: Renderer, args: argparse.Namespace) -> Chat:
     from chatrepl.chat import Chat
-    from chatrepl.transport import Transport
 
     resuming = bool(args.cont or args.resume)
     store = None
@@ -235,7 +234,7 @@ def _chat(settings: Settings, renderer: Renderer, args: argparse.Namespace) -> C
             if resuming:
                 raise
             renderer.warn(f"chatrepl: {exc} This session is not saved for now.")
-    transport = Transport(
+    transport = LazyTransport(
         connect_timeout=settings.connect_timeout,
         idle_timeout=settings.idle_timeout,
         on_retry=renderer.note,
@@ -259,6 +258,25 @@ def _chat(settings: Settings, renderer: Renderer, args: argparse.Namespace) -> C
         if settings.system:
             chat.conversation.system = settings.system
     return chat
+
+
+class LazyTransport:
+    """The transport, imported when the first question is sent, not before the prompt.
+
+    requests and urllib3 are most of what a fresh start would import; the prompt does
+    not need them.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
+        self._transport: Any = None
+
+    def stream(self, endpoint: Endpoint, messages: list[dict[str, str]], token: str = "") -> Any:
+        if self._transport is None:
+            from chatrepl.transport import Transport
+
+            self._transport = Transport(**self.options)
+        return self._transport.stream(endpoint, messages, token)
 
 
 def _one_shot(chat: Chat, question: str) -> int:

@@ -1,0 +1,73 @@
+"""Start-up: from launch to a prompt that takes keys, in a pseudo-terminal.
+
+Measured in one run beside `python -c pass` (the interpreter alone), importing the four
+libraries chatrepl is built on (what any client built on them pays), and
+`chatrepl --version` (which imports none of them). Medians of --runs.
+
+    python bench/startup.py [--runs 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import pexpect
+
+LIBRARIES = "import prompt_toolkit, rich.console, requests, platformdirs"
+
+
+def process_ms(args: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(args, env=env, stdout=subprocess.DEVNULL, check=True)
+    return (time.perf_counter() - start) * 1000
+
+
+def prompt_ms(args: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    child = pexpect.spawn(args[0], args[1:], env=env, dimensions=(40, 120), timeout=30)
+    child.expect_exact(b"> ")
+    elapsed = (time.perf_counter() - start) * 1000
+    child.send(b"/exit\r")
+    child.expect(pexpect.EOF)
+    child.close()
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    home = tempfile.mkdtemp()
+    env = {
+        **os.environ,
+        "CHATREPL_HOME": home,
+        "TERM": "xterm-256color",
+        # pexpect does not answer cursor-position requests; a real terminal does at once
+        "PROMPT_TOOLKIT_NO_CPR": "1",
+    }
+    py = sys.executable
+    cases = {
+        "python -c pass": lambda: process_ms([py, "-c", "pass"], env),
+        "import the four libraries": lambda: process_ms([py, "-c", LIBRARIES], env),
+        "chatrepl --version": lambda: process_ms([py, "-m", "chatrepl", "--version"], env),
+        "chatrepl to its prompt": lambda: prompt_ms([py, "-m", "chatrepl"], env),
+    }
+    results: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(args.runs):  # interleaved, so noise hits every case alike
+        for name, measure in cases.items():
+            results[name].append(measure())
+    base = statistics.median(results["python -c pass"])
+    print(f"{'':<28} {'median ms':>10} {'over python':>12}")
+    for name, values in results.items():
+        med = statistics.median(values)
+        print(f"{name:<28} {med:>10.1f} {med - base:>12.1f}")
+
+
+if __name__ == "__main__":
+    main()
