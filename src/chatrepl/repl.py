@@ -23,6 +23,7 @@ from prompt_toolkit import PromptSession
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
+from prompt_toolkit.filters import is_searching
 from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import History
 from prompt_toolkit.input import Input
@@ -46,7 +47,7 @@ def quiet_terminal() -> Iterator[None]:
 
     Keys typed meanwhile (and the `^C` of an interrupt) would otherwise be echoed into
     the live region and shift it, leaving stale lines. They stay in the input queue and
-    reach the next prompt. Signals (Ctrl-C) keep working.
+    reach the next prompt, an Enter still an Enter. Signals (Ctrl-C) keep working.
     """
     try:
         import termios
@@ -58,6 +59,8 @@ def quiet_terminal() -> Iterator[None]:
         return
     quiet = list(saved)
     quiet[3] = quiet[3] & ~(termios.ECHO | termios.ECHONL)
+    # An Enter typed ahead must reach the next prompt as Enter, not as a newline (Ctrl-J).
+    quiet[0] = quiet[0] & ~termios.ICRNL
     try:
         termios.tcsetattr(fd, termios.TCSANOW, quiet)
         yield
@@ -191,13 +194,18 @@ class CommandCompleter(Completer):
 def key_bindings() -> KeyBindings:
     kb = KeyBindings()
 
-    @kb.add("enter")
+    @kb.add("enter", filter=~is_searching)  # while searching, Enter accepts the match
     def _send(event: KeyPressEvent) -> None:
         buffer = event.current_buffer
         if buffer.complete_state and buffer.complete_state.current_completion:
             buffer.apply_completion(buffer.complete_state.current_completion)
             return
         buffer.validate_and_handle()
+
+    @kb.add("c-x", "c-e")
+    def _editor(event: KeyPressEvent) -> None:
+        """Edit the line in $VISUAL/$EDITOR; it comes back to the prompt, unsent."""
+        event.current_buffer.open_in_editor(validate_and_handle=False)
 
     @kb.add("escape", "enter")
     @kb.add("c-j")
