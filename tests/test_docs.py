@@ -41,3 +41,16 @@ def test_readme_names_every_flag() -> None:
     }
     missing = {flag for flag in flags if not re.search(re.escape(flag) + r"\b", README)}
     assert missing == set()
+
+
+def test_readme_names_every_config_key_and_variable() -> None:
+    from chatrepl import config
+
+    for key in config.TOP_KEYS | config.ENDPOINT_KEYS | config.TIMEOUT_KEYS:
+        assert re.search(rf"^\s*\[?{key}\b|`{key}`|\b{key} =", README, re.M), key
+    sources = Path(__file__).resolve().parents[1] / "src" / "chatrepl"
+    variables = set()
+    for path in sources.glob("*.py"):
+        variables |= set(re.findall(r'"(CHATREPL_[A-Z0-9_]+)"', path.read_text()))
+    assert variables, "no CHATREPL_* variables found in the sources"
+    assert {v for v in variables if f"`{v}`" not in README} == set()
