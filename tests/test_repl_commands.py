@@ -147,10 +147,11 @@ def test_stats_of_the_last_answer_and_the_conversation(
 ) -> None:
     server.add(Script(pieces=[fixture_bytes("cf_native_padded_usage.sse")]))
     r, out = repl_for(Settings(endpoint=Endpoint(url=server.url)), tmp_path, pipe)
-    pipe.send_text("/stats\rq\r/stats\r\x04")
+    pipe.send_text("/stats\rq\r/stats\rno usage here\r/stats\r\x04")
     r.run()
     text = out.getvalue()
     assert "No answers yet in this conversation." in text
+    assert "tokens not reported by the server" in text  # the echo answer has no usage
     assert "24 prompt and 3 answer tokens" in text and "1 answers, 3 answer tokens" in text
 
 

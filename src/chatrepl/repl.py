@@ -88,6 +88,9 @@ def stats_rows(answers: list[Message]) -> list[tuple[str, str]]:
         count = usage.get(key) if isinstance(usage, dict) else None
         return count if isinstance(count, int) else 0
 
+    def reported(m: Message) -> bool:
+        return isinstance(m.meta.get("usage"), dict)
+
     def measure(m: Message, key: str) -> float | None:
         value = m.meta.get(key)
         return float(value) if isinstance(value, int | float) else None
@@ -99,16 +102,24 @@ def stats_rows(answers: list[Message]) -> list[tuple[str, str]]:
     firsts = [v for m in answers if (v := measure(m, "first_token")) is not None]
     speeds = [v for m in answers if (v := measure(m, "tokens_per_second"))]
     total = sum(tokens(m, "completion_tokens") for m in answers)
+    last_tokens = (
+        f"{tokens(last, 'prompt_tokens')} prompt and {tokens(last, 'completion_tokens')} "
+        "answer tokens"
+        if reported(last)
+        else "tokens not reported by the server"
+    )
+    all_tokens = (
+        f"{total} answer tokens" if any(reported(m) for m in answers) else "tokens not reported"
+    )
     return [
         (
             "last answer",
-            f"{tokens(last, 'prompt_tokens')} prompt and {tokens(last, 'completion_tokens')} "
-            f"answer tokens; first token after {_seconds(measure(last, 'first_token'))}; "
+            f"{last_tokens}; first token after {_seconds(measure(last, 'first_token'))}; "
             f"speed {_speed(measure(last, 'tokens_per_second'))}",
         ),
         (
             "conversation",
-            f"{len(answers)} answers, {total} answer tokens; first token after "
+            f"{len(answers)} answers, {all_tokens}; first token after "
             f"{_seconds(mean(firsts))} and speed {_speed(mean(speeds))} on average",
         ),
     ]
