@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 from pathlib import Path
+from typing import TypeVar
 
 from chatrepl.chat import Chat
 from chatrepl.config import Endpoint, Settings
@@ -31,3 +35,46 @@ def make_chat(
     store = Store(home / "chatrepl.db") if save else None
     transport = Transport(connect_timeout=2, idle_timeout=5, sleep=lambda s: None)
     return Chat(settings, transport, renderer, store, token=token), out
+
+
+CLI_TIMEOUT = 30
+
+
+def run_chatrepl(
+    home: Path,
+    *args: str,
+    url: str = "",
+    stdin: str = "",
+    env: dict[str, str] | None = None,
+    check: bool = False,
+) -> subprocess.CompletedProcess[str]:
+    """Run the real `chatrepl` as a user would, with its own data folder and no token
+    from outside unless `env` gives one."""
+    full = {k: v for k, v in os.environ.items() if k != "CHATREPL_TOKEN"}
+    full["CHATREPL_HOME"] = str(home)
+    if url:
+        full["CHATREPL_URL"] = url
+    full.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "chatrepl", *args],
+        input=stdin,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT,
+        check=check,
+    )
+
+
+Sliceable = TypeVar("Sliceable", str, bytes)
+
+
+def split_at(data: Sliceable, cuts: list[int]) -> list[Sliceable]:
+    """`data` cut at the given points (taken modulo its length), in order."""
+    points = sorted({c % (len(data) + 1) for c in cuts})
+    pieces, last = [], 0
+    for p in points:
+        pieces.append(data[last:p])
+        last = p
+    pieces.append(data[last:])
+    return pieces

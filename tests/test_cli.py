@@ -11,27 +11,13 @@ from pathlib import Path
 import pytest
 
 from chatrepl import __version__
+from tests.helpers import run_chatrepl
 from tests.server import ChatServer, Script, sse
 
 TIMEOUT = 20
 
 
-def run(
-    home: Path, *args: str, url: str = "", stdin: bytes = b"", env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    full = {k: v for k, v in os.environ.items() if k != "CHATREPL_TOKEN"}
-    full.update({"CHATREPL_HOME": str(home), **(env or {})})
-    if url:
-        full["CHATREPL_URL"] = url
-    return subprocess.run(
-        [sys.executable, "-m", "chatrepl", *args],
-        input=stdin.decode(),
-        env=full,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
+run = run_chatrepl
 
 
 def test_version_and_help_import_no_third_party_package() -> None:
@@ -96,7 +82,7 @@ def test_truncated_answer_exits_1_keeps_the_text(server: ChatServer, chatrepl_ho
 
 
 def test_stdin_is_attached_to_the_question(server: ChatServer, chatrepl_home: Path) -> None:
-    run(chatrepl_home, "explain this", url=server.url, stdin=b"some file text\n")
+    run(chatrepl_home, "explain this", url=server.url, stdin="some file text\n")
     assert server.requests[0].body["messages"][0]["content"] == "explain this\n\nsome file text"
 
 

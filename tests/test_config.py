@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 
 from chatrepl.config import Overrides, load
 from chatrepl.errors import ConfigError
+from tests.helpers import run_chatrepl
 from tests.server import ChatServer
 
 TIMEOUT = 20
@@ -96,18 +96,7 @@ def test_token_sources_in_order(tmp_path: Path) -> None:
         load(Overrides(config_file=bad, endpoint="e"), env={}).token(env={})
 
 
-def cli(
-    home: Path, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    full = {**os.environ, "CHATREPL_HOME": str(home), **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "chatrepl", *args],
-        env=full,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
+cli = run_chatrepl
 
 
 def test_print_config_masks_secrets_and_runs_nothing(chatrepl_home: Path) -> None:

@@ -21,7 +21,7 @@ from prompt_toolkit.output import DummyOutput
 from chatrepl.render import make_console
 from chatrepl.repl import Repl
 from chatrepl.store import _V1, Store
-from tests.helpers import make_chat
+from tests.helpers import make_chat, run_chatrepl
 from tests.server import ChatServer
 from tests.test_pty import finish, prompt, spawn
 
@@ -191,16 +191,8 @@ def tiny_disk(tmp_path: Path) -> Iterator[Path]:
 def test_disk_full_is_one_line_and_the_answer_still_shows(
     server: ChatServer, tiny_disk: Path
 ) -> None:
-    env = env_for(tiny_disk, server.url)
-    assert (
-        subprocess.run(
-            [sys.executable, "-m", "chatrepl", "warm up"],
-            env=env,
-            capture_output=True,
-            timeout=TIMEOUT,
-        ).returncode
-        == 0
-    )
+    home, url = tiny_disk, server.url
+    assert run_chatrepl(home, "warm up", url=url).returncode == 0
     filler = tiny_disk / "filler"
     with open(filler, "wb") as f:
         try:
@@ -209,46 +201,21 @@ def test_disk_full_is_one_line_and_the_answer_still_shows(
                 f.flush()
         except OSError:
             pass
-    done = subprocess.run(
-        [sys.executable, "-m", "chatrepl"],
-        input="y" * 300_000,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
+    done = run_chatrepl(home, url=url, stdin="y" * 300_000)
     assert "Answer 2" in done.stdout
     errors = [ln for ln in done.stderr.splitlines() if ln.strip()]
     assert len(errors) == 1 and "Could not save the conversation:" in errors[0]
     assert "No space left on device" in errors[0]
     filler.unlink()
-    again = subprocess.run(
-        [sys.executable, "-m", "chatrepl", "after"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
+    again = run_chatrepl(home, "after", url=url)
     assert again.returncode == 0 and again.stderr == ""
 
 
 def test_read_only_folder_is_one_line(server: ChatServer, tiny_disk: Path) -> None:
-    env = env_for(tiny_disk, server.url)
-    subprocess.run(
-        [sys.executable, "-m", "chatrepl", "first"],
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=TIMEOUT,
-    )
+    home, url = tiny_disk, server.url
+    run_chatrepl(home, "first", url=url, check=True)
     subprocess.run(["mount", "-o", "remount,ro", str(tiny_disk)], check=True)
-    done = subprocess.run(
-        [sys.executable, "-m", "chatrepl", "second"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
+    done = run_chatrepl(home, "second", url=url)
     assert "Answer 2" in done.stdout
     assert "Traceback" not in done.stderr
     lines = [ln for ln in done.stderr.splitlines() if ln.strip()]
@@ -279,33 +246,15 @@ def test_damaged_database_chat_goes_on_unsaved_and_list_says_why(
     chatrepl_home.mkdir(parents=True)
     db = chatrepl_home / "chatrepl.db"
     db.write_bytes(b"garbage" * 1000)
-    env = env_for(chatrepl_home, server.url)
-    done = subprocess.run(
-        [sys.executable, "-m", "chatrepl", "hello"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
+    home, url = chatrepl_home, server.url
+    done = run_chatrepl(home, "hello", url=url)
     assert done.returncode == 0 and "Answer 1" in done.stdout
     assert "is damaged" in done.stderr and "Move the file aside" in done.stderr
-    listed = subprocess.run(
-        [sys.executable, "-m", "chatrepl", "--list"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
+    listed = run_chatrepl(home, "--list", url=url)
     assert listed.returncode == 1 and "is damaged" in listed.stderr
     assert db.read_bytes() == b"garbage" * 1000
     shutil.move(db, chatrepl_home / "damaged.db")  # the recovery the message suggests
-    fresh = subprocess.run(
-        [sys.executable, "-m", "chatrepl", "again"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
+    fresh = run_chatrepl(home, "again", url=url)
     assert fresh.returncode == 0 and fresh.stderr == ""
 
 

@@ -7,10 +7,8 @@ a real server on 127.0.0.1 that misbehaves on purpose.
 from __future__ import annotations
 
 import email.utils
-import os
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +20,7 @@ from chatrepl.config import Endpoint
 from chatrepl.errors import HTTPStatusError, NetworkError, StreamError
 from chatrepl.transport import Transport
 from tests.conftest import FIXTURES, fixture_bytes
-from tests.helpers import make_chat
+from tests.helpers import make_chat, run_chatrepl
 from tests.server import ChatServer, Script, sse
 
 MESSAGES = [{"role": "user", "content": "hi"}]
@@ -331,17 +329,9 @@ def test_every_answer_fixture_over_http(server: ChatServer, name: str) -> None:
 
 
 def run_cli(home: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CHATREPL_HOME": str(home), "CHATREPL_URL": url, "CHATREPL_TOKEN": TOKEN}
     home.mkdir(parents=True, exist_ok=True)
     (home / "config.toml").write_text("[timeouts]\nidle = 0.6\n")
-    return subprocess.run(
-        [sys.executable, "-m", "chatrepl", "--debug", *args, "question"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    return run_chatrepl(home, "--debug", *args, "question", url=url, env={"CHATREPL_TOKEN": TOKEN})
 
 
 @pytest.mark.parametrize(

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,24 +12,13 @@ from prompt_toolkit.input import PipeInput, create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
 from chatrepl.repl import Repl
-from tests.helpers import make_chat
+from tests.helpers import make_chat, run_chatrepl
 from tests.server import ChatServer
 
 TIMEOUT = 20
 
 
-def cli(home: Path, *args: str, url: str = "") -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CHATREPL_HOME": str(home)}
-    if url:
-        env["CHATREPL_URL"] = url
-    return subprocess.run(
-        [sys.executable, "-m", "chatrepl", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
+cli = run_chatrepl
 
 
 def ids(home: Path) -> list[str]:

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chatrepl.sanitize import Sanitizer, sanitize
+from tests.helpers import split_at
 
 # (name, hostile input, what must remain)
 HOSTILE = [
@@ -49,14 +50,8 @@ def test_whole_and_one_character_at_a_time(name: str, hostile: str, safe: str) -
 @given(case=st.sampled_from(HOSTILE), cuts=st.lists(st.integers(0, 100), max_size=6))
 def test_any_split(case: tuple[str, str, str], cuts: list[int]) -> None:
     _, hostile, safe = case
-    points = sorted({c % (len(hostile) + 1) for c in cuts})
-    pieces, last = [], 0
-    for p in points:
-        pieces.append(hostile[last:p])
-        last = p
-    pieces.append(hostile[last:])
     s = Sanitizer()
-    assert "".join(s.feed(p) for p in pieces) == safe
+    assert "".join(s.feed(p) for p in split_at(hostile, cuts)) == safe
 
 
 @settings(max_examples=300, deadline=None)

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from chatrepl import wire
 from tests.conftest import fixture_bytes
+from tests.helpers import split_at
 
 # file -> (text, status, usage (prompt, completion, total) or None, finish_reason, error)
 ANSWERS = {
@@ -70,16 +71,6 @@ def sse_events(chunks: list[bytes]) -> tuple[list[tuple[str, str]], bool]:
         events.extend(parser.feed(chunk))
     events.extend(parser.close())
     return [(e.type, e.data) for e in events], parser.truncated
-
-
-def split_at(data: bytes, cuts: list[int]) -> list[bytes]:
-    points = sorted({c % (len(data) + 1) for c in cuts})
-    pieces, last = [], 0
-    for p in points:
-        pieces.append(data[last:p])
-        last = p
-    pieces.append(data[last:])
-    return pieces
 
 
 @pytest.mark.parametrize("name", sorted(ANSWERS))
