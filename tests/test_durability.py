@@ -20,7 +20,8 @@ from prompt_toolkit.output import DummyOutput
 
 from chatrepl.render import make_console
 from chatrepl.repl import Repl
-from chatrepl.store import _V1, Store
+from chatrepl.schema import _V1
+from chatrepl.store import Store
 from tests.helpers import make_chat, run_chatrepl
 from tests.server import ChatServer
 from tests.test_pty import finish, prompt, spawn

@@ -13,7 +13,8 @@ import pytest
 
 from chatrepl.conversation import Conversation, make_title
 from chatrepl.errors import NotFoundError, StoreError
-from chatrepl.store import SCHEMA_VERSION, Store
+from chatrepl.schema import SCHEMA_VERSION
+from chatrepl.store import Store
 
 
 def store(tmp_path: Path) -> Store:

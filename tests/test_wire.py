@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chatrepl import wire
+from chatrepl import sse, wire
 from tests.conftest import fixture_bytes
 from tests.helpers import split_at
 
@@ -65,7 +65,7 @@ def summary(reply: wire.Reply) -> tuple[object, ...]:
 
 
 def sse_events(chunks: list[bytes]) -> tuple[list[tuple[str, str]], bool]:
-    parser = wire.SSEParser()
+    parser = sse.SSEParser()
     events = []
     for chunk in chunks:
         events.extend(parser.feed(chunk))
@@ -148,9 +148,9 @@ def test_any_text_round_trips_through_sse_any_split(text: str, cuts: list[int]) 
 
 
 def test_a_line_over_the_cap_is_refused_not_buffered() -> None:
-    splitter = wire.LineSplitter(max_line=1000)
+    splitter = sse.LineSplitter(max_line=1000)
     splitter.feed(b"x" * 900)
-    with pytest.raises(wire.WireError):
+    with pytest.raises(sse.WireError):
         splitter.feed(b"x" * 200)
 
 

@@ -23,81 +23,10 @@ from typing import Any
 
 from chatrepl.conversation import Conversation, Message, Role, Summary
 from chatrepl.errors import NotFoundError, StoreError
+from chatrepl.schema import MIGRATIONS, SCHEMA_VERSION, statements
 
-SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 10_000
 HISTORY_LIMIT = 10_000
-
-_V1 = """
-CREATE TABLE conversations (
-    id TEXT PRIMARY KEY,
-    title TEXT NOT NULL DEFAULT '',
-    system TEXT NOT NULL DEFAULT '',
-    created REAL NOT NULL,
-    updated REAL NOT NULL,
-    message_count INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX conversations_updated ON conversations(updated);
-CREATE TABLE messages (
-    id INTEGER PRIMARY KEY,
-    conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
-    role TEXT NOT NULL,
-    content TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT 'complete',
-    created REAL NOT NULL,
-    pid INTEGER,
-    meta TEXT NOT NULL DEFAULT '{}'
-);
-CREATE INDEX messages_conversation ON messages(conversation_id, id);
-CREATE TABLE history (
-    id INTEGER PRIMARY KEY,
-    text TEXT NOT NULL,
-    created REAL NOT NULL
-);
-"""
-
-# Version 2: which process has a conversation open, and a full-text index over finished
-# messages (a streaming answer is indexed once, when it ends, not at every checkpoint).
-_V2 = """
-ALTER TABLE conversations ADD COLUMN owner_pid INTEGER;
-CREATE VIRTUAL TABLE messages_fts USING fts5(
-    content, content='messages', content_rowid='id',
-    tokenize='porter unicode61 remove_diacritics 2'
-);
-INSERT INTO messages_fts(rowid, content)
-    SELECT id, content FROM messages WHERE status != 'streaming';
-CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
-    WHEN new.status != 'streaming' BEGIN
-    INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
-END;
-CREATE TRIGGER messages_fts_update AFTER UPDATE OF content, status ON messages BEGIN
-    INSERT INTO messages_fts(messages_fts, rowid, content)
-        SELECT 'delete', old.id, old.content WHERE old.status != 'streaming';
-    INSERT INTO messages_fts(rowid, content)
-        SELECT new.id, new.content WHERE new.status != 'streaming';
-END;
-CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
-    WHEN old.status != 'streaming' BEGIN
-    INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
-END;
-"""
-
-# MIGRATIONS[n] takes a database from user_version n to n + 1.
-MIGRATIONS: list[str] = [_V1, _V2]
-
-
-def _statements(script: str) -> list[str]:
-    """Split a migration into statements (a trigger's body holds semicolons)."""
-    out: list[str] = []
-    current = ""
-    for line in script.splitlines(keepends=True):
-        current += line
-        if sqlite3.complete_statement(current):
-            out.append(current.strip())
-            current = ""
-    if current.strip():
-        out.append(current.strip())
-    return out
 
 
 def _pid_alive(pid: int | None) -> bool:
@@ -204,7 +133,7 @@ class Store:
         try:
             current = db.execute("PRAGMA user_version").fetchone()[0]
             for step in range(current, SCHEMA_VERSION):
-                for statement in _statements(MIGRATIONS[step]):
+                for statement in statements(MIGRATIONS[step]):
                     db.execute(statement)
                 db.execute(f"PRAGMA user_version = {step + 1}")
             db.execute("COMMIT")

@@ -23,6 +23,7 @@ import urllib3.exceptions
 from chatrepl import __version__, wire
 from chatrepl.config import Endpoint
 from chatrepl.errors import HTTPStatusError, NetworkError, StreamError
+from chatrepl.sse import WireError
 
 READ_SIZE = 65536
 MAX_ERROR_BODY = 64 * 1024
@@ -303,7 +304,7 @@ class Transport:
                 decoder = wire.decoder_for(response.headers.get("Content-Type", ""), chunk)
             try:
                 events = decoder.feed(chunk)
-            except wire.WireError as exc:
+            except WireError as exc:
                 raise StreamError(f"{exc} The rest of the answer was not read.") from None
             now = self.clock()
             if any(isinstance(e, wire.Text | wire.Reasoning) for e in events):

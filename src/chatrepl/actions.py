@@ -1,0 +1,276 @@
+"""What slash commands do in a running REPL, apart from the prompt itself.
+
+`Actions` implements the `commands.App` protocol on a chat and a renderer; `repl.Repl`
+adds the prompt_toolkit loop and supplies `turn` (run a turn with the terminal quiet)
+and `confirm` (ask yes or no). Nothing here imports prompt_toolkit.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from chatrepl import clipboard, commands
+from chatrepl.chat import Chat, Outcome
+from chatrepl.conversation import Message, make_title
+from chatrepl.errors import ChatreplError
+from chatrepl.manage import write_export
+from chatrepl.render import Renderer
+from chatrepl.sanitize import sanitize
+from chatrepl.store import Store
+
+RESUME_SHOWN = 6  # turns shown when a conversation is resumed
+
+
+def _host(url: str) -> str:
+    return url.split("//", 1)[-1].split("/", 1)[0]
+
+
+def _seconds(value: float | None) -> str:
+    return f"{value:.2f} s" if value is not None else "n/a"
+
+
+def _speed(value: float | None) -> str:
+    return f"{value:.1f} tok/s" if value else "n/a"
+
+
+def stats_rows(answers: list[Message]) -> list[tuple[str, str]]:
+    """The /stats table: the last answer, then the whole conversation."""
+
+    def tokens(m: Message, key: str) -> int:
+        usage = m.meta.get("usage")
+        count = usage.get(key) if isinstance(usage, dict) else None
+        return count if isinstance(count, int) else 0
+
+    def reported(m: Message) -> bool:
+        return isinstance(m.meta.get("usage"), dict)
+
+    def measure(m: Message, key: str) -> float | None:
+        value = m.meta.get(key)
+        return float(value) if isinstance(value, int | float) else None
+
+    def mean(values: list[float]) -> float | None:
+        return sum(values) / len(values) if values else None
+
+    last = answers[-1]
+    firsts = [v for m in answers if (v := measure(m, "first_token")) is not None]
+    speeds = [v for m in answers if (v := measure(m, "tokens_per_second"))]
+    total = sum(tokens(m, "completion_tokens") for m in answers)
+    last_tokens = (
+        f"{tokens(last, 'prompt_tokens')} prompt and {tokens(last, 'completion_tokens')} "
+        "answer tokens"
+        if reported(last)
+        else "tokens not reported by the server"
+    )
+    all_tokens = (
+        f"{total} answer tokens" if any(reported(m) for m in answers) else "tokens not reported"
+    )
+    return [
+        (
+            "last answer",
+            f"{last_tokens}; first token after {_seconds(measure(last, 'first_token'))}; "
+            f"speed {_speed(measure(last, 'tokens_per_second'))}",
+        ),
+        (
+            "conversation",
+            f"{len(answers)} answers, {all_tokens}; first token after "
+            f"{_seconds(mean(firsts))} and speed {_speed(mean(speeds))} on average",
+        ),
+    ]
+
+
+class Actions(commands.App):
+    """The slash commands' effects; see the module's docstring."""
+
+    chat: Chat
+    renderer: Renderer
+    pending: str  # text offered at the next prompt
+    exiting: bool
+
+    def turn(self, run: Callable[[], Outcome]) -> Outcome:
+        raise NotImplementedError
+
+    def confirm(self, question: str) -> bool:
+        raise NotImplementedError
+
+    def show_help(self, rows: list[tuple[str, str]]) -> None:
+        self.renderer.rows(rows)
+        if len(rows) > 1:
+            self.renderer.note(
+                "Enter sends, Alt+Enter or Ctrl-J adds a line, Ctrl-C stops "
+                "an answer, Ctrl-D leaves. Start a message with // to send "
+                "a leading slash."
+            )
+
+    def new_conversation(self) -> None:
+        self.chat.new()
+        self.renderer.note("New conversation.")
+
+    def show_conversations(self) -> None:
+        if self.chat.store is None:
+            self.renderer.note("Saving is off, so there are no saved conversations.")
+            return
+        self.renderer.conversations(self.chat.store.list_conversations(), self.chat.conversation.id)
+
+    def resume(self, ref: str) -> None:
+        self.chat.load(ref)
+        self.show_resumed()
+
+    def show_resumed(self) -> None:
+        conversation = self.chat.conversation
+        self.renderer.transcript(conversation, last=RESUME_SHOWN)
+        if self.chat.copied_from:
+            self.renderer.warn(self.chat.copy_notice())
+        self.renderer.note(
+            f"Resumed {conversation.id}: {conversation.title} ({len(conversation)} messages)."
+        )
+
+    def _saved_store(self) -> Store:
+        if self.chat.store is None:
+            raise ChatreplError("Saving is off, so there are no saved conversations.")
+        return self.chat.store
+
+    def rename(self, title: str) -> None:
+        conversation = self.chat.conversation
+        conversation.title = make_title(title)
+        if conversation.messages and self.chat.store is not None:
+            self.chat.store.rename(conversation.id, conversation.title)
+        self.renderer.note(f"Renamed to {conversation.title}.")
+
+    def delete(self, ref: str) -> None:
+        store = self._saved_store()
+        current = self.chat.conversation
+        cid = store.resolve(ref) if ref else current.id
+        if cid == current.id and not current.messages:
+            self.renderer.note("This conversation is empty; there is nothing to delete.")
+            return
+        target = store.load(cid) if cid != current.id else current
+        question = f"Delete {cid} ({sanitize(target.title)}, {len(target)} messages)? [y/N] "
+        if not self.confirm(question):
+            self.renderer.note("Nothing was deleted.")
+            return
+        store.delete_conversation(cid)
+        self.renderer.note(f"Deleted {cid}.")
+        if cid == current.id:
+            self.chat.new()
+            self.renderer.note("New conversation.")
+
+    def export(self, path: str) -> None:
+        conversation = self.chat.conversation
+        if not conversation.messages:
+            self.renderer.note("This conversation is empty; there is nothing to export.")
+            return
+        target = Path(path).expanduser() if path else Path(f"chatrepl-{conversation.id}.md")
+        fmt = write_export(conversation, target)
+        self.renderer.note(f"Exported {len(conversation)} messages to {target} ({fmt}).")
+
+    def search(self, text: str) -> None:
+        hits = self._saved_store().search(text)
+        if hits:
+            self.renderer.search_hits(hits)
+        else:
+            self.renderer.note(f"No conversation mentions {text}.")
+
+    # ---------------------------------------------------------- more commands
+
+    def toolbar(self) -> str:
+        chat = self.chat
+        ep = chat.endpoint
+        parts = [f" {ep.name}: {ep.model or _host(ep.url)}"]
+        conv = chat.conversation
+        parts.append(sanitize(conv.title) if conv.title else "new conversation")
+        parts.append(f"{len(conv)} messages")
+        last = chat.last_answer()
+        speed = last.meta.get("tokens_per_second") if last else None
+        if speed:
+            parts.append(f"last answer {speed} tok/s")
+        return "  │  ".join(parts)
+
+    def retry(self) -> None:
+        self.turn(self.chat.retry)
+
+    def undo(self) -> None:
+        question = self.chat.drop_last()
+        self.pending = question.content
+        self.renderer.note("Took back the last exchange; the question is at the prompt.")
+
+    def edit(self) -> None:
+        editor = (
+            os.environ.get("VISUAL")
+            or os.environ.get("EDITOR")
+            or next((name for name in ("nano", "vi") if shutil.which(name)), "")
+        )
+        if not editor:
+            raise ChatreplError("No editor found.", "Set $EDITOR to the editor you use.")
+        with tempfile.NamedTemporaryFile("w+", suffix=".md", delete=False) as f:
+            f.write(self.pending)
+            path = f.name
+        try:
+            done = subprocess.run([*shlex.split(editor), path], check=False)
+            text = Path(path).read_text(encoding="utf-8").rstrip("\n")
+        except (OSError, ValueError) as exc:
+            raise ChatreplError(f"Could not run the editor {editor}: {exc}.") from None
+        finally:
+            Path(path).unlink(missing_ok=True)
+        if done.returncode != 0:
+            raise ChatreplError(f"The editor {editor} exited with status {done.returncode}.")
+        self.pending = text
+        if not text.strip():
+            self.renderer.note("The message is empty; nothing to send.")
+
+    def copy(self) -> None:
+        last = self.chat.last_answer()
+        if last is None or not last.content:
+            raise ChatreplError("There is no answer to copy yet.")
+        how = clipboard.copy(last.content, self.renderer.write_control)
+        self.renderer.note(f"Copied the last answer ({len(last.content)} characters) to {how}.")
+
+    def system(self, text: str) -> None:
+        if text:
+            self.chat.set_system(text)
+            self.renderer.note("System prompt set for this conversation.")
+        elif self.chat.conversation.system:
+            self.renderer.info(self.chat.conversation.system)
+        else:
+            self.renderer.note("This conversation has no system prompt. /system TEXT sets one.")
+
+    def endpoint(self, name: str) -> None:
+        if name:
+            self.chat.use_endpoint(name)
+        ep = self.chat.endpoint
+        model = f", model {ep.model}" if ep.model else ""
+        self.renderer.info(f"{ep.name}: {ep.url} (api {ep.api}{model}).")
+        others = sorted(n for n in self.chat.settings.endpoints if n != ep.name)
+        if others and not name:
+            self.renderer.note(f"Others: {', '.join(others)}.")
+
+    def model(self, name: str) -> None:
+        if name:
+            self.chat.use_model(name)
+            self.renderer.note(f"Model set to {name} for {self.chat.endpoint.name}.")
+        elif self.chat.endpoint.model:
+            self.renderer.info(self.chat.endpoint.model)
+        else:
+            self.renderer.note("No model is set; the endpoint uses its default.")
+
+    def markdown(self, setting: str) -> None:
+        if setting not in ("on", "off", ""):
+            raise commands.CommandError("/markdown takes on or off.")
+        if setting:
+            self.renderer.markdown = setting == "on"
+        self.renderer.note(f"Markdown is {'on' if self.renderer.markdown else 'off'}.")
+
+    def stats(self) -> None:
+        answers = [m for m in self.chat.conversation.messages if m.role == "assistant"]
+        if not answers:
+            self.renderer.note("No answers yet in this conversation.")
+            return
+        self.renderer.rows(stats_rows(answers))
+
+    def request_exit(self) -> None:
+        self.exiting = True
