@@ -39,7 +39,7 @@ def test_rename_and_export_to_a_file(
     cli(chatrepl_home, "original", url=server.url)
     cid = ids(chatrepl_home)[0]
     assert cli(chatrepl_home, "--rename", cid[:5], "Better\x1b[31m title").returncode == 0
-    assert cli(chatrepl_home, "--list").stdout.split("\t")[3].strip() == "Better[31m title"
+    assert cli(chatrepl_home, "--list").stdout.split("\t")[3].strip() == "Better title"
     out = tmp_path / "conv.json"
     assert cli(chatrepl_home, "--export", cid, "--format", "json", "-o", str(out)).returncode == 0
     data = json.loads(out.read_text())

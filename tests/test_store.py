@@ -167,7 +167,7 @@ def test_search_finds_text_in_any_message(tmp_path: Path) -> None:
 
 def test_titles_are_one_short_line_without_controls() -> None:
     assert make_title("  hello\n\tworld  ") == "hello world"
-    assert make_title("a\x1b[31mb\x07c") == "a[31mbc"
+    assert make_title("a\x1b[31mb\x07c\x1b]0;pwned\x07") == "abc"
     long = make_title("word " * 40)
     assert len(long) <= 60 and long.endswith("…")
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from chatrepl.sanitize import sanitize
+
 Role = Literal["user", "assistant", "system"]
 
 # How an assistant message ended. `streaming` is only ever seen in the store while an
@@ -28,7 +30,9 @@ def new_id() -> str:
 
 
 def make_title(text: str, length: int = TITLE_LENGTH) -> str:
-    """A one-line title from the first question: whitespace folded, controls dropped."""
+    """A one-line title from the first question: escape sequences and controls dropped,
+    whitespace folded, shortened at a word."""
+    text = sanitize(text)
     printable = "".join(
         " " if ch.isspace() else ch
         for ch in text
