@@ -1,0 +1,107 @@
+"""Every slash command of the registry, typed into the real program in a terminal.
+
+The test fails if a command has no case here, so a new command cannot go untried.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from pathlib import Path
+
+import pexpect
+
+from chatrepl import commands
+from tests.server import ChatServer
+from tests.test_pty import TIMEOUT, finish, prompt
+
+
+def test_every_command_in_a_terminal(
+    server: ChatServer, chatrepl_home: Path, tmp_path: Path
+) -> None:
+    other = ChatServer().start()
+    editor = tmp_path / "editor"
+    editor.write_text(
+        f"#!{sys.executable}\nimport sys\nopen(sys.argv[-1], 'w').write('from the editor')\n"
+    )
+    editor.chmod(editor.stat().st_mode | stat.S_IEXEC)
+    chatrepl_home.mkdir(parents=True)
+    (chatrepl_home / "config.toml").write_text(f'[endpoints.alt]\nurl = "{other.url}"\n')
+    env = {
+        **os.environ,
+        "CHATREPL_HOME": str(chatrepl_home),
+        "CHATREPL_URL": server.url,
+        "TERM": "xterm-256color",
+        "PROMPT_TOOLKIT_NO_CPR": "1",
+        "VISUAL": str(editor),
+        "CHATREPL_OSC52": "1",
+    }
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "chatrepl"],
+        env=env,
+        encoding="utf-8",
+        timeout=TIMEOUT,
+        dimensions=(40, 120),
+        cwd=str(tmp_path),
+    )
+    tried: set[str] = set()
+
+    def run(line: str, *expect: str) -> None:
+        name = line[1:].split()[0]
+        tried.add(commands.lookup(name).name)
+        child.send(line + "\r")
+        for text in expect:
+            child.expect_exact(text)
+        prompt(child)
+
+    try:
+        prompt(child)
+        child.send("first question\r")
+        child.expect_exact("Answer 1")
+        prompt(child)
+        run("/help", "Show the commands, or the usage of one.")
+        run("/help retry", "Ask the last question again")
+        run("/stats", "last answer")
+        run("/system Be brief.", "System prompt set for this conversation.")
+        run("/retry", "Answer 2")
+        run("/copy", "Copied the last answer")
+        run("/markdown off", "Markdown is off.")
+        run("/model m9", "Model set to m9 for default.")
+        run("/rename Renamed here", "Renamed to Renamed here.")
+        run("/export", "Exported 2 messages to chatrepl-")
+        run("/search first", "[first]")
+        run("/list", "Renamed here")
+        run("/undo", "Took back the last exchange")
+        child.sendcontrol("u")  # the question came back to the prompt: clear it
+        child.send("second question\r")
+        child.expect_exact("Answer 3")
+        prompt(child)
+        run("/endpoint alt", f"alt: {other.url}")
+        run("/new", "New conversation.")
+        run("/clear", "New conversation.")
+        run("/reset", "New conversation.")
+        run("/resume " + _first_id(chatrepl_home)[:6], "Resumed")
+        run("/edit")
+        child.expect_exact("from the editor")
+        child.sendcontrol("u")
+        tried.add("delete")
+        child.send("/delete\r")
+        child.expect_exact("[y/N]")  # a question of its own, not the prompt
+        child.send("n\r")
+        child.expect_exact("Nothing was deleted.")
+        prompt(child)
+        tried.add("exit")
+        child.send("/quit\r")
+        assert finish(child) == 0
+    finally:
+        other.stop()
+    assert tried == {cmd.name for cmd in commands.commands()}
+    assert list(tmp_path.glob("chatrepl-*.md"))
+
+
+def _first_id(home: Path) -> str:
+    from chatrepl.store import Store
+
+    return Store(home / "chatrepl.db").list_conversations()[0].id
