@@ -86,18 +86,19 @@ def test_stdin_is_attached_to_the_question(server: ChatServer, chatrepl_home: Pa
     assert server.requests[0].body["messages"][0]["content"] == "explain this\n\nsome file text"
 
 
-def test_binary_stdin_is_refused(server: ChatServer, chatrepl_home: Path) -> None:
+@pytest.mark.parametrize("data", [b"\xff\xfe\x00bin", b"valid utf-8 \x00\x01 but binary"])
+def test_binary_stdin_is_refused(server: ChatServer, chatrepl_home: Path, data: bytes) -> None:
     full = {**os.environ, "CHATREPL_HOME": str(chatrepl_home), "CHATREPL_URL": server.url}
     done = subprocess.run(
         [sys.executable, "-m", "chatrepl"],
-        input=b"\xff\xfe\x00bin",
+        input=data,
         env=full,
         capture_output=True,
         timeout=TIMEOUT,
         check=False,
     )
-    assert done.returncode == 2 and b"not UTF-8" in done.stderr
-    assert server.requests == []
+    assert done.returncode == 2 and b"not UTF-8 text" in done.stderr
+    assert b"Traceback" not in done.stderr and server.requests == []
 
 
 def test_continue_and_resume_in_one_shot(server: ChatServer, chatrepl_home: Path) -> None:

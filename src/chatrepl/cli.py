@@ -153,7 +153,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
 
 
-def _open_store(settings: Settings, renderer: Renderer) -> Store:
+def _open_store(renderer: Renderer) -> Store:
     from chatrepl.config import find_paths
     from chatrepl.store import Store
 
@@ -166,11 +166,14 @@ def _open_store(settings: Settings, renderer: Renderer) -> Store:
 def _read_stdin(stream: TextIO) -> str:
     data = stream.buffer.read() if hasattr(stream, "buffer") else stream.read().encode()
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
+        text = "\0"
+    if "\0" in text:
         raise UsageError(
-            "The input on stdin is not UTF-8 text.", "Pipe text, not binary data."
-        ) from None
+            "The input on stdin is binary data, not UTF-8 text.", "Pipe text, not binary data."
+        )
+    return text
 
 
 def run(args: argparse.Namespace) -> int:
@@ -199,7 +202,7 @@ def run(args: argparse.Namespace) -> int:
     if args.list or any(value is not None for value in managing):
         from chatrepl import manage
 
-        return manage.run(args, _open_store(settings, renderer), renderer)
+        return manage.run(args, _open_store(renderer), renderer)
 
     question = " ".join(args.question).strip()
     if not sys.stdin.isatty():
@@ -229,7 +232,7 @@ def _chat(settings: Settings, renderer: Renderer, args: argparse.Namespace) -> C
     store = None
     if settings.save or resuming:
         try:
-            store = _open_store(settings, renderer)
+            store = _open_store(renderer)
         except StoreError as exc:
             if resuming:
                 raise
@@ -243,7 +246,7 @@ def _chat(settings: Settings, renderer: Renderer, args: argparse.Namespace) -> C
         settings, transport, renderer, store if settings.save else None, token=settings.token()
     )
     if settings.save and store is None:
-        chat.open_store = lambda: _open_store(settings, renderer)
+        chat.open_store = lambda: _open_store(renderer)
     if resuming:
         assert store is not None
         ref = args.resume or store.latest()
