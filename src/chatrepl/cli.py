@@ -43,10 +43,11 @@ environment:
   CHATREPL_MODEL    model name (openai and ollama APIs)
   CHATREPL_TOKEN    bearer token, sent as Authorization: Bearer; never saved
   CHATREPL_HOME     one folder for config, conversations and input history
+  CHATREPL_OSC52    1: /copy through the terminal (OSC 52) whatever the terminal
   NO_COLOR          plain output, no colours
 
 exit status: 0 success, 1 the request or answer failed, 2 usage,
-78 bad configuration, 130 interrupted.
+78 bad configuration, 130 interrupted (Ctrl-C), 129 or 143 hung up or terminated.
 Type /help inside the REPL for the slash commands."""
 
 
@@ -89,7 +90,7 @@ def parser() -> argparse.ArgumentParser:
     )
     manage.add_argument("--delete", metavar="ID", help="delete a conversation (asks first)")
     manage.add_argument("--yes", action="store_true", help="with --delete: do not ask")
-    manage.add_argument("--search", metavar="TEXT", help="find conversations containing TEXT")
+    manage.add_argument("--search", metavar="TEXT", help="full-text search of every message, by word (word* for a prefix)")
     conn = p.add_argument_group("endpoint and behaviour")
     conn.add_argument("--url", help="endpoint URL")
     conn.add_argument(
@@ -99,7 +100,7 @@ def parser() -> argparse.ArgumentParser:
     )
     conn.add_argument("--model", help="model name, for the openai and ollama APIs")
     conn.add_argument("--endpoint", metavar="NAME", help="a named endpoint from config.toml")
-    conn.add_argument("--system", metavar="TEXT", help="system prompt for a new conversation")
+    conn.add_argument("--system", metavar="TEXT", help="system prompt (for a new or a continued conversation)")
     conn.add_argument("--no-save", action="store_true", help="do not save this conversation")
     conn.add_argument("--plain", action="store_true", help="plain text, no Markdown or colour")
     conn.add_argument("--config", metavar="FILE", type=Path, help="read this config file")
