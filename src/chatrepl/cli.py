@@ -90,7 +90,11 @@ def parser() -> argparse.ArgumentParser:
     )
     manage.add_argument("--delete", metavar="ID", help="delete a conversation (asks first)")
     manage.add_argument("--yes", action="store_true", help="with --delete: do not ask")
-    manage.add_argument("--search", metavar="TEXT", help="full-text search of every message, by word (word* for a prefix)")
+    manage.add_argument(
+        "--search",
+        metavar="TEXT",
+        help="full-text search of every message, by word (word* for a prefix)",
+    )
     conn = p.add_argument_group("endpoint and behaviour")
     conn.add_argument("--url", help="endpoint URL")
     conn.add_argument(
@@ -100,7 +104,9 @@ def parser() -> argparse.ArgumentParser:
     )
     conn.add_argument("--model", help="model name, for the openai and ollama APIs")
     conn.add_argument("--endpoint", metavar="NAME", help="a named endpoint from config.toml")
-    conn.add_argument("--system", metavar="TEXT", help="system prompt (for a new or a continued conversation)")
+    conn.add_argument(
+        "--system", metavar="TEXT", help="system prompt (for a new or a continued conversation)"
+    )
     conn.add_argument("--no-save", action="store_true", help="do not save this conversation")
     conn.add_argument("--plain", action="store_true", help="plain text, no Markdown or colour")
     conn.add_argument("--config", metavar="FILE", type=Path, help="read this config file")
