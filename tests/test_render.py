@@ -109,8 +109,21 @@ def test_streaming_output_equals_one_piece_output(chunks: int) -> None:
     assert screen(render(SAMPLE, chunks=chunks)) == screen(render(SAMPLE))
 
 
+def test_code_blocks_are_as_wide_as_their_code() -> None:
+    lines = screen(render("```python\nx = 1\nlonger_line = 22\n```", width=60), 60)
+    coded = [line for line in lines if line.strip()]
+    assert coded == [" x = 1", " longer_line = 22"]  # (background rows are blank text)
+    from rich.segment import Segment
+
+    console = make_console(io.StringIO(), force_terminal=True, width=60)
+    rendered = console.render_lines(markdown("```python\nx = 1\nlonger_line = 22\n```"), pad=False)
+    widths = {Segment.get_line_length(line) for line in rendered}
+    assert widths == {len("longer_line = 22") + 2}  # background to the code, not to 60
+
+
 def test_shared_parser_renders_like_rich() -> None:
-    for source in (SAMPLE, "plain", "~~strike~~ and | t |\n|---|\n| x |"):
+    without_code = SAMPLE.split("```python")[0]
+    for source in (without_code, "plain", "~~strike~~ and | t |\n|---|\n| x |"):
         a, b = io.StringIO(), io.StringIO()
         make_console(a, force_terminal=True, width=70).print(markdown(source))
         make_console(b, force_terminal=True, width=70).print(Markdown(source, hyperlinks=False))

@@ -17,7 +17,7 @@ import sys
 import threading
 from collections.abc import Iterable
 from datetime import datetime
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, ClassVar
 
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.segment import Segment
@@ -44,12 +44,32 @@ def _markdown_class() -> type[Markdown]:
     so `--list` and `--search` start faster.
     """
     from markdown_it import MarkdownIt
-    from rich.markdown import Markdown
+    from rich.cells import cell_len
+    from rich.constrain import Constrain
+    from rich.markdown import CodeBlock, Markdown, MarkdownElement
+    from rich.syntax import Syntax
 
     parser = MarkdownIt().enable("strikethrough").enable("table")
 
+    class FittedCodeBlock(CodeBlock):
+        """A code block only as wide as its code, not the window: its background then
+        does not wrap into blank rows when the terminal is made narrower."""
+
+        def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+            code = str(self.text).rstrip()
+            widest = max((cell_len(line.expandtabs(4)) for line in code.splitlines()), default=1)
+            width = max(1, min(widest, options.max_width - 2))  # padding: one cell each side
+            syntax = Syntax(code, self.lexer_name, theme=self.theme, word_wrap=True, padding=1)
+            yield Constrain(syntax, width + 2)
+
     class SharedParserMarkdown(Markdown):
         """Links show their target (no hyperlinks); parsed by the shared parser."""
+
+        elements: ClassVar[dict[str, type[MarkdownElement]]] = {
+            **Markdown.elements,
+            "fence": FittedCodeBlock,
+            "code_block": FittedCodeBlock,
+        }
 
         def __init__(self, markup: str, code_theme: str = "monokai") -> None:
             self.markup = markup
