@@ -7,13 +7,15 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from chatrepl.chat import Chat
 from chatrepl.config import Endpoint, Settings
 from chatrepl.render import Renderer, make_console
 from chatrepl.store import Store
 from chatrepl.transport import Transport
+from tests.conftest import fixture_bytes
+from tests.server import Script
 
 
 def make_chat(
@@ -78,3 +80,14 @@ def split_at(data: Sliceable, cuts: list[int]) -> list[Sliceable]:
         last = p
     pieces.append(data[last:])
     return pieces
+
+
+def error_script(name: str, status: int, **kw: Any) -> Script:
+    """A JSON error answer whose body is the named fixture."""
+    return Script(
+        status=status,
+        content_type="application/json",
+        framing="length",
+        pieces=[fixture_bytes(name)],
+        **kw,
+    )

@@ -12,7 +12,7 @@ from chatrepl.chat import Chat
 from chatrepl.config import Endpoint, Settings
 from chatrepl.render import Renderer, make_console
 from chatrepl.store import Store
-from tests.helpers import make_chat
+from tests.helpers import error_script, make_chat
 from tests.server import ChatServer, Script, sse
 
 
@@ -61,14 +61,7 @@ def test_truncated_stream_keeps_the_partial_answer(server: ChatServer, tmp_path:
 def test_failure_before_any_text_gives_the_question_back(
     server: ChatServer, tmp_path: Path
 ) -> None:
-    server.add(
-        Script(
-            status=401,
-            content_type="application/json",
-            framing="length",
-            pieces=[b'{"code":401,"message":"Access denied: invalid authentication token."}'],
-        )
-    )
+    server.add(error_script("http_worker_401.json", 401))
     chat, _ = make_chat(server.url, tmp_path, token="sk-SENTINEL-123")
     outcome = chat.ask("my question")
     assert outcome.status == "unsent" and outcome.restore == "my question"

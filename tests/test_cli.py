@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from chatrepl import __version__
-from tests.helpers import run_chatrepl
+from tests.helpers import error_script, run_chatrepl
 from tests.server import ChatServer, Script, sse
 
 TIMEOUT = 20
@@ -43,14 +43,7 @@ def test_usage_error_exits_2(chatrepl_home: Path) -> None:
 
 
 def test_failed_request_exits_1_with_one_line(server: ChatServer, chatrepl_home: Path) -> None:
-    server.add(
-        Script(
-            status=401,
-            content_type="application/json",
-            framing="length",
-            pieces=[b'{"code":401,"message":"Access denied: invalid authentication token."}'],
-        )
-    )
+    server.add(error_script("http_worker_401.json", 401))
     done = run(chatrepl_home, "q", url=server.url, env={"CHATREPL_TOKEN": "sk-SENTINEL-42"})
     assert done.returncode == 1
     assert done.stdout == ""

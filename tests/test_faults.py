@@ -20,7 +20,7 @@ from chatrepl.config import Endpoint
 from chatrepl.errors import HTTPStatusError, NetworkError, StreamError
 from chatrepl.transport import Transport
 from tests.conftest import FIXTURES, fixture_bytes
-from tests.helpers import make_chat, run_chatrepl
+from tests.helpers import error_script, make_chat, run_chatrepl
 from tests.server import ChatServer, Script, sse
 
 MESSAGES = [{"role": "user", "content": "hi"}]
@@ -37,16 +37,6 @@ def collect(t: Transport, url: str) -> wire.Reply:
     for event in t.stream(Endpoint(url=url), MESSAGES, TOKEN):
         reply.apply(event)
     return reply
-
-
-def error_script(name: str, status: int, **kw: object) -> Script:
-    return Script(
-        status=status,
-        content_type="application/json",
-        framing="length",
-        pieces=[fixture_bytes(name)],
-        **kw,  # type: ignore[arg-type]
-    )
 
 
 # ------------------------------------------------------------------ TLS

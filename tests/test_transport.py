@@ -13,6 +13,7 @@ from chatrepl.config import Endpoint
 from chatrepl.errors import HTTPStatusError, NetworkError, StreamError
 from chatrepl.transport import Transport, api_for, build_request
 from tests.conftest import fixture_bytes
+from tests.helpers import error_script
 from tests.server import ChatServer, Script, sse
 
 TOKEN = "sk-SENTINEL-7f3a9c"
@@ -92,14 +93,7 @@ def test_auto_api_from_the_url() -> None:
 
 
 def test_401_is_one_line_with_the_servers_message(server: ChatServer) -> None:
-    server.add(
-        Script(
-            status=401,
-            content_type="application/json",
-            framing="length",
-            pieces=[fixture_bytes("http_worker_401.json")],
-        )
-    )
+    server.add(error_script("http_worker_401.json", 401))
     with pytest.raises(HTTPStatusError) as caught:
         reply_of(server)
     err = caught.value
@@ -160,14 +154,7 @@ def test_capacity_429_is_retried_then_succeeds(server: ChatServer) -> None:
 
 
 def test_daily_quota_429_is_not_retried(server: ChatServer) -> None:
-    server.add(
-        Script(
-            status=429,
-            content_type="application/json",
-            framing="length",
-            pieces=[fixture_bytes("http_cf_api_429_daily.json")],
-        )
-    )
+    server.add(error_script("http_cf_api_429_daily.json", 429))
     with pytest.raises(HTTPStatusError) as caught:
         reply_of(server)
     assert "daily free allocation" in str(caught.value)
