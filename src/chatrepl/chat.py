@@ -149,15 +149,16 @@ class Chat:
         if store is not None and message.id is not None:
             self._save(lambda: store.update_message(message, final=final, meta=meta))
 
-    def _forget(self, message: Message) -> None:
-        """Take back a question that was never answered."""
-        if message in self.conversation.messages:
-            self.conversation.messages.remove(message)
-        if not any(m.role == "user" for m in self.conversation.messages):
+    def _remove(self, doomed: list[Message]) -> None:
+        """Take messages out of the conversation and the store."""
+        messages = self.conversation.messages
+        messages[:] = [m for m in messages if all(m is not d for d in doomed)]
+        if not any(m.role == "user" for m in messages):
             self.conversation.title = ""
         store = self.store
-        if store is not None and message.id is not None:
-            self._save(lambda: store.delete_message(self.conversation.id, message))
+        for message in doomed:
+            if store is not None and message.id is not None:
+                self._save(functools.partial(store.delete_message, self.conversation.id, message))
 
     # ---------------------------------------------------------- a turn
 
@@ -184,14 +185,7 @@ class Chat:
         if index is None:
             raise ChatreplError("There is no exchange to take back yet.")
         question = messages[index]
-        for message in messages[index + (1 if keep_question else 0) :]:
-            if self.store is not None and message.id is not None:
-                self._save(
-                    functools.partial(self.store.delete_message, self.conversation.id, message)
-                )
-        del messages[index + (1 if keep_question else 0) :]
-        if not any(m.role == "user" for m in messages):
-            self.conversation.title = ""
+        self._remove(messages[index + 1 if keep_question else index :])
         return question
 
     def last_answer(self) -> Message | None:
@@ -250,7 +244,7 @@ class Chat:
             raise stop  # the question stays saved, to be answered after a resume
         if answer is None and outcome.status != "complete":
             # Nothing came back: the question returns to the prompt, unsent.
-            self._forget(question)
+            self._remove([question])
             outcome.restore = text
             if outcome.status != "interrupted":
                 if outcome.error is None:
