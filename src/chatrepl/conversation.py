@@ -17,10 +17,6 @@ from chatrepl.sanitize import sanitize
 
 Role = Literal["user", "assistant", "system"]
 
-# How an assistant message ended. `streaming` is only ever seen in the store while an
-# answer is being written; a reader that finds it with its writer gone shows `interrupted`.
-STATUSES = ("complete", "streaming", "interrupted", "truncated", "failed")
-
 TITLE_LENGTH = 60
 
 
@@ -62,6 +58,8 @@ class Message:
 
     role: Role
     content: str
+    #: complete, interrupted, truncated or failed. `streaming` is only ever seen in the
+    #: store while an answer is written; with its writer gone it reads as `interrupted`.
     status: str = "complete"
     created: float = field(default_factory=time.time)
     id: int | None = None  # the store's row id once saved
