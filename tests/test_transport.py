@@ -105,6 +105,13 @@ def test_401_is_one_line_with_the_servers_message(server: ChatServer) -> None:
 
 
 def test_html_error_page_is_never_shown(server: ChatServer) -> None:
+    small = Script(
+        status=502,
+        reason="Bad Gateway",
+        content_type="text/html",
+        framing="length",
+        pieces=[b"<html>nope</html>"],
+    )
     server.add(
         Script(
             status=502,
@@ -113,20 +120,7 @@ def test_html_error_page_is_never_shown(server: ChatServer) -> None:
             framing="length",
             pieces=[b"<html>" + b"x" * 200_000 + b"</html>"],
         ),
-        Script(
-            status=502,
-            reason="Bad Gateway",
-            content_type="text/html",
-            framing="length",
-            pieces=[b"<html>nope</html>"],
-        ),
-        Script(
-            status=502,
-            reason="Bad Gateway",
-            content_type="text/html",
-            framing="length",
-            pieces=[b"<html>nope</html>"],
-        ),
+        *[small] * 2,
     )
     with pytest.raises(HTTPStatusError) as caught:
         reply_of(server)
