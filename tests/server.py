@@ -85,6 +85,13 @@ def default_answer(question: str, turn: int) -> tuple[list[str], float]:
     if "long" in question:
         words = [w + " " for w in LONG_MARKDOWN.replace("\n", " \n").split(" ")]
         return ["".join(words[i : i + 2]) for i in range(0, len(words), 2)], 0.01
+    if "think" in question:  # a reasoning model: inline <think>, then the answer
+        thought = (
+            "<think>\nThe user wants me to think. " + "Let me weigh it. " * 30 + "\n</think>\n\n"
+        )
+        pieces = [thought[i : i + 10] for i in range(0, len(thought), 10)]
+        text = f"Answer {turn}: I thought about *{question}*."
+        return pieces + [w + " " for w in text.split(" ")], 0.1 if "slow" in question else 0.01
     if "slow" in question:
         return [f"word{i} " for i in range(200)], 0.1
     text = f"Answer {turn}: you said *{question}*."

@@ -67,6 +67,8 @@ def test_every_command_in_a_terminal(
         run("/system Be brief.", "System prompt set for this conversation.")
         run("/retry", "Answer 2")
         run("/copy", "Copied the last answer")
+        run("/think", "The last answer came with no reasoning.")
+        run("/think on", "Reasoning is shown in full from now on.")
         run("/markdown off", "Markdown is off.")
         run("/model m9", "Model set to m9 for default.")
         run("/rename Renamed here", "Renamed to Renamed here.")

@@ -70,11 +70,18 @@ def stats_rows(answers: list[Message]) -> list[tuple[str, str]]:
     all_tokens = (
         f"{total} answer tokens" if any(reported(m) for m in answers) else "tokens not reported"
     )
+    thinking = measure(last, "thinking_seconds")
+    timing = (
+        f"; thought for {_seconds(thinking)}, answered in "
+        f"{_seconds(measure(last, 'answer_seconds'))}"
+        if thinking is not None
+        else ""
+    )
     return [
         (
             "last answer",
-            f"{last_tokens}; first token after {_seconds(measure(last, 'first_token'))}; "
-            f"speed {_speed(measure(last, 'tokens_per_second'))}",
+            f"{last_tokens}; first token after {_seconds(measure(last, 'first_token'))}"
+            f"{timing}; speed {_speed(measure(last, 'tokens_per_second'))}",
         ),
         (
             "conversation",
@@ -264,6 +271,21 @@ class Actions(commands.App):
         if setting:
             self.renderer.markdown = setting == "on"
         self.renderer.note(f"Markdown is {'on' if self.renderer.markdown else 'off'}.")
+
+    def think(self, setting: str) -> None:
+        if setting not in ("on", "off", ""):
+            raise commands.CommandError("/think takes on or off, or nothing.")
+        if setting:
+            self.renderer.show_reasoning = setting == "on"
+            shown = "in full" if setting == "on" else "collapsed to one line"
+            self.renderer.note(f"Reasoning is shown {shown} from now on.")
+            return
+        last = self.chat.last_answer()
+        reasoning = last.meta.get("reasoning") if last is not None else None
+        if not isinstance(reasoning, str) or not reasoning:
+            self.renderer.note("The last answer came with no reasoning.")
+            return
+        self.renderer.reasoning(reasoning)
 
     def stats(self) -> None:
         answers = [m for m in self.chat.conversation.messages if m.role == "assistant"]

@@ -23,6 +23,7 @@ from chatrepl.conversation import Conversation, Message
 from chatrepl.errors import ChatreplError, RequestError, StoreError, StreamError, Terminated
 from chatrepl.render import Renderer
 from chatrepl.store import Store
+from chatrepl.think import Recast
 
 CHECKPOINT_SECONDS = 0.5
 
@@ -43,7 +44,8 @@ class Outcome:
     reply: wire.Reply = field(default_factory=wire.Reply)
     error: ChatreplError | None = None
     restore: str = ""
-    first_token: float | None = None  # seconds from sending to the first text
+    first_token: float | None = None  # seconds from sending to the first thing shown
+    first_text: float | None = None  # seconds from sending to the first answer text
     seconds: float = 0.0
 
     def meta(self) -> dict[str, Any]:
@@ -63,8 +65,20 @@ class Outcome:
                 out["tokens_per_second"] = round(usage.completion_tokens / streaming, 1)
         if self.reply.finish_reason:
             out["finish_reason"] = self.reply.finish_reason
-        if self.reply.reasoning:
-            out["reasoning"] = self.reply.reasoning
+        return out | self.thinking()
+
+    def thinking(self) -> dict[str, Any]:
+        """The reasoning and how long it and the answer took, for an answer's meta."""
+        reasoning = self.reply.reasoning.strip()
+        if not reasoning or self.first_token is None:
+            return {"reasoning": reasoning} if reasoning else {}
+        answered = self.first_text if self.first_text is not None else self.seconds
+        out: dict[str, Any] = {
+            "reasoning": reasoning,
+            "thinking_seconds": round(answered - self.first_token, 3),
+        }
+        if self.first_text is not None:
+            out["answer_seconds"] = round(self.seconds - self.first_text, 3)
         return out
 
 
@@ -214,21 +228,29 @@ class Chat:
                 )
                 for event in events:
                     outcome.reply.apply(event)
+                    if not isinstance(event, wire.Text | wire.Reasoning | Recast):
+                        continue
+                    now = self.clock()
+                    if answer is None:
+                        outcome.first_token = now - started
+                        answer = self.conversation.add("assistant", "", "streaming")
+                        answer.content = outcome.reply.answer
+                        self._save_message(answer, streaming=True)
+                        last_checkpoint = now
                     if isinstance(event, wire.Text):
-                        now = self.clock()
-                        if answer is None:
-                            outcome.first_token = now - started
-                            answer = self.conversation.add("assistant", "", "streaming")
-                            answer.content = event.text
-                            self._save_message(answer, streaming=True)
-                            last_checkpoint = now
+                        if outcome.first_text is None:
+                            outcome.first_text = now - started
                         view.text(event.text)
-                        if now - last_checkpoint >= CHECKPOINT_SECONDS:
-                            answer.content = outcome.reply.answer
-                            self._update(answer)
-                            last_checkpoint = now
                     elif isinstance(event, wire.Reasoning):
                         view.reasoning(event.text)
+                    else:
+                        outcome.first_text = outcome.first_token if event.into == "answer" else None
+                        view.recast(event.into, event.text)
+                    if now - last_checkpoint >= CHECKPOINT_SECONDS:
+                        outcome.seconds = now - started
+                        answer.content = outcome.reply.answer
+                        self._update(answer, meta=outcome.thinking())
+                        last_checkpoint = now
             outcome.status = outcome.reply.status
         except (KeyboardInterrupt, Terminated) as exc:
             outcome.status = "interrupted"

@@ -109,6 +109,11 @@ def parser() -> argparse.ArgumentParser:
     )
     conn.add_argument("--no-save", action="store_true", help="do not save this conversation")
     conn.add_argument("--plain", action="store_true", help="plain text, no Markdown or colour")
+    conn.add_argument(
+        "--show-reasoning",
+        action="store_true",
+        help="show a model's reasoning in full (one-shot: on stderr, never stdout)",
+    )
     conn.add_argument("--config", metavar="FILE", type=Path, help="read this config file")
     conn.add_argument("--debug", action="store_true", help="show tracebacks")
     conn.add_argument(
@@ -156,6 +161,7 @@ def _settings(args: argparse.Namespace) -> Settings:
             plain=True if args.plain else None,
             debug=args.debug,
             config_file=args.config,
+            show_reasoning=True if args.show_reasoning else None,
         )
     )
 
@@ -201,6 +207,8 @@ def run(args: argparse.Namespace) -> int:
         plain=plain,
         code_theme=settings.code_theme,
         err_console=make_console(sys.stderr, plain=plain or not sys.stderr.isatty()),
+        show_reasoning=settings.show_reasoning,
+        reasoning_file=sys.stderr if plain and args.show_reasoning else None,
     )
     for warning in settings.warnings:
         renderer.warn(warning)

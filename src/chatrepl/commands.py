@@ -35,6 +35,7 @@ class App(Protocol):
     def endpoint(self, name: str) -> None: ...
     def model(self, name: str) -> None: ...
     def markdown(self, setting: str) -> None: ...
+    def think(self, setting: str) -> None: ...
     def stats(self) -> None: ...
     def request_exit(self) -> None: ...
 
@@ -50,7 +51,7 @@ class Command:
     usage: str = ""
     aliases: tuple[str, ...] = ()
     #: What the argument completes to: "" (nothing), "command", or the name of a
-    #: provider given to `complete` ("conversation", "endpoint", "model", "onoff").
+    #: provider given to `complete` ("conversation", "endpoint", "model", "onoff", "think").
     argument: str = ""
 
     def signature(self) -> str:
@@ -156,6 +157,10 @@ def complete(line: str, providers: Mapping[str, Provider]) -> list[tuple[str, st
 
 
 ON_OFF = [("on", "Render answers as Markdown."), ("off", "Show answers as plain text.")]
+THINK_ON_OFF = [
+    ("on", "Stream reasoning in full, kept on screen."),
+    ("off", "Collapse reasoning to one line when the answer starts."),
+]
 
 
 # ---------------------------------------------------------------- the commands
@@ -264,6 +269,16 @@ def _model(app: App, arg: str) -> None:
 @command("markdown", "Render answers as Markdown, or not.", "on|off", argument="onoff")
 def _markdown(app: App, arg: str) -> None:
     app.markdown(arg)
+
+
+@command(
+    "think",
+    "Show the last answer's reasoning in full; on or off: stream reasoning expanded.",
+    "[on|off]",
+    argument="think",
+)
+def _think(app: App, arg: str) -> None:
+    app.think(arg)
 
 
 @command("stats", "Show tokens, time to first token and speed, of the last answer and all.")

@@ -24,7 +24,15 @@ APIS = ("auto", "workers", "openai", "ollama")
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_IDLE_TIMEOUT = 60.0
 
-TOP_KEYS = {"endpoint", "system", "markdown", "code_theme", "timeouts", "endpoints"}
+TOP_KEYS = {
+    "endpoint",
+    "system",
+    "markdown",
+    "code_theme",
+    "show_reasoning",
+    "timeouts",
+    "endpoints",
+}
 ENDPOINT_KEYS = {"url", "api", "model", "token_env", "token_command", "token", "headers"}
 TOKEN_COMMAND_TIMEOUT = 10.0
 TIMEOUT_KEYS = {"connect", "idle"}
@@ -80,6 +88,7 @@ class Settings:
     system: str = ""
     markdown: bool = True
     code_theme: str = "monokai"
+    show_reasoning: bool = False
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT
     save: bool = True
@@ -135,6 +144,7 @@ class Overrides:
     plain: bool | None = None
     debug: bool | None = None
     config_file: Path | None = None
+    show_reasoning: bool | None = None
 
 
 def _location(err: tomllib.TOMLDecodeError, text: str) -> tuple[int, int, str]:
@@ -298,6 +308,9 @@ def load(
     system = _expect(path, "system", raw.get("system", ""), str, "a string")
     markdown = _expect(path, "markdown", raw.get("markdown", True), bool, "true or false")
     theme = _expect(path, "code_theme", raw.get("code_theme", "monokai"), str, "a string")
+    show_reasoning = _expect(
+        path, "show_reasoning", raw.get("show_reasoning", False), bool, "true or false"
+    )
     plain = bool(overrides.plain) or bool(env.get("NO_COLOR")) or env.get("TERM") == "dumb"
     return Settings(
         endpoint=endpoint,
@@ -305,6 +318,7 @@ def load(
         system=overrides.system if overrides.system is not None else system,
         markdown=markdown,
         code_theme=theme,
+        show_reasoning=bool(overrides.show_reasoning) or show_reasoning,
         connect_timeout=float(connect),
         idle_timeout=float(idle),
         save=overrides.save if overrides.save is not None else True,
@@ -345,6 +359,7 @@ def describe(
         f"system = {q(settings.system)}",
         f"markdown = {str(settings.markdown).lower()}",
         f"code_theme = {q(settings.code_theme)}",
+        f"show_reasoning = {str(settings.show_reasoning).lower()}",
         f"plain = {str(settings.plain).lower()}",
         f"save = {str(settings.save).lower()}",
         "",

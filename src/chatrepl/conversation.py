@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Literal
 
 from chatrepl.sanitize import sanitize
+from chatrepl.think import split_whole
 
 Role = Literal["user", "assistant", "system"]
 
@@ -67,8 +68,12 @@ class Message:
     meta: dict[str, object] = field(default_factory=dict)
 
     def wire(self) -> dict[str, str]:
-        """The message as every wire format sends it."""
-        return {"role": self.role, "content": self.content}
+        """The message as every wire format sends it; never with the model's reasoning
+        (an answer saved by an older chatrepl may still hold it inline)."""
+        content = self.content
+        if self.role == "assistant" and "</think" in content:
+            content = split_whole(content)[1]
+        return {"role": self.role, "content": content}
 
 
 @dataclass
@@ -119,7 +124,11 @@ def to_markdown(conversation: Conversation) -> str:
     for message in conversation.messages:
         heading = {"user": "Question", "assistant": "Answer"}.get(message.role, message.role)
         status = "" if message.status == "complete" else f" ({message.status})"
-        lines += [f"## {heading}{status}", "", message.content, ""]
+        lines += [f"## {heading}{status}", ""]
+        reasoning = message.meta.get("reasoning")
+        if isinstance(reasoning, str) and reasoning:
+            lines += ["<details><summary>Reasoning</summary>", "", reasoning, "", "</details>", ""]
+        lines += [message.content, ""]
     return "\n".join(lines)
 
 

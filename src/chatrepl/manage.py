@@ -33,7 +33,7 @@ def run(args: argparse.Namespace, store: Store, renderer: Renderer) -> int:
         renderer.conversations(store.list_conversations(limit))
         return EXIT_OK
     if args.show is not None:
-        renderer.transcript(store.load(store.resolve(args.show)))
+        renderer.transcript(store.load(store.resolve(args.show)), reasoning=True)
         return EXIT_OK
     if args.export is not None:
         conversation = store.load(store.resolve(args.export))

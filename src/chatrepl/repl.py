@@ -110,6 +110,7 @@ class CommandCompleter(Completer):
             "endpoint": self._endpoints,
             "model": self._models,
             "onoff": lambda: commands.ON_OFF,
+            "think": lambda: commands.THINK_ON_OFF,
         }
 
     def _conversations(self) -> list[tuple[str, str]]:

@@ -215,7 +215,7 @@ class Transport:
             try:
                 response = self._open(request, token, endpoint.token_env)
                 try:
-                    for event in self._events(response, request.url):
+                    for event in self._events(response, request.url, endpoint.model):
                         if isinstance(event, wire.Text | wire.Reasoning):
                             content_seen = True
                         yield event
@@ -266,7 +266,9 @@ class Transport:
             )
         return response
 
-    def _events(self, response: requests.Response, url: str) -> Iterator[wire.Event]:
+    def _events(
+        self, response: requests.Response, url: str, model: str = ""
+    ) -> Iterator[wire.Event]:
         """Read the body as it arrives, decode it, and watch for stalls and caps.
 
         Raises StreamError when the connection breaks, when no text arrives for the idle
@@ -301,7 +303,7 @@ class Transport:
                     "the rest was not read."
                 )
             if decoder is None:
-                decoder = wire.decoder_for(response.headers.get("Content-Type", ""), chunk)
+                decoder = wire.decoder_for(response.headers.get("Content-Type", ""), chunk, model)
             try:
                 events = decoder.feed(chunk)
             except WireError as exc:

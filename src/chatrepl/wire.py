@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chatrepl.sse import MAX_LINE, LineSplitter, SSEEvent, SSEParser, WireError
+from chatrepl.think import Recast, ThinkSplitter, thinks
 
 # ---------------------------------------------------------------- events
 
@@ -63,7 +64,7 @@ class Done:
     """The explicit end marker (`[DONE]` or `done: true`)."""
 
 
-Event = Text | Reasoning | Usage | Finish | Failure | Done
+Event = Text | Reasoning | Recast | Usage | Finish | Failure | Done
 
 
 # ---------------------------------------------------------------- meaning
@@ -158,31 +159,81 @@ def interpret(obj: Any) -> list[Event]:
 
 
 class Decoder:
-    """Bytes of one response body -> events. Subclasses pick the framing."""
+    """Bytes of one response body -> events. Subclasses pick the framing.
+
+    Answer text also passes through a `ThinkSplitter`, so reasoning written inline as
+    `<think>…</think>` comes out as `Reasoning`, whatever the framing. `model` (the
+    endpoint's) and the `model` a stream names say whether the answer starts inside
+    reasoning.
+    """
 
     truncated = False
 
+    def __init__(self, model: str = "") -> None:
+        self.think = ThinkSplitter(thinks(model))
+
     def feed(self, data: bytes) -> list[Event]:
-        raise NotImplementedError
+        return self._split(self._feed(data))
 
     def close(self) -> list[Event]:
+        return self._split(self._close()) + self._flush()
+
+    def _feed(self, data: bytes) -> list[Event]:
+        raise NotImplementedError
+
+    def _close(self) -> list[Event]:
         return []
+
+    def _hint(self, obj: Any) -> None:
+        if isinstance(obj, dict) and isinstance(obj.get("model"), str):
+            self.think.hint(obj["model"])
+
+    def _split(self, events: list[Event]) -> list[Event]:
+        think = self.think
+        if think.passthrough or think.passes(
+            "".join([e.text for e in events if isinstance(e, Text)])
+        ):
+            return events
+        out: list[Event] = []
+        for event in events:
+            if isinstance(event, Text):
+                out.extend(_pieces(think.feed(event.text)))
+            else:
+                if isinstance(event, Done | Failure):
+                    out.extend(self._flush())  # held text comes before the end
+                out.append(event)
+        return out
+
+    def _flush(self) -> list[Event]:
+        return [] if self.think.passthrough else _pieces(self.think.close())
+
+
+def _pieces(pieces: list[Any]) -> list[Event]:
+    out: list[Event] = []
+    for piece in pieces:
+        if isinstance(piece, Recast):
+            out.append(piece)
+        elif piece[0] == "text":
+            out.append(Text(piece[1]))
+        else:
+            out.append(Reasoning(piece[1]))
+    return out
 
 
 class SSEDecoder(Decoder):
-    def __init__(self) -> None:
+    def __init__(self, model: str = "") -> None:
+        super().__init__(model)
         self.parser = SSEParser()
 
-    def feed(self, data: bytes) -> list[Event]:
+    def _feed(self, data: bytes) -> list[Event]:
         return self._events(self.parser.feed(data))
 
-    def close(self) -> list[Event]:
+    def _close(self) -> list[Event]:
         events = self._events(self.parser.close())
         self.truncated = self.parser.truncated
         return events
 
-    @staticmethod
-    def _events(raw: list[SSEEvent]) -> list[Event]:
+    def _events(self, raw: list[SSEEvent]) -> list[Event]:
         out: list[Event] = []
         for event in raw:
             data = event.data.strip()
@@ -198,6 +249,7 @@ class SSEDecoder(Decoder):
             if event.type == "error":
                 out.append(Failure(_error_message(obj)))
                 continue
+            self._hint(obj)
             out.extend(interpret(obj))
         return out
 
@@ -205,18 +257,19 @@ class SSEDecoder(Decoder):
 class JSONLinesDecoder(Decoder):
     """NDJSON, and a plain JSON body that may span lines (pretty-printed)."""
 
-    def __init__(self) -> None:
+    def __init__(self, model: str = "") -> None:
+        super().__init__(model)
         self.lines = LineSplitter()
         self._pending: list[str] = []
         self._pending_len = 0
 
-    def feed(self, data: bytes) -> list[Event]:
+    def _feed(self, data: bytes) -> list[Event]:
         out: list[Event] = []
         for line in self.lines.feed(data):
             out.extend(self._line(line))
         return out
 
-    def close(self) -> list[Event]:
+    def _close(self) -> list[Event]:
         rest = self.lines.close()
         out = self._line(rest) if rest is not None else []
         if self._pending:
@@ -237,6 +290,7 @@ class JSONLinesDecoder(Decoder):
             return []
         self._pending.clear()
         self._pending_len = 0
+        self._hint(obj)
         events = interpret(obj)
         if not isinstance(obj, dict) or "done" in obj or "choices" in obj:
             return events
@@ -248,11 +302,11 @@ class JSONLinesDecoder(Decoder):
         return events
 
 
-def decoder_for(content_type: str, first: bytes = b"") -> Decoder:
+def decoder_for(content_type: str, first: bytes = b"", model: str = "") -> Decoder:
     """Choose the framing from the Content-Type, or sniff the first bytes."""
     kind = content_type.split(";", 1)[0].strip().lower()
     if kind == "text/event-stream":
-        return SSEDecoder()
+        return SSEDecoder(model)
     if kind in (
         "application/x-ndjson",
         "application/ndjson",
@@ -260,11 +314,11 @@ def decoder_for(content_type: str, first: bytes = b"") -> Decoder:
         "application/json",
         "application/x-jsonlines",
     ):
-        return JSONLinesDecoder()
+        return JSONLinesDecoder(model)
     head = first.lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith((b"{", b"[")):
-        return JSONLinesDecoder()
-    return SSEDecoder()
+        return JSONLinesDecoder(model)
+    return SSEDecoder(model)
 
 
 # ---------------------------------------------------------------- a whole answer
@@ -286,6 +340,14 @@ class Reply:
             self._parts.append(event.text)
         elif isinstance(event, Reasoning):
             self.reasoning += event.text
+        elif isinstance(event, Recast):
+            if event.into == "reasoning":  # the answer so far was thinking
+                self.reasoning += self.answer
+                self._parts.clear()
+            else:  # what looked like thinking was the answer
+                if self.reasoning.endswith(event.text):
+                    self.reasoning = self.reasoning[: len(self.reasoning) - len(event.text)]
+                self._parts.insert(0, event.text)
         elif isinstance(event, Usage):
             self.usage = event
         elif isinstance(event, Finish):
@@ -312,22 +374,22 @@ class Reply:
         return "truncated"
 
 
-def decode(chunks: Iterable[bytes], content_type: str = "") -> Iterator[Event]:
+def decode(chunks: Iterable[bytes], content_type: str = "", model: str = "") -> Iterator[Event]:
     """Decode a whole body given as chunks; for tests and one-off use."""
     decoder: Decoder | None = None
     for chunk in chunks:
         if decoder is None:
             if not chunk:
                 continue
-            decoder = decoder_for(content_type, chunk)
+            decoder = decoder_for(content_type, chunk, model)
         yield from decoder.feed(chunk)
     if decoder is not None:
         yield from decoder.close()
 
 
-def collect(chunks: Iterable[bytes], content_type: str = "") -> Reply:
+def collect(chunks: Iterable[bytes], content_type: str = "", model: str = "") -> Reply:
     reply = Reply()
-    for event in decode(chunks, content_type):
+    for event in decode(chunks, content_type, model):
         reply.apply(event)
     return reply
 

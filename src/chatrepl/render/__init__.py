@@ -1,0 +1,172 @@
+"""Terminal output: the one package that imports rich.
+
+An answer streams through `AnswerView`. In Markdown mode, blocks that can no longer
+change (paragraphs, lists, headings, whole fenced code blocks, tables) are printed once
+into the scrollback, and only the unfinished last block lives in a small live region
+that is repainted at most `MAX_FPS` times a second and cleared in `finally`. The work
+per token is bounded by the size of that last block, so the cost stays linear in the
+answer's length. In plain mode (a pipe, `--plain`, `NO_COLOR`, `TERM=dumb`) text is
+written as it arrives, with no escape codes. Every untrusted string goes through
+`sanitize` first and is never parsed as rich markup or emoji codes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import IO, TYPE_CHECKING
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from chatrepl.blocks import Blocks
+from chatrepl.conversation import Conversation, Summary
+from chatrepl.render.markdown import make_console, markdown, trimmed_lines
+from chatrepl.render.view import MAX_FPS, THINKING_HEADER, AnswerView
+from chatrepl.sanitize import sanitize
+from chatrepl.think import describe_words
+
+if TYPE_CHECKING:
+    from rich.markdown import Markdown
+
+__all__ = [
+    "MAX_FPS",
+    "AnswerView",
+    "Blocks",
+    "Renderer",
+    "make_console",
+    "markdown",
+    "trimmed_lines",
+]
+
+
+class Renderer:
+    """Everything the program shows, on an injected rich Console."""
+
+    def __init__(
+        self,
+        console: Console | None = None,
+        *,
+        markdown: bool = True,
+        plain: bool = False,
+        code_theme: str = "monokai",
+        err_console: Console | None = None,
+        show_reasoning: bool = False,
+        reasoning_file: IO[str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.console = console or make_console(plain=plain)
+        self.err_console = err_console or self.console
+        self.markdown = markdown
+        self.plain = plain
+        self.code_theme = code_theme
+        #: Stream reasoning expanded into the scrollback, not collapsed (/think on).
+        self.show_reasoning = show_reasoning
+        #: Where plain output writes reasoning (stderr with --show-reasoning), if anywhere.
+        self.reasoning_file = reasoning_file
+        self.clock = clock
+
+    def markdown_renderable(self, source: str) -> Markdown:
+        return markdown(source, self.code_theme)
+
+    def answer(self) -> AnswerView:
+        return AnswerView(self)
+
+    # ---------------------------------------------------------- lines
+
+    def write_control(self, sequence: str) -> None:
+        """Write a control sequence of our own (never untrusted text) to the terminal."""
+        self.console.file.write(sequence)
+        self.console.file.flush()
+
+    def error(self, message: str) -> None:
+        self.err_console.print(Text(sanitize(message), style="bold red"), soft_wrap=True)
+
+    def warn(self, message: str) -> None:
+        self.err_console.print(Text(sanitize(message), style="yellow"), soft_wrap=True)
+
+    def note(self, message: str) -> None:
+        self.console.print(Text(sanitize(message), style="dim"), soft_wrap=True)
+
+    def info(self, message: str) -> None:
+        self.console.print(Text(sanitize(message)), soft_wrap=True)
+
+    def reasoning(self, text: str) -> None:
+        """A saved reasoning in full, dimmed under its header."""
+        self.console.print(Text(THINKING_HEADER.rstrip("…"), style="dim bold"))
+        self.console.print(Text(sanitize(text), style="dim italic"))
+        self.console.print()
+
+    def rows(self, rows: Iterable[tuple[str, str]], title: str = "") -> None:
+        """Two columns: a name and its summary (used by /help)."""
+        table = Table(show_header=False, box=None, padding=(0, 2), title=title or None)
+        table.add_column(style="bold cyan", no_wrap=True)
+        table.add_column()
+        for name, summary in rows:
+            table.add_row(sanitize(name), sanitize(summary))
+        self.console.print(table)
+
+    def search_hits(self, hits: list[tuple[str, str, str]]) -> None:
+        """Search results: id, title, and the matching words in [brackets]."""
+        if self.plain:
+            for cid, title, snippet in hits:
+                self.console.file.write(f"{cid}\t{sanitize(title)}\t{sanitize(snippet)}\n")
+            return
+        table = Table(box=None, padding=(0, 2), header_style="bold")
+        table.add_column("id", style="cyan", no_wrap=True)
+        table.add_column("title", overflow="ellipsis", no_wrap=True, max_width=30)
+        table.add_column("where")
+        for cid, title, snippet in hits:
+            table.add_row(cid, sanitize(title), sanitize(snippet))
+        self.console.print(table)
+
+    def conversations(self, summaries: list[Summary], current: str = "") -> None:
+        if not summaries:
+            self.note("No saved conversations yet.")
+            return
+        if self.plain:
+            for s in summaries:
+                self.console.file.write(
+                    f"{s.id}\t{_date(s.updated)}\t{s.count}\t{sanitize(s.title)}\n"
+                )
+            return
+        table = Table(box=None, padding=(0, 2), header_style="bold")
+        table.add_column("id", style="cyan", no_wrap=True)
+        table.add_column("date", no_wrap=True)
+        table.add_column("msgs", justify="right")
+        table.add_column("title", overflow="ellipsis", no_wrap=True)
+        for s in summaries:
+            marker = " *" if s.id == current else ""
+            table.add_row(s.id + marker, _date(s.updated), str(s.count), sanitize(s.title))
+        self.console.print(table)
+
+    def transcript(
+        self, conversation: Conversation, last: int | None = None, reasoning: bool = False
+    ) -> None:
+        """Show saved turns (the last `last` of them), rendered as they were; each
+        answer's reasoning in full with `reasoning`, else collapsed to one line."""
+        messages = conversation.messages
+        if last is not None and len(messages) > last:
+            self.note(f"… {len(messages) - last} earlier messages not shown.")
+            messages = messages[-last:]
+        for message in messages:
+            if message.role == "user":
+                self.console.print(Text("> " + sanitize(message.content), style="bold"))
+            elif message.role == "assistant":
+                thought = message.meta.get("reasoning")
+                if isinstance(thought, str) and thought:
+                    if reasoning:
+                        self.reasoning(thought)
+                    elif not self.plain:
+                        self.note(f"Thought, {describe_words(thought)}.")
+                with self.answer() as view:  # exactly as it looked when it streamed
+                    view.text(message.content)
+                if message.status not in ("complete", "streaming"):
+                    self.note(f"[{message.status}]")
+                    self.console.print()
+
+
+def _date(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")

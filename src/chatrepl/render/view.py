@@ -1,0 +1,271 @@
+"""One answer as it streams: settled blocks printed once, a live region for the rest,
+and the model's reasoning shown apart (see `AnswerView`)."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.segment import Segment
+from rich.text import Text
+
+from chatrepl.blocks import Blocks
+from chatrepl.render.markdown import Trimmed, trimmed_lines
+from chatrepl.sanitize import Sanitizer
+from chatrepl.think import Thought
+
+if TYPE_CHECKING:
+    from rich.live import Live
+
+    from chatrepl.render import Renderer
+
+MAX_FPS = 20
+THINKING_HEADER = "Thinking…"
+
+
+class _Tail:
+    """The live region: the unsettled tail, rendered, cut to its last lines.
+
+    Rich's refresh thread renders it up to MAX_FPS times a second; the rendered lines
+    are cached, so a repaint with nothing new costs almost nothing.
+    """
+
+    def __init__(self, renderer: Renderer) -> None:
+        self.r = renderer
+        self.source = ""  # replaced whole (atomic) by the streaming thread
+        self.thinking: Thought | None = None  # reasoning shown dimmed under a header
+        self._key: tuple[str, int, int, int] | None = None
+        self._lines: list[list[Segment]] = []
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        source, thinking = self.source, self.thinking
+        height = max(1, console.size.height - 2)
+        key = (source, -1 if thinking is None else thinking.size, options.max_width, height)
+        if key != self._key:
+            if thinking is not None:
+                text = Text(thinking.tail(height * options.max_width), style="dim italic")
+                body = trimmed_lines(console, text, options)
+                header = Text(THINKING_HEADER, style="dim bold")
+                lines = console.render_lines(header, options, pad=False)[:1]
+                lines += body[-(height - 1) :] if height > 1 else []
+            elif source.strip():
+                lines = trimmed_lines(console, self.r.markdown_renderable(source), options)
+            else:
+                lines = []
+            self._lines = lines[-height:]
+            self._key = key
+        for line in self._lines:
+            yield from line
+            yield Segment.line()
+
+
+class _Refresher(threading.Thread):
+    """Repaints the live region at most MAX_FPS times a second, when it has changed.
+
+    rich's own refresh thread renders and writes the live region without holding the
+    lock that `console.print` takes, so a print from the streaming thread could erase
+    the wrong number of lines and leave stale ones. Here every write to the terminal,
+    from either thread, happens under the view's one lock.
+    """
+
+    def __init__(self, view: AnswerView) -> None:
+        super().__init__(name="chatrepl-refresh", daemon=True)
+        self.view = view
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(1 / MAX_FPS):
+            self.view.repaint()
+
+
+class AnswerView:
+    """Shows one answer as it streams. Use as a context manager; `close` is idempotent."""
+
+    def __init__(self, renderer: Renderer) -> None:
+        self.r = renderer
+        self.console = renderer.console
+        self.markdown = renderer.markdown and not renderer.plain
+        self._text = Sanitizer()
+        self._reasoning = Sanitizer()
+        self._blocks = Blocks()
+        self._tail = _Tail(renderer)
+        self._printed_blocks = 0
+        self._live: Live | None = None
+        self._refresher: _Refresher | None = None
+        self._lock = threading.RLock()
+        self._dirty = False
+        self._ends_with_newline = True
+        self._reasoning_line = ""
+        self._closed = False
+        self.fancy = not renderer.plain  # a terminal: reasoning is shown, then collapsed
+        self.thought = Thought(renderer.clock)
+
+    def __enter__(self) -> AnswerView:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---------------------------------------------------------- input
+
+    def text(self, piece: str) -> None:
+        safe = self._text.feed(piece)
+        if not safe:
+            return
+        if self.thought.pending:
+            self._end_thinking()
+        if not self.markdown:
+            self.console.file.write(safe)
+            self.console.file.flush()
+            self._ends_with_newline = safe.endswith("\n")
+            return
+        blocks = self._blocks.feed(safe)
+        # Only a screenful of the tail is ever rendered, so this costs the same at any
+        # length of the answer.
+        height, width = self.console.size.height, self.console.size.width
+        source = self._blocks.tail(height, height * width).strip("\n")
+        with self._lock:
+            # The new tail first: printing repaints the live region below the blocks.
+            self._tail.source = source
+            for block in blocks:
+                self._print_block(block)
+            if self._live is None:
+                if source.strip():
+                    self._start_live()  # the first token is shown at once
+            elif not blocks:
+                self._dirty = True  # the refresher paints it within 1/MAX_FPS s
+
+    def reasoning(self, piece: str) -> None:
+        safe = self._reasoning.feed(piece)
+        if not safe:
+            return
+        with self._lock:
+            self.thought.add(safe)
+        if not self.fancy:  # pipes get the answer only; reasoning to stderr if asked
+            if self.r.reasoning_file is not None:
+                self.r.reasoning_file.write(safe)
+                self.r.reasoning_file.flush()
+            return
+        if self.r.show_reasoning:  # expanded: dim lines that stay in the scrollback
+            if not self._reasoning_line and len(self.thought.text) == len(safe):
+                with self._lock:
+                    self.console.print(Text(THINKING_HEADER, style="dim bold"))
+            self._reasoning_line += safe
+            *done, self._reasoning_line = self._reasoning_line.split("\n")
+            with self._lock:
+                for line in done:
+                    self.console.print(Text(line, style="dim italic"))
+            return
+        with self._lock:
+            self._tail.thinking = self.thought
+            if self._live is None:
+                self._start_live()
+            else:
+                self._dirty = True
+
+    def recast(self, into: str, text: str) -> None:
+        """What was shown as one kind was the other (see `think.Recast`)."""
+        if into == "answer":
+            self.thought.clear()
+            self._end_thinking()
+            self.text(text)
+            return
+        # The answer so far was reasoning: say so; the real answer follows.
+        if not self.fancy:
+            self.r.warn("The text above was the model's reasoning: it sent no opening <think> tag.")
+            if self.r.reasoning_file is not None:
+                self.r.reasoning_file.write(text)
+            return
+        self._stop_live()
+        self._settle_markdown()
+        self.thought.recast(text)
+        self.r.note("↑ That was the model's reasoning (it sent no opening <think> tag).")
+        self._blocks = Blocks()
+        self._printed_blocks = 0
+
+    # ---------------------------------------------------------- output
+
+    def _start_live(self) -> None:
+        from rich.live import Live
+
+        self._live = Live(
+            self._tail,
+            console=self.console,
+            auto_refresh=False,
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+        self._live.start(refresh=True)
+        self._refresher = _Refresher(self)
+        self._refresher.start()
+
+    def repaint(self) -> None:
+        with self._lock:
+            if self._dirty and self._live is not None:
+                self._dirty = False
+                self._live.refresh()
+
+    def _print_block(self, block: str) -> None:
+        if self._printed_blocks:
+            self.console.print()
+        self.console.print(Trimmed(self.r.markdown_renderable(block)))
+        self._printed_blocks += 1
+
+    def _flush_reasoning(self) -> None:
+        if self._reasoning_line:
+            with self._lock:
+                self.console.print(Text(self._reasoning_line, style="dim italic"))
+            self._reasoning_line = ""
+
+    def _end_thinking(self) -> None:
+        """The answer starts: the reasoning collapses to one line."""
+        summary = self.thought.end()
+        if not self.fancy:
+            if self.r.reasoning_file is not None and summary:
+                self.r.reasoning_file.write("\n\n")
+                self.r.reasoning_file.flush()
+            return
+        self._flush_reasoning()
+        self._stop_live()
+        if summary:
+            hint = "" if self.r.show_reasoning else "; /think to show"
+            self.r.note(f"{summary}{hint}.")
+
+    def _stop_live(self) -> None:
+        if self._refresher is not None:
+            self._refresher.stopped.set()
+            self._refresher.join()
+            self._refresher = None
+        with self._lock:
+            if self._live is not None:
+                self._tail.source = ""
+                self._tail.thinking = None
+                self._live.stop()
+                self._live = None
+
+    def _settle_markdown(self) -> None:
+        tail = self._blocks.tail().strip("\n")
+        if tail.strip():
+            self._print_block(tail)
+        if self._printed_blocks:
+            self.console.print()  # a blank line between the answer and what follows
+
+    def close(self) -> None:
+        """Settle everything: stop the live region, print what it showed, once."""
+        if self._closed:
+            return
+        self._closed = True
+        self._text.flush()
+        try:
+            if self.thought.pending:
+                self._end_thinking()
+            self._flush_reasoning()
+            self._stop_live()
+        finally:
+            if self.markdown:
+                self._settle_markdown()
+            elif not self._ends_with_newline:
+                self.console.file.write("\n")
+                self.console.file.flush()
