@@ -43,6 +43,15 @@ def test_precedence_flags_environment_file_defaults(tmp_path: Path) -> None:
     assert load(Overrides(config_file=cfg, system="from flag"), env={}).system == "from flag"
 
 
+def test_show_reasoning_from_the_file_or_the_flag(tmp_path: Path) -> None:
+    cfg = write(tmp_path / "c.toml", "show_reasoning = true\n")
+    assert load(Overrides(config_file=cfg), env={}).show_reasoning is True
+    empty = write(tmp_path / "e.toml", "")
+    assert load(Overrides(config_file=empty), env={}).show_reasoning is False
+    flag = Overrides(config_file=empty, show_reasoning=True)
+    assert load(flag, env={}).show_reasoning is True
+
+
 def test_unknown_keys_warn_and_are_ignored(tmp_path: Path) -> None:
     cfg = write(tmp_path / "c.toml", 'colour = "blue"\n[endpoints.e]\nurll = "x"\n')
     settings = load(Overrides(config_file=cfg), env={})
@@ -55,6 +64,7 @@ def test_unknown_keys_warn_and_are_ignored(tmp_path: Path) -> None:
     [
         ('system = "a"\nmarkdown = maybe\n', ":2:12:", "Invalid value"),
         ('markdown = "yes"\n', ":1:1:", "markdown must be true or false, not str."),
+        ("show_reasoning = 1\n", ":1:1:", "show_reasoning must be true or false, not int."),
         ('[endpoints.x]\nurl = "http://h"\napi = "grpc"\n', "", "must be one of"),
         ("[timeouts]\nconnect = 'slow'\n", ":2:1:", "timeouts.connect must be a number"),
         ("timeouts = { idle = true }\n", ":1:14:", "timeouts.idle must be a number"),
