@@ -16,6 +16,7 @@ import ssl
 import struct
 import threading
 import time
+import zlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -174,10 +175,19 @@ class ChatServer:
     def echo(record: Recorded, turn: int) -> Script:
         messages = record.body.get("messages", []) if isinstance(record.body, dict) else []
         question = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
+        if "portal" in question:  # a captive portal's web page, with status 200
+            page = b"<html><head><title>Hotel WiFi: sign in</title></head><body>...</body></html>"
+            return Script(content_type="text/html", framing="length", pieces=[page])
         words, pause = default_answer(question, turn)
         pieces: list[Piece] = []
+        squeeze = zlib.compressobj(wbits=16 + zlib.MAX_WBITS) if "gzip" in question else None
         for chunk in sse(*words):
+            if squeeze is not None:  # each event compressed and flushed, as a proxy does
+                chunk = squeeze.compress(chunk) + squeeze.flush(zlib.Z_SYNC_FLUSH)
             pieces += [chunk, pause]
+        if squeeze is not None:
+            pieces.append(squeeze.flush())
+            return Script(pieces=pieces, headers={"Content-Encoding": "gzip"})
         return Script(pieces=pieces)
 
     def respond(self, handler: BaseHTTPRequestHandler, script: Script) -> None:

@@ -7,9 +7,9 @@ a real server on 127.0.0.1 that misbehaves on purpose.
 from __future__ import annotations
 
 import email.utils
-import sqlite3
-import subprocess
+import threading
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -315,46 +315,139 @@ def test_every_answer_fixture_over_http(server: ChatServer, name: str) -> None:
     )
 
 
-# ------------------------------------------------------------------ the token never leaks
+# ------------------------------------------------------------------ compressed and not streams
 
 
-def run_cli(home: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    home.mkdir(parents=True, exist_ok=True)
-    (home / "config.toml").write_text("[timeouts]\nidle = 0.6\n")
-    return run_chatrepl(home, "--debug", *args, "question", url=url, env={"CHATREPL_TOKEN": TOKEN})
+def compressed(pieces: list[bytes], encoding: str) -> list[bytes]:
+    """Each piece compressed and flushed on its own, as a streaming gzip proxy sends it."""
+    wbits = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS, "raw": -zlib.MAX_WBITS}
+    z = zlib.compressobj(wbits=wbits[encoding])
+    out = [z.compress(p) + z.flush(zlib.Z_SYNC_FLUSH) for p in pieces]
+    out[-1] += z.flush()
+    return out
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "raw"])
+def test_a_compressed_stream_is_decoded_as_it_arrives(server: ChatServer, encoding: str) -> None:
+    gate = threading.Event()
+    first, *rest = compressed(sse("Hello", " there", "."), encoding)
+    name = "deflate" if encoding == "raw" else encoding
+    server.add(Script(pieces=[first, gate, *rest], headers={"Content-Encoding": name}))
+    reply = wire.Reply()
+    for event in quick().stream(Endpoint(url=server.url), MESSAGES):
+        if isinstance(event, wire.Text) and event.text == "Hello":
+            assert not gate.is_set()  # the server still holds the rest back
+            gate.set()
+        reply.apply(event)
+    assert (reply.answer, reply.status) == ("Hello there.", "complete")
+    assert server.gate_timeouts == 0
+    assert "gzip" in server.requests[0].headers["Accept-Encoding"]
+
+
+def test_a_corrupt_compressed_stream_keeps_the_partial(server: ChatServer, tmp_path: Path) -> None:
+    first, *_ = compressed(sse("Partial", " answer"), "gzip")
+    server.add(Script(pieces=[first, b"\xff" * 64], headers={"Content-Encoding": "gzip"}))
+    chat, _ = make_chat(server.url, tmp_path)
+    outcome = chat.ask("q")
+    assert outcome.status == "truncated" and "corrupt" in str(outcome.error)
+    assert chat.conversation.messages[-1].content == "Partial"
+    assert chat.conversation.messages[-1].status == "truncated"
+
+
+def test_an_encoding_that_cannot_be_decoded_is_one_line(server: ChatServer) -> None:
+    server.add(
+        Script(pieces=[b"\x28\xb5\x2f\xfd" + b"x" * 20], headers={"Content-Encoding": "zstd"})
+    )
+    with pytest.raises(StreamError, match="compressed the answer as zstd") as caught:
+        collect(quick(), server.url)
+    assert not caught.value.retryable and len(server.requests) == 1
+
+
+PORTAL = (
+    b"<!DOCTYPE html><html><head><title>Hotel WiFi \x1b[31msign in</title></head>"
+    b"<body><h1>Welcome</h1></body></html>"
+)
 
 
 @pytest.mark.parametrize(
-    "script",
+    ("ctype", "body", "words"),
     [
-        Script(pieces=sse("fine")),
-        Script(
-            status=401,
-            content_type="application/json",
-            framing="length",
-            pieces=[fixture_bytes("http_worker_401.json")],
-        ),
-        Script(pieces=[*sse("part", done=False), b'data: {"error":{"message":"boom"}}\n\n']),
-        Script(pieces=sse("cut", done=False), framing="close"),
-        Script(pieces=[*sse("stall", done=False), 2.0]),
-        Script(status=500, content_type="text/html", framing="length", pieces=[b"<html/>"]),
+        ("text/html; charset=utf-8", PORTAL, "a web page, not a chat stream (200 OK, text/html)"),
+        ("text/plain", b"Hello from a plain text page", "text, not a chat stream (200 OK"),
+        ("image/png", b"\x89PNG\r\n\x1a\n" + b"\0" * 40, "image/png, not a chat stream"),
     ],
-    ids=["ok", "401", "in-band", "truncated", "stall", "html"],
 )
-def test_the_token_never_appears_anywhere(
-    server: ChatServer, chatrepl_home: Path, script: Script
+def test_a_body_that_is_not_a_stream_is_one_line_and_not_retried(
+    server: ChatServer, tmp_path: Path, ctype: str, body: bytes, words: str
 ) -> None:
-    server.add(script, script, script)
-    done = run_cli(chatrepl_home, server.url)
-    assert server.requests[0].headers["Authorization"] == f"Bearer {TOKEN}"
-    assert TOKEN not in done.stdout and TOKEN not in done.stderr
-    for path in chatrepl_home.rglob("*"):
-        if path.is_file():
-            assert TOKEN.encode() not in path.read_bytes(), path
-    with sqlite3.connect(chatrepl_home / "chatrepl.db") as db:
-        assert TOKEN not in "\n".join(db.iterdump())
+    server.add(Script(content_type=ctype, framing="length", pieces=[body]))
+    chat, _ = make_chat(server.url, tmp_path)
+    outcome = chat.ask("my question")
+    line = str(outcome.error)
+    assert words in line and "Check the URL" in line and "\n" not in line
+    assert outcome.restore == "my question" and len(server.requests) == 1
+    if ctype.startswith("text/plain"):
+        assert "“Hello from a plain text page”" in line
+    if ctype.startswith("text/html"):
+        assert "Hotel WiFi" in line and "<" not in line
 
 
-def test_unreachable_with_debug_does_not_leak_the_token(chatrepl_home: Path) -> None:
-    done = run_cli(chatrepl_home, "http://127.0.0.1:9/api/chat")
-    assert done.returncode == 1 and TOKEN not in done.stderr + done.stdout
+def test_a_plain_text_content_type_on_a_real_stream_still_works(server: ChatServer) -> None:
+    server.add(Script(content_type="text/plain", pieces=sse("still ", "fine")))
+    assert collect(quick(), server.url).answer == "still fine"
+
+
+def test_an_empty_body_says_so(server: ChatServer) -> None:
+    server.add(Script(content_type="text/event-stream", framing="length", pieces=[b""]))
+    with pytest.raises(StreamError, match="with an empty body") as caught:
+        collect(quick(), server.url)
+    assert not caught.value.retryable and len(server.requests) == 1
+
+
+# ------------------------------------------------------------------ one-shot: stdout is the answer
+
+ONE_SHOT_FAULTS = [
+    # id, scripts the server answers with, what stdout must hold, exit status
+    ("ok", [Script(pieces=sse("fine"))], "fine\n", 0),
+    ("retry-503", [Script(status=503, framing="length", pieces=[b"busy"])], "Answer", 0),
+    ("retry-429", [error_script("http_cf_api_429_capacity.json", 429)], "Answer", 0),
+    ("reset", [Script(abort=True)], "Answer", 0),
+    ("drop", [Script(pieces=[b": hi\n\n"], drop=True)], "Answer", 0),
+    ("401", [error_script("http_worker_401.json", 401)], "", 1),
+    ("quota", [error_script("http_cf_api_429_daily.json", 429)], "", 1),
+    ("html-500", [Script(status=500, content_type="text/html", pieces=[b"<p>x</p>"])], "", 1),
+    ("html-200", [Script(content_type="text/html", framing="length", pieces=[PORTAL])], "", 1),
+    ("empty", [Script(framing="length", pieces=[b""])], "", 1),
+    ("truncated", [Script(pieces=sse("cut", done=False), framing="close")], "cut\n", 1),
+    ("in-band", [Script(pieces=[*sse("part", done=False), b'data: {"error":"boom"}\n\n'])],
+     "part\n", 1),
+    ("stall", [Script(pieces=[*sse("stall", done=False), 3.0])], "stall\n", 1),
+    ("gzip", [Script(pieces=compressed(sse("zipped"), "gzip"),
+                     headers={"Content-Encoding": "gzip"})], "zipped\n", 0),
+    ("corrupt", [Script(pieces=[compressed(sse("bro", "ken"), "gzip")[0], b"\xff" * 64],
+                        headers={"Content-Encoding": "gzip"})], "bro\n", 1),
+    ("json", [Script(content_type="application/json", framing="length",
+                     pieces=[b'{"response":"whole"}'])], "whole\n", 0),
+    ("think", [Script(pieces=sse("<think>hmm</think>", "Answer."))], "Answer.\n", 0),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("scripts", "stdout", "status"),
+    [case[1:] for case in ONE_SHOT_FAULTS],
+    ids=[case[0] for case in ONE_SHOT_FAULTS],
+)
+def test_one_shot_stdout_carries_the_answer_and_nothing_else(
+    server: ChatServer, chatrepl_home: Path, scripts: list[Script], stdout: str, status: int
+) -> None:
+    server.add(*scripts)
+    chatrepl_home.mkdir(parents=True, exist_ok=True)
+    (chatrepl_home / "config.toml").write_text("[timeouts]\nidle = 1\n")
+    done = run_chatrepl(chatrepl_home, "q", url=server.url)
+    if stdout == "Answer":  # retried, then the server's made-up answer
+        assert done.stdout.startswith("Answer 2: you said *q*.") and done.stdout.count("\n") == 1
+        assert "Retrying in" in done.stderr
+    else:
+        assert done.stdout == stdout
+    assert done.returncode == status, done.stderr
+    assert (done.stderr != "") == (status != 0 or stdout == "Answer")

@@ -154,7 +154,7 @@ class Chat:
             self.store = self.open_store()
         except StoreError:
             return
-        self.renderer.note("The conversation database can be written again; saving resumes.")
+        self.renderer.aside("The conversation database can be written again; saving resumes.")
 
     def _update(
         self, message: Message, final: bool = False, meta: dict[str, Any] | None = None

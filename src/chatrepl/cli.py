@@ -208,7 +208,7 @@ def run(args: argparse.Namespace) -> int:
         code_theme=settings.code_theme,
         err_console=make_console(sys.stderr, plain=plain or not sys.stderr.isatty()),
         show_reasoning=settings.show_reasoning,
-        reasoning_file=sys.stderr if plain and args.show_reasoning else None,
+        reasoning_file=sys.stderr if args.show_reasoning else None,
     )
     for warning in settings.warnings:
         renderer.warn(warning)
@@ -231,6 +231,7 @@ def run(args: argparse.Namespace) -> int:
 
     chat = _chat(settings, renderer, args)
     if question:
+        renderer.console_reasoning = False
         return _one_shot(chat, question)
     from chatrepl.repl import Repl
 
@@ -255,7 +256,7 @@ def _chat(settings: Settings, renderer: Renderer, args: argparse.Namespace) -> C
     transport = LazyTransport(
         connect_timeout=settings.connect_timeout,
         idle_timeout=settings.idle_timeout,
-        on_retry=renderer.note,
+        on_retry=renderer.aside,
     )
     chat = Chat(
         settings, transport, renderer, store if settings.save else None, token=settings.token()

@@ -11,7 +11,9 @@ from __future__ import annotations
 import email.utils
 import json
 import random
+import re
 import time
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +34,90 @@ MAX_TRIES = 3
 MAX_RETRY_AFTER = 30.0
 RETRY_STATUSES = (429, 502, 503, 504)
 NO_RETRY_WORDS = ("daily", "quota", "billing", "neurons")
+
+
+def _brotli() -> Any:
+    """A brotli module when one is installed (never a dependency of ours), or None."""
+    for name in ("brotli", "brotlicffi"):
+        try:
+            return __import__(name)
+        except ImportError:
+            continue
+    return None
+
+
+_BROTLI = _brotli()
+# What urllib3 offers too: gzip and deflate always, br when a decoder is installed.
+ACCEPT_ENCODING = "gzip, deflate" + (", br" if _BROTLI is not None else "")
+
+
+class Inflater:
+    """Incremental decoding of a compressed body, as its bytes arrive.
+
+    `raw.read1` hands over the bytes as they came off the wire, before urllib3's own
+    decoding, so that each token shows the moment it arrives; the decoding happens here,
+    piece by piece, with nothing held back that zlib could already give.
+    """
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        if encoding in ("gzip", "x-gzip"):
+            self._z: Any = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            self._z = zlib.decompressobj()
+        elif encoding == "br" and _BROTLI is not None:
+            self._z = _BROTLI.Decompressor()
+        else:
+            raise ValueError(encoding)
+        self._started = False
+
+    def feed(self, data: bytes) -> bytes:
+        try:
+            if self.encoding == "br":
+                return bytes(self._z.process(data))
+            if not self._started and self.encoding == "deflate":
+                self._started = True
+                try:
+                    return bytes(self._z.decompress(data))
+                except zlib.error:  # servers that send raw deflate, without the zlib header
+                    self._z = zlib.decompressobj(-zlib.MAX_WBITS)
+            return bytes(self._z.decompress(data))
+        except Exception as exc:  # zlib.error, brotli.error: the bytes are not that encoding
+            raise ValueError(str(exc)) from None
+
+    def close(self) -> bytes:
+        if self.encoding == "br":
+            return b""
+        try:
+            return bytes(self._z.flush())
+        except zlib.error as exc:
+            raise ValueError(str(exc)) from None
+
+
+_TAGS = re.compile(r"<[^>]*>")
+_TITLE = re.compile(r"(?is)<title[^>]*>(.*?)</title>")
+
+
+def not_a_stream(status: int, reason: str, content_type: str, first: bytes) -> StreamError:
+    """One line for a 2xx body that cannot hold a chat answer: a web page, an image."""
+    kind = content_type.split(";", 1)[0].strip().lower() or "no content type"
+    label = f"{status} {reason}".strip()
+    words = ""
+    if kind.startswith("text/") or kind in ("application/xhtml+xml", "no content type"):
+        text = first[:4096].decode("utf-8", "replace")
+        if "html" in kind or text.lstrip().startswith("<"):
+            title = _TITLE.search(text)
+            text = title.group(1) if title else _TAGS.sub(" ", text)
+        shown = " ".join(text.split()[:12])
+        if shown:
+            words = f": “{shown[:120]}”"
+    what = "a web page" if "html" in kind else ("text" if kind.startswith("text/") else kind)
+    if kind == "no content type":
+        what = "something"
+    return StreamError(
+        f"The server sent {what}, not a chat stream ({label}, {kind}){words}.",
+        "Check the URL: it should be the chat API's address.",
+    )
 
 
 def api_for(endpoint: Endpoint) -> str:
@@ -62,7 +148,7 @@ def build_request(endpoint: Endpoint, messages: list[dict[str, str]]) -> Request
     headers = {
         "Content-Type": "application/json",
         "Accept": "text/event-stream, application/x-ndjson, application/json",
-        "Accept-Encoding": "identity",  # compression would hold tokens back
+        "Accept-Encoding": ACCEPT_ENCODING,
         "User-Agent": f"chatrepl/{__version__}",
         **endpoint.headers,
     }
@@ -278,11 +364,13 @@ class Transport:
         host = _host(url)
         raw = response.raw
         decoder: wire.Decoder | None = None
+        inflater = self._inflater(response, host)
         last_content = self.clock()
         received = 0
         content_seen = False
         answered = False  # any event at all
-        while True:
+        ended = False
+        while not ended:
             try:
                 chunk = raw.read1(READ_SIZE)
             except (urllib3.exceptions.ReadTimeoutError, TimeoutError):
@@ -295,7 +383,17 @@ class Transport:
                     retryable=not content_seen,
                 ) from None
             if not chunk:
-                break
+                ended = True
+            if inflater is not None:
+                try:
+                    chunk = inflater.feed(chunk) if chunk else inflater.close()
+                except ValueError:
+                    raise StreamError(
+                        f"The compressed answer from {host} is corrupt ({inflater.encoding}); "
+                        "the rest was not read."
+                    ) from None
+            if not chunk:
+                continue
             received += len(chunk)
             if received > self.max_answer:
                 raise StreamError(
@@ -303,7 +401,12 @@ class Transport:
                     "the rest was not read."
                 )
             if decoder is None:
-                decoder = wire.decoder_for(response.headers.get("Content-Type", ""), chunk, model)
+                content_type = response.headers.get("Content-Type", "")
+                if not wire.stream_kind(content_type, chunk):
+                    raise not_a_stream(
+                        response.status_code, response.reason or "", content_type, chunk
+                    )
+                decoder = wire.decoder_for(content_type, chunk, model)
             try:
                 events = decoder.feed(chunk)
             except WireError as exc:
@@ -323,4 +426,27 @@ class Transport:
             answered = True
             yield event
         if not answered:
+            label = f"{response.status_code} {response.reason or ''}".strip()
+            if received == 0:
+                # A body that said it was empty is not worth asking again; one that was
+                # cut off right after the headers may be.
+                declared = response.headers.get("Content-Length") == "0"
+                raise StreamError(
+                    f"The server answered {label} with an empty body.",
+                    "Check the URL and the model name.",
+                    retryable=not declared,
+                )
             raise StreamError(f"{host} closed the connection without an answer.", retryable=True)
+
+    @staticmethod
+    def _inflater(response: requests.Response, host: str) -> Inflater | None:
+        encoding = response.headers.get("Content-Encoding", "").strip().lower()
+        if encoding in ("", "identity"):
+            return None
+        try:
+            return Inflater(encoding)
+        except ValueError:
+            raise StreamError(
+                f"{host} compressed the answer as {encoding}, which chatrepl cannot decode.",
+                "Turn compression off on the server or proxy.",
+            ) from None

@@ -302,21 +302,39 @@ class JSONLinesDecoder(Decoder):
         return events
 
 
-def decoder_for(content_type: str, first: bytes = b"", model: str = "") -> Decoder:
-    """Choose the framing from the Content-Type, or sniff the first bytes."""
+_JSON_TYPES = (
+    "application/x-ndjson",
+    "application/ndjson",
+    "application/jsonl",
+    "application/json",
+    "application/x-jsonlines",
+)
+# Types a misconfigured server may put on a real stream: the first bytes decide.
+_SNIFFED_TYPES = ("", "text/plain", "application/octet-stream", "binary/octet-stream")
+_SSE_STARTS = (b"data:", b"event:", b"id:", b":", b"retry:")
+
+
+def stream_kind(content_type: str, first: bytes = b"") -> str:
+    """ "sse" or "json" for a body that can hold a chat answer, or "" for one that
+    cannot (a web page, an image): chosen from the Content-Type, else the first bytes."""
     kind = content_type.split(";", 1)[0].strip().lower()
     if kind == "text/event-stream":
-        return SSEDecoder(model)
-    if kind in (
-        "application/x-ndjson",
-        "application/ndjson",
-        "application/jsonl",
-        "application/json",
-        "application/x-jsonlines",
-    ):
-        return JSONLinesDecoder(model)
+        return "sse"
+    if kind in _JSON_TYPES or kind.endswith("+json"):
+        return "json"
+    if kind not in _SNIFFED_TYPES:
+        return ""
     head = first.lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith((b"{", b"[")):
+        return "json"
+    if not head or head.startswith(_SSE_STARTS) or any(s.startswith(head) for s in _SSE_STARTS):
+        return "sse"
+    return ""
+
+
+def decoder_for(content_type: str, first: bytes = b"", model: str = "") -> Decoder:
+    """The decoder for the body's framing (an event stream when it cannot tell)."""
+    if stream_kind(content_type, first) == "json":
         return JSONLinesDecoder(model)
     return SSEDecoder(model)
 

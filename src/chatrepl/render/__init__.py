@@ -66,6 +66,9 @@ class Renderer:
         self.show_reasoning = show_reasoning
         #: Where plain output writes reasoning (stderr with --show-reasoning), if anywhere.
         self.reasoning_file = reasoning_file
+        #: Reasoning shown on the console (the REPL); off in one-shot use, where the
+        #: console carries the answer only, even on a terminal.
+        self.console_reasoning = True
         self.clock = clock
 
     def markdown_renderable(self, source: str) -> Markdown:
@@ -86,6 +89,11 @@ class Renderer:
 
     def warn(self, message: str) -> None:
         self.err_console.print(Text(sanitize(message), style="yellow"), soft_wrap=True)
+
+    def aside(self, message: str) -> None:
+        """A dim line on stderr: notices of a turn (retries, saving), never on stdout,
+        which in one-shot use carries the answer only."""
+        self.err_console.print(Text(sanitize(message), style="dim"), soft_wrap=True)
 
     def note(self, message: str) -> None:
         self.console.print(Text(sanitize(message), style="dim"), soft_wrap=True)

@@ -98,7 +98,8 @@ class AnswerView:
         self._ends_with_newline = True
         self._reasoning_line = ""
         self._closed = False
-        self.fancy = not renderer.plain  # a terminal: reasoning is shown, then collapsed
+        # A terminal in the REPL: reasoning is shown, then collapsed.
+        self.fancy = not renderer.plain and renderer.console_reasoning
         self.thought = Thought(renderer.clock)
 
     def __enter__(self) -> AnswerView:
