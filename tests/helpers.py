@@ -26,6 +26,7 @@ def make_chat(
     markdown: bool = True,
     save: bool = True,
     width: int = 80,
+    context: int | None = None,
 ) -> tuple[Chat, io.StringIO]:
     out = io.StringIO()
     renderer = Renderer(
@@ -33,7 +34,7 @@ def make_chat(
         markdown=markdown,
         plain=not markdown,
     )
-    settings = Settings(endpoint=Endpoint(url=url), save=save)
+    settings = Settings(endpoint=Endpoint(url=url, context_tokens=context), save=save)
     store = Store(home / "chatrepl.db") if save else None
     transport = Transport(connect_timeout=2, idle_timeout=5, sleep=lambda s: None)
     return Chat(settings, transport, renderer, store, token=token), out

@@ -155,7 +155,7 @@ def test_two_repls_at_once_and_on_one_conversation(server: ChatServer, chatrepl_
 def test_full_database_goes_on_in_memory_then_catches_up(
     server: ChatServer, tmp_path: Path
 ) -> None:
-    chat, _ = make_chat(server.url, tmp_path)
+    chat, _ = make_chat(server.url, tmp_path, context=100_000)  # nothing trimmed here
     assert chat.store is not None
     chat.ask("first")  # saved
     db = chat.store._db
@@ -202,7 +202,7 @@ def test_disk_full_is_one_line_and_the_answer_still_shows(
                 f.flush()
         except OSError:
             pass
-    done = run_chatrepl(home, url=url, stdin="y" * 300_000)
+    done = run_chatrepl(home, "--context", "200000", url=url, stdin="y" * 300_000)
     assert "Answer 2" in done.stdout
     errors = [ln for ln in done.stderr.splitlines() if ln.strip()]
     assert len(errors) == 1 and "Could not save the conversation:" in errors[0]

@@ -80,6 +80,8 @@ def test_every_command_in_a_terminal(
         child.send("second question\r")
         child.expect_exact("Answer 3")
         prompt(child)
+        run("/compact 0", "From now on this summary is sent in place of 2 messages")
+        run("/compact undo", "The summary is set aside")
         run("/endpoint alt", f"alt: {other.url}")
         run("/new", "New conversation.")
         run("/clear", "New conversation.")

@@ -192,6 +192,9 @@ class Actions(commands.App):
         conv = chat.conversation
         parts.append(sanitize(conv.title) if conv.title else "new conversation")
         parts.append(f"{len(conv)} messages")
+        share = chat.context_share()
+        if share:
+            parts.append(share)
         last = chat.last_answer()
         speed = last.meta.get("tokens_per_second") if last else None
         if speed:
@@ -202,6 +205,10 @@ class Actions(commands.App):
         self.turn(self.chat.retry)
 
     def undo(self) -> None:
+        messages = self.chat.conversation.messages
+        if messages and messages[-1].role == "summary" and messages[-1].meta.get("active"):
+            self.compact("undo")  # /undo right after /compact takes the summary back
+            return
         question = self.chat.drop_last()
         self.pending = question.content
         self.renderer.note("Took back the last exchange; the question is at the prompt.")
@@ -287,12 +294,29 @@ class Actions(commands.App):
             return
         self.renderer.reasoning(reasoning)
 
+    def compact(self, arg: str) -> None:
+        from chatrepl import compact
+
+        if arg == "undo":
+            compact.undo(self.chat)
+            self.renderer.note("The summary is set aside; the full turns are sent again.")
+            return
+        if arg and not arg.isdigit():
+            raise commands.CommandError("/compact takes a number of turns to keep, or undo.")
+        summary = compact.compact(self.chat, int(arg) if arg else compact.DEFAULT_KEEP)
+        self.renderer.summary(summary)
+        plan = self.chat.plan()
+        self.renderer.note(
+            f"From now on this summary is sent in place of {summary.meta['covers']} messages "
+            f"({plan.tokens:,} of {plan.window:,} tokens now). /compact undo sends them again."
+        )
+
     def stats(self) -> None:
         answers = [m for m in self.chat.conversation.messages if m.role == "assistant"]
         if not answers:
             self.renderer.note("No answers yet in this conversation.")
             return
-        self.renderer.rows(stats_rows(answers))
+        self.renderer.rows([*stats_rows(answers), ("context", self.chat.context_report())])
 
     def request_exit(self) -> None:
         self.exiting = True

@@ -19,8 +19,16 @@ from typing import Any, Protocol
 
 from chatrepl import wire
 from chatrepl.config import Endpoint, Settings, token_for
+from chatrepl.context import ContextError, Plan, Window, too_long
 from chatrepl.conversation import Conversation, Message
-from chatrepl.errors import ChatreplError, RequestError, StoreError, StreamError, Terminated
+from chatrepl.errors import (
+    ChatreplError,
+    HTTPStatusError,
+    RequestError,
+    StoreError,
+    StreamError,
+    Terminated,
+)
 from chatrepl.render import Renderer
 from chatrepl.store import Store
 from chatrepl.think import Recast
@@ -82,6 +90,10 @@ class Outcome:
         return out
 
 
+def _tokens(message: Any) -> int:
+    return int(message.tokens())
+
+
 class Chat:
     """The current conversation and the means to continue it."""
 
@@ -108,6 +120,94 @@ class Chat:
         self.open_store: Callable[[], Store] | None = None
         #: Set by `load` when the conversation was open elsewhere and a copy was made.
         self.copied_from: tuple[str, int] | None = None
+        self.window = Window(self._endpoint_state, self._save_endpoint_state)
+        self._share_key: object = None
+        self._share = ""
+        self._use_window()
+
+    # ---------------------------------------------------------- the context window
+
+    def _endpoint_state(self, key: str) -> tuple[float, int | None] | None:
+        try:
+            return self.store.endpoint_state(key) if self.store is not None else None
+        except StoreError:
+            return None
+
+    def _save_endpoint_state(self, key: str, ratio: float, lowered: int | None) -> None:
+        store = self.store
+        if store is not None:
+            self._save(lambda: store.save_endpoint_state(key, ratio, lowered))
+
+    def _use_window(self) -> None:
+        ep = self.endpoint
+        self.window.use(f"{ep.url} {ep.model}", ep.context_tokens, ep.answer_tokens)
+
+    def plan(self) -> Plan:
+        """What the next request sends: the newest whole turns that fit the window."""
+        system, messages = self.conversation.request_parts()
+        return self.window.plan(system, messages, _tokens)
+
+    def context_share(self) -> str:
+        """For the toolbar: the share of the window the next request will use."""
+        budget = self.window.budget
+        key = (
+            self.conversation.id,
+            len(self.conversation.messages),
+            budget.context_tokens,
+            budget.ratio,
+            self.conversation.active_summary() is not None,
+        )
+        if key != self._share_key:
+            try:
+                plan = self.plan()
+                self._share = f"ctx {round(100 * plan.tokens / plan.window)}%"
+            except ContextError:
+                self._share = "ctx >100%"
+            self._share_key = key
+        return self._share
+
+    def context_report(self) -> str:
+        """For /stats: the estimate, the server's count, and what was trimmed."""
+        try:
+            plan = self.plan()
+        except ContextError as exc:
+            return exc.message
+        budget = self.window.budget
+        parts = [
+            f"next request about {plan.tokens:,} of {plan.window:,} tokens "
+            f"({budget.answer_tokens:,} kept for the answer; estimate × {budget.ratio:g})"
+        ]
+        if self.window.reported is not None:
+            parts.append(f"the server counted {self.window.reported:,} for the last one")
+        if plan.trimmed:
+            parts.append(f"{plan.total - plan.sent} of {plan.total} messages left out")
+        if self.conversation.active_summary() is not None:
+            parts.append("a /compact summary stands for the earliest turns")
+        return "; ".join(parts)
+
+    def _stream(self) -> Any:
+        """The answer's events; a request the server refuses as too long for its window
+        is trimmed further and sent once more, before any text."""
+        plan = self.plan()
+        notice = self.window.notice(self.conversation.id, plan)
+        if notice:
+            self.renderer.aside(notice)
+        try:
+            yield from self.transport.stream(self.endpoint, plan.messages, self.token)
+            return
+        except HTTPStatusError as exc:
+            if exc.status not in (400, 413, 422) or not too_long(exc.message):
+                raise
+            refusal = exc.message
+        self.window.lower(plan, refusal)
+        plan = self.plan()
+        self.window.notice(self.conversation.id, plan)
+        self.renderer.aside(
+            f"The server says the conversation is too long for its window; "
+            f"trying again with {plan.sent} of {plan.total} messages "
+            f"({plan.tokens:,} of {plan.window:,} tokens)."
+        )
+        yield from self.transport.stream(self.endpoint, plan.messages, self.token)
 
     # ---------------------------------------------------------- saving
 
@@ -223,10 +323,7 @@ class Chat:
         view = self.renderer.answer()
         try:
             with view:
-                events = self.transport.stream(
-                    self.endpoint, self.conversation.request_messages(), self.token
-                )
-                for event in events:
+                for event in self._stream():
                     outcome.reply.apply(event)
                     if not isinstance(event, wire.Text | wire.Reasoning | Recast):
                         continue
@@ -261,6 +358,9 @@ class Chat:
         except RequestError as exc:
             outcome.status, outcome.error = "failed", exc
         outcome.seconds = self.clock() - started
+        usage = outcome.reply.usage
+        if self.window.last is not None and usage is not None:
+            self.window.calibrate(self.window.last, usage.prompt_tokens)
 
         if stop is not None and answer is None:
             raise stop  # the question stays saved, to be answered after a resume
@@ -331,10 +431,12 @@ class Chat:
         endpoint = endpoints[name]
         self.token = token_for(endpoint)
         self.endpoint = endpoint
+        self._use_window()
         return endpoint
 
     def use_model(self, model: str) -> None:
         self.endpoint = dataclasses.replace(self.endpoint, model=model)
+        self._use_window()
 
     def copy_notice(self) -> str:
         """What to tell the user when `load` continued on a copy."""

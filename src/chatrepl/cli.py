@@ -43,6 +43,7 @@ environment:
   CHATREPL_MODEL    model name (openai and ollama APIs)
   CHATREPL_TOKEN    bearer token, sent as Authorization: Bearer; never saved
   CHATREPL_HOME     one folder for config, conversations and input history
+  CHATREPL_CONTEXT  the model's context window in tokens (as --context)
   CHATREPL_OSC52    1: /copy through the terminal (OSC 52) whatever the terminal
   NO_COLOR          plain output, no colours
 
@@ -107,6 +108,13 @@ def parser() -> argparse.ArgumentParser:
     conn.add_argument(
         "--system", metavar="TEXT", help="system prompt (for a new or a continued conversation)"
     )
+    conn.add_argument(
+        "--context",
+        metavar="N",
+        type=_positive,
+        help="the model's context window in tokens (default 8192): longer "
+        "conversations are trimmed to fit",
+    )
     conn.add_argument("--no-save", action="store_true", help="do not save this conversation")
     conn.add_argument("--plain", action="store_true", help="plain text, no Markdown or colour")
     conn.add_argument(
@@ -121,6 +129,12 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"chatrepl {__version__}")
     return p
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}")
+    return int(text)
 
 
 def _terminate(signum: int, frame: object) -> None:
@@ -162,6 +176,7 @@ def _settings(args: argparse.Namespace) -> Settings:
             debug=args.debug,
             config_file=args.config,
             show_reasoning=True if args.show_reasoning else None,
+            context=args.context,
         )
     )
 

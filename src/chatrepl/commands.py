@@ -36,6 +36,7 @@ class App(Protocol):
     def model(self, name: str) -> None: ...
     def markdown(self, setting: str) -> None: ...
     def think(self, setting: str) -> None: ...
+    def compact(self, arg: str) -> None: ...
     def stats(self) -> None: ...
     def request_exit(self) -> None: ...
 
@@ -279,6 +280,16 @@ def _markdown(app: App, arg: str) -> None:
 )
 def _think(app: App, arg: str) -> None:
     app.think(arg)
+
+
+@command(
+    "compact",
+    "Summarise all but the last N turns (default 2) and send the summary in their place; "
+    "undo sends them again.",
+    "[N|undo]",
+)
+def _compact(app: App, arg: str) -> None:
+    app.compact(arg)
 
 
 @command("stats", "Show tokens, time to first token and speed, of the last answer and all.")

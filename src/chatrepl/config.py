@@ -33,7 +33,17 @@ TOP_KEYS = {
     "timeouts",
     "endpoints",
 }
-ENDPOINT_KEYS = {"url", "api", "model", "token_env", "token_command", "token", "headers"}
+ENDPOINT_KEYS = {
+    "url",
+    "api",
+    "model",
+    "token_env",
+    "token_command",
+    "token",
+    "headers",
+    "context_tokens",
+    "answer_tokens",
+}
 TOKEN_COMMAND_TIMEOUT = 10.0
 TIMEOUT_KEYS = {"connect", "idle"}
 
@@ -77,6 +87,8 @@ class Endpoint:
     headers: Mapping[str, str] = field(default_factory=dict)
     token_command: str = ""  # a command that prints the token
     token: str = field(default="", repr=False)  # literal, only from a private (0600) file
+    context_tokens: int | None = None  # the model's window; None: the default (8,192)
+    answer_tokens: int | None = None  # kept free for the answer; None: 1,024
 
 
 @dataclass(frozen=True)
@@ -145,6 +157,7 @@ class Overrides:
     debug: bool | None = None
     config_file: Path | None = None
     show_reasoning: bool | None = None
+    context: int | None = None
 
 
 def _location(err: tomllib.TOMLDecodeError, text: str) -> tuple[int, int, str]:
@@ -212,6 +225,15 @@ def _expect(path: Path, key: str, value: Any, kind: type | tuple[type, ...], wha
     return value
 
 
+def _positive(path: Path, key: str, value: Any) -> int | None:
+    if value is None:
+        return None
+    _expect(path, key, value, int, "a positive integer")
+    if value <= 0:
+        raise ConfigError(f"{_where(path, key)}: {key} must be a positive integer, not {value}.")
+    return int(value)
+
+
 def _endpoint(path: Path, name: str, raw: Any, warnings: list[str]) -> Endpoint:
     _expect(path, f"endpoints.{name}", raw, dict, "a table")
     for key in raw:
@@ -237,7 +259,9 @@ def _endpoint(path: Path, name: str, raw: Any, warnings: list[str]) -> Endpoint:
             f"{path}: endpoints.{name}.token is a secret in a file others can read.",
             f"Run chmod 600 {path}, or use token_env or token_command instead.",
         )
-    return Endpoint(name, url, api, model, token_env, dict(headers), command, token)
+    window = _positive(path, f"endpoints.{name}.context_tokens", raw.get("context_tokens"))
+    answer = _positive(path, f"endpoints.{name}.answer_tokens", raw.get("answer_tokens"))
+    return Endpoint(name, url, api, model, token_env, dict(headers), command, token, window, answer)
 
 
 def load(
@@ -284,7 +308,15 @@ def load(
     url = overrides.url or from_env.get("CHATREPL_URL") or endpoint.url
     api = overrides.api or from_env.get("CHATREPL_API") or endpoint.api
     model = overrides.model or from_env.get("CHATREPL_MODEL") or endpoint.model
-    endpoint = replace(endpoint, url=url, api=api, model=model)
+    window = endpoint.context_tokens
+    if overrides.context is not None:
+        window = overrides.context
+    elif from_env.get("CHATREPL_CONTEXT"):
+        text = from_env["CHATREPL_CONTEXT"].strip()
+        if not text.isdigit() or int(text) <= 0:
+            raise ConfigError(f"CHATREPL_CONTEXT must be a positive integer, not {text!r}.")
+        window = int(text)
+    endpoint = replace(endpoint, url=url, api=api, model=model, context_tokens=window)
     if endpoint.api not in APIS:
         raise ConfigError(f"Unknown api {endpoint.api}.", f"Use one of {', '.join(APIS)}.")
     if not endpoint.url.startswith(("http://", "https://")):
@@ -372,6 +404,9 @@ def describe(
         f"api = {q(ep.api)}",
         f"model = {q(ep.model)}",
         f"token_env = {q(ep.token_env)}",
+        f"context_tokens = {ep.context_tokens or 8192}"
+        + ("" if ep.context_tokens else "   # the default"),
+        f"answer_tokens = {ep.answer_tokens or 1024}",
         f"# token: {token}",
     ]
     if ep.token_command:

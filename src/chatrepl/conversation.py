@@ -13,10 +13,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from chatrepl.context import estimate
 from chatrepl.sanitize import sanitize
 from chatrepl.think import split_whole
 
-Role = Literal["user", "assistant", "system"]
+# "summary": a summary of earlier turns made by /compact, sent in their place.
+Role = Literal["user", "assistant", "system", "summary"]
+SUMMARY_INTRO = "A summary of the earlier part of this conversation:\n\n"
 
 TITLE_LENGTH = 60
 
@@ -66,6 +69,13 @@ class Message:
     id: int | None = None  # the store's row id once saved
     #: What was measured of an answer: usage, time to first token, finish reason...
     meta: dict[str, object] = field(default_factory=dict)
+    _size: tuple[int, int] = field(default=(-1, 0), repr=False, compare=False)
+
+    def tokens(self) -> int:
+        """Estimated tokens of this message as sent (kept until its text changes)."""
+        if self._size[0] != len(self.content):
+            self._size = (len(self.content), estimate(self.wire()["content"]))
+        return self._size[1]
 
     def wire(self) -> dict[str, str]:
         """The message as every wire format sends it; never with the model's reasoning
@@ -94,16 +104,39 @@ class Conversation:
         return message
 
     def request_messages(self) -> list[dict[str, str]]:
-        """What the next request sends: the system prompt, then every turn with text.
+        """What the next request sends, untrimmed: `request_parts` joined."""
+        system, messages = self.request_parts()
+        return [*system, *(m.wire() for m in messages)]
+
+    def request_parts(self) -> tuple[list[dict[str, str]], list[Message]]:
+        """What the next request sends: the system part (the system prompt, and the
+        active summary of /compact), then every turn with text after what it covers.
 
         An assistant turn that ended early is still sent (the model sees what the user
         saw); an empty one is left out, as servers reject empty assistant messages.
         """
-        out: list[dict[str, str]] = []
+        system: list[dict[str, str]] = []
         if self.system:
-            out.append({"role": "system", "content": self.system})
-        out.extend(m.wire() for m in self.messages if m.content or m.role == "user")
-        return out
+            system.append({"role": "system", "content": self.system})
+        start = 0
+        summary = self.active_summary()
+        if summary is not None:
+            system.append({"role": "system", "content": SUMMARY_INTRO + summary.content})
+            covers = summary.meta.get("covers")
+            start = covers if isinstance(covers, int) else 0
+        messages = [
+            m
+            for m in self.messages[start:]
+            if m.role in ("user", "assistant") and (m.content or m.role == "user")
+        ]
+        return system, messages
+
+    def active_summary(self) -> Message | None:
+        """The summary of /compact that is sent in place of the turns it covers."""
+        for message in reversed(self.messages):
+            if message.role == "summary" and message.meta.get("active"):
+                return message
+        return None
 
     def __len__(self) -> int:
         return len(self.messages)
@@ -122,7 +155,9 @@ def to_markdown(conversation: Conversation) -> str:
     if conversation.system:
         lines += ["## System", "", conversation.system, ""]
     for message in conversation.messages:
-        heading = {"user": "Question", "assistant": "Answer"}.get(message.role, message.role)
+        heading = {"user": "Question", "assistant": "Answer", "summary": "Summary"}.get(
+            message.role, message.role
+        )
         status = "" if message.status == "complete" else f" ({message.status})"
         lines += [f"## {heading}{status}", ""]
         reasoning = message.meta.get("reasoning")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _V1 = """
 CREATE TABLE conversations (
@@ -65,8 +65,18 @@ CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
 END;
 """
 
+# Version 3: what was learnt of each endpoint's window: the ratio of the server's token
+# counts to chatrepl's estimate, and a window lowered after the server refused a request.
+_V3 = """
+CREATE TABLE endpoint_state (
+    key TEXT PRIMARY KEY,
+    ratio REAL NOT NULL DEFAULT 1.0,
+    context_tokens INTEGER
+);
+"""
+
 # MIGRATIONS[n] takes a database from user_version n to n + 1.
-MIGRATIONS: list[str] = [_V1, _V2]
+MIGRATIONS: list[str] = [_V1, _V2, _V3]
 
 
 def statements(script: str) -> list[str]:

@@ -394,6 +394,24 @@ class Store:
                 (conversation_id, os.getpid()),
             )
 
+    # ---------------------------------------------------------- endpoints
+
+    def endpoint_state(self, key: str) -> tuple[float, int | None] | None:
+        """(ratio, lowered window) learnt of an endpoint, or None."""
+        row = self._db.execute(
+            "SELECT ratio, context_tokens FROM endpoint_state WHERE key = ?", (key,)
+        ).fetchone()
+        return None if row is None else (float(row["ratio"]), row["context_tokens"])
+
+    def save_endpoint_state(self, key: str, ratio: float, context_tokens: int | None) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO endpoint_state(key, ratio, context_tokens) VALUES (?, ?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET ratio = excluded.ratio, "
+                "context_tokens = excluded.context_tokens",
+                (key, ratio, context_tokens),
+            )
+
     # ---------------------------------------------------------- input history
 
     def add_history(self, text: str) -> int:

@@ -22,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from chatrepl.blocks import Blocks
-from chatrepl.conversation import Conversation, Summary
+from chatrepl.conversation import Conversation, Message, Summary
 from chatrepl.render.markdown import make_console, markdown, trimmed_lines
 from chatrepl.render.view import MAX_FPS, THINKING_HEADER, AnswerView
 from chatrepl.sanitize import sanitize
@@ -107,6 +107,14 @@ class Renderer:
         self.console.print(Text(sanitize(text), style="dim italic"))
         self.console.print()
 
+    def summary(self, message: Message) -> None:
+        """A summary of /compact: a dim header, then the summary as Markdown."""
+        covers = message.meta.get("covers")
+        state = "sent in their place" if message.meta.get("active") else "set aside"
+        self.note(f"Summary of the first {covers} messages ({state}):")
+        with self.answer() as view:
+            view.text(message.content)
+
     def rows(self, rows: Iterable[tuple[str, str]], title: str = "") -> None:
         """Two columns: a name and its summary (used by /help)."""
         table = Table(show_header=False, box=None, padding=(0, 2), title=title or None)
@@ -160,7 +168,9 @@ class Renderer:
             self.note(f"… {len(messages) - last} earlier messages not shown.")
             messages = messages[-last:]
         for message in messages:
-            if message.role == "user":
+            if message.role == "summary":
+                self.summary(message)
+            elif message.role == "user":
                 self.console.print(Text("> " + sanitize(message.content), style="bold"))
             elif message.role == "assistant":
                 thought = message.meta.get("reasoning")
