@@ -189,12 +189,12 @@ class Actions(commands.App):
         chat = self.chat
         ep = chat.endpoint
         parts = [f" {ep.name}: {ep.model or _host(ep.url)}"]
+        share = chat.context_share()
+        if share:
+            parts.append(share)  # before the title, which may be cut at the window's edge
         conv = chat.conversation
         parts.append(sanitize(conv.title) if conv.title else "new conversation")
         parts.append(f"{len(conv)} messages")
-        share = chat.context_share()
-        if share:
-            parts.append(share)
         last = chat.last_answer()
         speed = last.meta.get("tokens_per_second") if last else None
         if speed:
