@@ -179,12 +179,11 @@ def plan(
         turn = sum(weigh(m) for m in messages[start:first])
         whole = start == 0 and budget.tokens(used - note + turn) <= room
         if not whole and budget.tokens(used + turn) > room:
+            if first == len(messages):  # the latest turn alone does not fit
+                raise ContextError(budget.tokens(fixed + turn), budget.context_tokens)
             break
         used += turn
         first = start
-    if first == len(messages) and messages:  # the latest turn alone does not fit
-        turn = sum(weigh(m) for m in messages[_turn_starts([m.role for m in messages])[-1] :])
-        raise ContextError(budget.tokens(fixed + turn), budget.context_tokens)
     if first == 0:
         used -= note
     kept = [m.wire() for m in messages[first:]]
