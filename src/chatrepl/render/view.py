@@ -149,7 +149,7 @@ class AnswerView:
                 self.r.reasoning_file.flush()
             return
         if self.r.show_reasoning:  # expanded: dim lines that stay in the scrollback
-            if not self._reasoning_line and len(self.thought.text) == len(safe):
+            if self.thought.size == len(safe):  # the first piece: the header once
                 with self._lock:
                     self.console.print(Text(THINKING_HEADER, style="dim bold"))
             self._reasoning_line += safe
