@@ -189,3 +189,13 @@ def test_one_character_per_event_over_the_wire() -> None:
 )
 def test_thinkers_are_known_by_name(model: str, expected: bool) -> None:
     assert thinks(model) is expected
+
+
+def test_recast_reasoning_is_timed_from_when_the_answer_began() -> None:
+    from chatrepl.think import Thought
+
+    now = [100.0]
+    thought = Thought(lambda: now[0])
+    now[0] = 106.2  # the closing tag arrives 6.2 s into what looked like an answer
+    thought.recast("some reasoning words")
+    assert thought.end() == "Thought for 6.2 s, 3 words"

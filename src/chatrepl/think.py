@@ -243,7 +243,11 @@ class Thought:
 
     def __init__(self, clock: Callable[[], float]) -> None:
         self.clock = clock
-        self.opened = clock()
+        self.opened = clock()  # when the answer's view opened
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget the reasoning (not when the view opened)."""
         self.started: float | None = None
         self.pending = False  # shown, and not yet collapsed
         self._parts: list[str] = []
@@ -271,9 +275,6 @@ class Thought:
         """About the last `chars` characters, from the start of a line when it can."""
         text = "".join(self._recent)[-min(chars, TAIL_CHARS) :]
         return text.lstrip("\n")
-
-    def clear(self) -> None:
-        self.__init__(self.clock)  # type: ignore[misc]
 
     def recast(self, text: str) -> None:
         """The text shown as the answer so far was this reasoning."""
