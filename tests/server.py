@@ -81,6 +81,20 @@ Closing words.
 """
 
 
+CODE_ANSWER = """Answer {turn}: two blocks.
+
+```python
+print("one")
+```
+
+And a shell one:
+
+```bash
+echo two
+```
+"""
+
+
 def default_answer(question: str, turn: int) -> tuple[list[str], float]:
     """The made-up answer for a question: its words and the pause between them."""
     if "long" in question:
@@ -95,6 +109,9 @@ def default_answer(question: str, turn: int) -> tuple[list[str], float]:
         return pieces + [w + " " for w in text.split(" ")], 0.1 if "slow" in question else 0.01
     if "slow" in question:
         return [f"word{i} " for i in range(200)], 0.1
+    if "two blocks" in question:
+        text = CODE_ANSWER.format(turn=turn)
+        return [text[i : i + 7] for i in range(0, len(text), 7)], 0.005
     text = f"Answer {turn}: you said *{question}*."
     return [w + " " for w in text.split(" ")], 0.005
 

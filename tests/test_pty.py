@@ -15,7 +15,13 @@ from tests.server import ChatServer
 TIMEOUT = 15
 
 
-def spawn(server: ChatServer, home: Path, *args: str) -> pexpect.spawn:
+def spawn(
+    server: ChatServer,
+    home: Path,
+    *args: str,
+    cwd: Path | None = None,
+    extra: dict[str, str] | None = None,
+) -> pexpect.spawn:
     env = {
         **os.environ,
         "CHATREPL_HOME": str(home),
@@ -26,6 +32,7 @@ def spawn(server: ChatServer, home: Path, *args: str) -> pexpect.spawn:
         # pexpect is no terminal emulator: it never answers prompt_toolkit's cursor
         # position request, which would cost a 1 s wait each time a line is accepted.
         "PROMPT_TOOLKIT_NO_CPR": "1",
+        **(extra or {}),
     }
     env.pop("NO_COLOR", None)
     child = pexpect.spawn(
@@ -35,6 +42,7 @@ def spawn(server: ChatServer, home: Path, *args: str) -> pexpect.spawn:
         encoding="utf-8",
         timeout=TIMEOUT,
         dimensions=(30, 100),
+        cwd=str(cwd) if cwd else None,
     )
     return child
 

@@ -112,7 +112,7 @@ def test_streaming_output_equals_one_piece_output(chunks: int) -> None:
 def test_code_blocks_are_as_wide_as_their_code() -> None:
     lines = screen(render("```python\nx = 1\nlonger_line = 22\n```", width=60), 60)
     coded = [line for line in lines if line.strip()]
-    assert coded == [" x = 1", " longer_line = 22"]  # (background rows are blank text)
+    assert coded == ["code 1 · python", " x = 1", " longer_line = 22"]  # (background rows: blank)
     from rich.segment import Segment
 
     console = make_console(io.StringIO(), force_terminal=True, width=60)

@@ -15,11 +15,12 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from chatrepl import clipboard, commands
+from chatrepl import commands
 from chatrepl.chat import Chat, Outcome
 from chatrepl.conversation import Message, make_title
 from chatrepl.errors import ChatreplError
 from chatrepl.manage import write_export
+from chatrepl.material import Material
 from chatrepl.render import Renderer
 from chatrepl.sanitize import sanitize
 from chatrepl.store import Store
@@ -91,7 +92,7 @@ def stats_rows(answers: list[Message]) -> list[tuple[str, str]]:
     ]
 
 
-class Actions(commands.App):
+class Actions(Material, commands.App):
     """The slash commands' effects; see the module's docstring."""
 
     chat: Chat
@@ -236,13 +237,6 @@ class Actions(commands.App):
         self.pending = text
         if not text.strip():
             self.renderer.note("The message is empty; nothing to send.")
-
-    def copy(self) -> None:
-        last = self.chat.last_answer()
-        if last is None or not last.content:
-            raise ChatreplError("There is no answer to copy yet.")
-        how = clipboard.copy(last.content, self.renderer.write_control)
-        self.renderer.note(f"Copied the last answer ({len(last.content)} characters) to {how}.")
 
     def system(self, text: str) -> None:
         if text:

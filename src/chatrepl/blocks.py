@@ -7,6 +7,7 @@ tail live. See `Blocks` for the rules.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 _LIST_ITEM = re.compile(r" {0,3}(?:[-+*]|\d{1,9}[.)])(?: |$)")
 
@@ -94,3 +95,81 @@ class Blocks:
             if self._fence:
                 lines = [self._opener, *lines]
         return "\n".join([*lines, partial]) if lines else partial
+
+
+# ---------------------------------------------------------------- code blocks out
+
+_FENCE = re.compile(r"( {0,3})(`{3,}|~{3,})(.*)$")
+
+
+@dataclass(frozen=True)
+class CodeBlock:
+    """A code block of an answer: its language (maybe "") and its text."""
+
+    language: str
+    text: str
+
+    @property
+    def lines(self) -> int:
+        return self.text.count("\n") + (0 if self.text.endswith("\n") or not self.text else 1)
+
+
+def code_blocks(source: str) -> list[CodeBlock]:
+    """The code blocks of Markdown `source`, in order, as CommonMark reads them.
+
+    Fences of three or more backticks or tildes close only with the same character, at
+    least as many times, alone on a line (so a longer fence holds shorter ones); an
+    unterminated last fence runs to the end. A run of lines indented four spaces after a
+    blank line is indented code, unless it continues a list item.
+    """
+    found: list[CodeBlock] = []
+    lines = source.split("\n")
+    i, n = 0, len(lines)
+    previous_blank, in_list = True, False
+    while i < n:
+        line = lines[i]
+        opener = _FENCE.match(line)
+        if opener and not (opener.group(2)[0] == "`" and "`" in opener.group(3)):
+            indent, fence = len(opener.group(1)), opener.group(2)
+            body: list[str] = []
+            i += 1
+            while i < n:
+                stripped = lines[i].strip()
+                inner = len(lines[i]) - len(lines[i].lstrip(" "))
+                if inner <= 3 and stripped.startswith(fence) and not stripped.strip(fence[0]):
+                    break
+                body.append(_dedent(lines[i], indent))
+                i += 1
+            if i >= n:  # unterminated: it ran to the end, blank lines aside
+                while body and not body[-1].strip():
+                    body.pop()
+            i += 1  # past the closing fence (or the end)
+            info = opener.group(3).strip().split()
+            found.append(CodeBlock(info[0] if info else "", "\n".join(body)))
+            previous_blank, in_list = False, False
+            continue
+        if line.strip() and _indent(line) >= 4 and previous_blank and not in_list:
+            body = []
+            while i < n and (not lines[i].strip() or _indent(lines[i]) >= 4):
+                body.append(_dedent(lines[i], 4))
+                i += 1
+            while body and not body[-1].strip():
+                body.pop()
+            found.append(CodeBlock("", "\n".join(body)))
+            previous_blank = True
+            continue
+        if line.strip() and _indent(line) < 4:
+            in_list = bool(_LIST_ITEM.match(line)) or (in_list and not previous_blank)
+        previous_blank = not line.strip()
+        i += 1
+    return found
+
+
+def _indent(line: str) -> int:
+    return len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip(" "))
+
+
+def _dedent(line: str, width: int) -> str:
+    line = line.expandtabs(4) if line.startswith("\t") else line
+    cut = min(width, len(line) - len(line.lstrip(" ")))
+    return line[cut:]

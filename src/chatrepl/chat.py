@@ -13,11 +13,12 @@ import contextlib
 import dataclasses
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from chatrepl import wire
+from chatrepl.attach import Attachment
 from chatrepl.config import Endpoint, Settings, token_for
 from chatrepl.context import ContextError, Plan, Window, too_long
 from chatrepl.conversation import Conversation, Message
@@ -276,12 +277,16 @@ class Chat:
 
     # ---------------------------------------------------------- a turn
 
-    def ask(self, text: str) -> Outcome:
+    def ask(self, text: str, attachments: Sequence[Attachment] = ()) -> Outcome:
+        """Ask `text`, with files or command output sent before it."""
         self._save_warned = False
         self._reopen()
-        question = self.conversation.add("user", text)
+        question = self.conversation.add("user", text, attachments=attachments)
         self._save_message(question)
-        return self._answer(question)
+        outcome = self._answer(question)
+        if attachments and isinstance(outcome.error, ContextError):
+            outcome.error = ContextError(outcome.error.tokens, outcome.error.window, True)
+        return outcome
 
     def retry(self) -> Outcome:
         """Ask the last question again, in place of its answer."""
@@ -410,7 +415,10 @@ class Chat:
         if owner is not None:
             copy = Conversation(
                 title=f"{loaded.title} (copy)",
-                messages=[Message(m.role, m.content, m.status, m.created) for m in loaded.messages],
+                messages=[
+                    Message(m.role, m.content, m.status, m.created, meta=dict(m.meta))
+                    for m in loaded.messages
+                ],
                 system=loaded.system,
                 created=loaded.created,
             )

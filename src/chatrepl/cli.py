@@ -26,6 +26,7 @@ from chatrepl.errors import (
 )
 
 if TYPE_CHECKING:
+    from chatrepl.attach import Attachment
     from chatrepl.chat import Chat
     from chatrepl.config import Endpoint, Settings
     from chatrepl.render import Renderer
@@ -81,6 +82,14 @@ def parser() -> argparse.ArgumentParser:
         help="with --list: how many, newest first (default 50)",
     )
     manage.add_argument("--show", metavar="ID", help="print a conversation")
+    manage.add_argument(
+        "--code",
+        metavar="N",
+        nargs="?",
+        const=0,
+        type=_positive,
+        help="with --show: print only the code blocks of the last answer (the N-th alone)",
+    )
     manage.add_argument("--export", metavar="ID", help="export a conversation to stdout")
     manage.add_argument(
         "--format", choices=("md", "json"), default="md", help="with --export: md (default) or json"
@@ -114,6 +123,15 @@ def parser() -> argparse.ArgumentParser:
         type=_positive,
         help="the model's context window in tokens (default 8192): longer "
         "conversations are trimmed to fit",
+    )
+    conn.add_argument(
+        "-f",
+        "--file",
+        metavar="PATH",
+        action="append",
+        default=[],
+        dest="files",
+        help="attach a text file to the question (repeatable; in the REPL: the first one)",
     )
     conn.add_argument("--no-save", action="store_true", help="do not save this conversation")
     conn.add_argument("--plain", action="store_true", help="plain text, no Markdown or colour")
@@ -228,6 +246,8 @@ def run(args: argparse.Namespace) -> int:
     for warning in settings.warnings:
         renderer.warn(warning)
 
+    if args.code is not None and args.show is None:
+        raise UsageError("--code goes with --show ID.", "Try: chatrepl --show ID --code.")
     managing = (args.show, args.export, args.delete, args.search, args.rename)
     if args.list or any(value is not None for value in managing):
         from chatrepl import manage
@@ -244,16 +264,28 @@ def run(args: argparse.Namespace) -> int:
                 "No question was given on stdin or as arguments.", 'Try: chatrepl "your question".'
             )
 
+    attached = _attachments(args.files, settings.max_file_kb * 1024, question)
     chat = _chat(settings, renderer, args)
     if question:
         renderer.console_reasoning = False
-        return _one_shot(chat, question)
+        return _one_shot(chat, question, attached)
     from chatrepl.repl import Repl
 
-    repl = Repl(chat)
+    repl = Repl(chat, attached=attached)
     if args.cont or args.resume:
         repl.show_resumed()
     return repl.run()
+
+
+def _attachments(files: list[str], max_bytes: int, question: str) -> list[Attachment]:
+    """The files of -f and of `@path` in the question; one line for the first that fails."""
+    from chatrepl import attach
+
+    found, errors = attach.read_all([*files, *attach.mentions(question)], max_bytes)
+    if errors:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise attach.AttachmentError(errors[0] + more, "Nothing was sent.")
+    return attach.merge([], found)
 
 
 def _chat(settings: Settings, renderer: Renderer, args: argparse.Namespace) -> Chat:
@@ -313,12 +345,12 @@ class LazyTransport:
         return self._transport.stream(endpoint, messages, token)
 
 
-def _one_shot(chat: Chat, question: str) -> int:
+def _one_shot(chat: Chat, question: str, attached: list[Attachment]) -> int:
     renderer = chat.renderer
     if chat.copied_from:
         renderer.warn(f"chatrepl: {chat.copy_notice()}")
     try:
-        outcome = chat.ask(question)
+        outcome = chat.ask(question, attached)
     finally:
         chat.release()
     if outcome.error is not None:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from chatrepl.attach import complete_path
 from chatrepl.errors import UsageError
 
 
@@ -30,7 +31,10 @@ class App(Protocol):
     def retry(self) -> None: ...
     def undo(self) -> None: ...
     def edit(self) -> None: ...
-    def copy(self) -> None: ...
+    def copy(self, arg: str) -> None: ...
+    def attach(self, arg: str) -> None: ...
+    def run_command(self, command: str) -> None: ...
+    def save(self, arg: str) -> None: ...
     def system(self, text: str) -> None: ...
     def endpoint(self, name: str) -> None: ...
     def model(self, name: str) -> None: ...
@@ -52,7 +56,8 @@ class Command:
     usage: str = ""
     aliases: tuple[str, ...] = ()
     #: What the argument completes to: "" (nothing), "command", or the name of a
-    #: provider given to `complete` ("conversation", "endpoint", "model", "onoff", "think").
+    #: provider given to `complete` ("conversation", "endpoint", "model", "onoff", "think",
+    #: "copy"); "path" and "paths" complete file names (the first word, or the last).
     argument: str = ""
 
     def signature(self) -> str:
@@ -148,6 +153,11 @@ def complete(line: str, providers: Mapping[str, Provider]) -> list[tuple[str, st
     except CommandError:
         return []
     arg = arg.lstrip()
+    if cmd.argument in ("path", "paths"):
+        if cmd.argument == "path" and " " in arg:
+            return []
+        word = arg.rsplit(" ", 1)[-1]
+        return [(value, shown, -len(word)) for value, shown in complete_path(word)]
     if cmd.argument == "command":
         candidates = [(c.name, c.summary) for c in commands()]
     elif cmd.argument in providers:
@@ -158,6 +168,7 @@ def complete(line: str, providers: Mapping[str, Provider]) -> list[tuple[str, st
 
 
 ON_OFF = [("on", "Render answers as Markdown."), ("off", "Show answers as plain text.")]
+COPY = [("code", "A code block of the last answer: the last one, or code N.")]
 THINK_ON_OFF = [
     ("on", "Stream reasoning in full, kept on screen."),
     ("off", "Collapse reasoning to one line when the answer starts."),
@@ -240,9 +251,41 @@ def _edit(app: App, arg: str) -> None:
     app.edit()
 
 
-@command("copy", "Copy the last answer to the clipboard.")
+@command(
+    "copy",
+    "Copy the last answer to the clipboard; code [N]: its N-th code block (the last).",
+    "[code [N]]",
+    argument="copy",
+)
 def _copy(app: App, arg: str) -> None:
-    app.copy()
+    app.copy(arg)
+
+
+@command(
+    "save",
+    "Write a code block of the last answer to a file (the last block).",
+    "PATH [N]",
+    argument="path",
+)
+def _save(app: App, arg: str) -> None:
+    app.save(arg)
+
+
+@command(
+    "file",
+    "Attach files (globs, ~) to the next question; alone: list them; clear: drop them.",
+    "[PATH...|clear]",
+    argument="paths",
+)
+def _file(app: App, arg: str) -> None:
+    app.attach(arg)
+
+
+@command(
+    "run", "Run a shell command; its output goes with the next question (as !COMMAND).", "COMMAND"
+)
+def _run(app: App, arg: str) -> None:
+    app.run_command(arg)
 
 
 @command("system", "Show this conversation's system prompt, or set it.", "[TEXT]")

@@ -30,6 +30,7 @@ TOP_KEYS = {
     "markdown",
     "code_theme",
     "show_reasoning",
+    "max_file_kb",
     "timeouts",
     "endpoints",
 }
@@ -101,6 +102,7 @@ class Settings:
     markdown: bool = True
     code_theme: str = "monokai"
     show_reasoning: bool = False
+    max_file_kb: int = 256  # the largest file (or command output) to attach
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT
     save: bool = True
@@ -343,6 +345,7 @@ def load(
     show_reasoning = _expect(
         path, "show_reasoning", raw.get("show_reasoning", False), bool, "true or false"
     )
+    max_file_kb = _positive(path, "max_file_kb", raw.get("max_file_kb")) or 256
     plain = bool(overrides.plain) or bool(env.get("NO_COLOR")) or env.get("TERM") == "dumb"
     return Settings(
         endpoint=endpoint,
@@ -351,6 +354,7 @@ def load(
         markdown=markdown,
         code_theme=theme,
         show_reasoning=bool(overrides.show_reasoning) or show_reasoning,
+        max_file_kb=max_file_kb,
         connect_timeout=float(connect),
         idle_timeout=float(idle),
         save=overrides.save if overrides.save is not None else True,
@@ -392,6 +396,7 @@ def describe(
         f"markdown = {str(settings.markdown).lower()}",
         f"code_theme = {q(settings.code_theme)}",
         f"show_reasoning = {str(settings.show_reasoning).lower()}",
+        f"max_file_kb = {settings.max_file_kb}",
         f"plain = {str(settings.plain).lower()}",
         f"save = {str(settings.save).lower()}",
         "",

@@ -74,11 +74,17 @@ def too_long(message: str) -> bool:
 class ContextError(RequestError):
     """The latest question alone does not fit the window."""
 
-    def __init__(self, tokens: int, window: int) -> None:
+    def __init__(self, tokens: int, window: int, attached: bool = False) -> None:
+        what = "The question and its attachments are" if attached else "The question is"
         super().__init__(
-            f"The question is about {tokens:,} tokens, too long for the model's window "
+            f"{what} about {tokens:,} tokens, too long for the model's window "
             f"of {window:,} tokens.",
-            "Shorten it, or raise the window with --context or context_tokens.",
+            (
+                "Attach less (/file clear drops them), or raise"
+                if attached
+                else "Shorten it, or raise"
+            )
+            + " the window with --context or context_tokens.",
         )
         self.tokens = tokens
         self.window = window

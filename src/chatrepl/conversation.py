@@ -9,10 +9,12 @@ import json
 import secrets
 import time
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from chatrepl.attach import Attachment, compose, fence_for, of_meta
 from chatrepl.context import estimate
 from chatrepl.sanitize import sanitize
 from chatrepl.think import split_whole
@@ -78,12 +80,19 @@ class Message:
         return self._size[1]
 
     def wire(self) -> dict[str, str]:
-        """The message as every wire format sends it; never with the model's reasoning
-        (an answer saved by an older chatrepl may still hold it inline)."""
+        """The message as every wire format sends it: a question with its attachments
+        before it; never with the model's reasoning (an answer saved by an older
+        chatrepl may still hold it inline)."""
         content = self.content
         if self.role == "assistant" and "</think" in content:
             content = split_whole(content)[1]
+        elif self.role == "user" and "attachments" in self.meta:
+            content = compose(content, self.attachments())
         return {"role": self.role, "content": content}
+
+    def attachments(self) -> list[Attachment]:
+        """The files and command output sent with this question."""
+        return of_meta(self.meta)
 
 
 @dataclass
@@ -96,8 +105,16 @@ class Conversation:
     system: str = ""
     created: float = field(default_factory=time.time)
 
-    def add(self, role: Role, content: str, status: str = "complete") -> Message:
+    def add(
+        self,
+        role: Role,
+        content: str,
+        status: str = "complete",
+        attachments: Sequence[Attachment] = (),
+    ) -> Message:
         message = Message(role, content, status)
+        if attachments:
+            message.meta["attachments"] = [a.to_meta() for a in attachments]
         self.messages.append(message)
         if role == "user" and not self.title:
             self.title = make_title(content)
@@ -163,6 +180,10 @@ def to_markdown(conversation: Conversation) -> str:
         reasoning = message.meta.get("reasoning")
         if isinstance(reasoning, str) and reasoning:
             lines += ["<details><summary>Reasoning</summary>", "", reasoning, "", "</details>", ""]
+        for attachment in message.attachments():
+            fence = fence_for(attachment.text)
+            lines += [f"📎 {attachment.header()}", "", f"{fence}{attachment.language}"]
+            lines += [attachment.text.rstrip("\n"), fence, ""]
         lines += [message.content, ""]
     return "\n".join(lines)
 

@@ -6,8 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from chatrepl.blocks import code_blocks
 from chatrepl.conversation import Conversation, make_title, to_json, to_markdown
-from chatrepl.errors import EXIT_FAILED, EXIT_OK, UsageError
+from chatrepl.errors import EXIT_FAILED, EXIT_OK, ChatreplError, UsageError
 from chatrepl.render import Renderer
 from chatrepl.sanitize import sanitize
 from chatrepl.store import Store
@@ -27,11 +28,31 @@ def write_export(conversation: Conversation, path: Path, fmt: str = "") -> str:
     return fmt
 
 
+def show_code(conversation: Conversation, number: int) -> int:
+    """`--show ID --code [N]`: the last answer's code blocks (or its N-th) to stdout."""
+    last = next((m for m in reversed(conversation.messages) if m.role == "assistant"), None)
+    blocks = code_blocks(last.content) if last is not None else []
+    if not blocks:
+        raise ChatreplError(f"The last answer of {conversation.id} has no code block.")
+    if number > len(blocks):
+        raise ChatreplError(
+            f"The last answer of {conversation.id} has {len(blocks)} code block"
+            f"{'s' if len(blocks) != 1 else ''}; there is no code block {number}."
+        )
+    chosen = [blocks[number - 1]] if number else blocks
+    text = "\n".join(b.text.rstrip("\n") + "\n" for b in chosen)
+    sys.stdout.write(text if not sys.stdout.isatty() else sanitize(text))
+    sys.stdout.flush()
+    return EXIT_OK
+
+
 def run(args: argparse.Namespace, store: Store, renderer: Renderer) -> int:
     if args.list:
         limit = None if args.all else args.limit
         renderer.conversations(store.list_conversations(limit))
         return EXIT_OK
+    if args.show is not None and args.code is not None:
+        return show_code(store.load(store.resolve(args.show)), args.code)
     if args.show is not None:
         renderer.transcript(store.load(store.resolve(args.show)), reasoning=True)
         return EXIT_OK

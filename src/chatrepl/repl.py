@@ -24,8 +24,9 @@ from prompt_toolkit.input import Input
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.output import Output
 
-from chatrepl import commands
+from chatrepl import attach, commands
 from chatrepl.actions import Actions
+from chatrepl.attach import Attachment, AttachmentError
 from chatrepl.chat import Chat, Outcome
 from chatrepl.conversation import make_title
 from chatrepl.errors import ChatreplError, Terminated
@@ -111,6 +112,7 @@ class CommandCompleter(Completer):
             "model": self._models,
             "onoff": lambda: commands.ON_OFF,
             "think": lambda: commands.THINK_ON_OFF,
+            "copy": lambda: commands.COPY,
         }
 
     def _conversations(self) -> list[tuple[str, str]]:
@@ -132,6 +134,11 @@ class CommandCompleter(Completer):
         self, document: Document, complete_event: CompleteEvent
     ) -> Iterator[Completion]:
         text = document.text_before_cursor
+        partial = attach.mention_at_cursor(text)
+        if partial is not None:  # @path anywhere in a question
+            for value, shown in attach.complete_path(partial):
+                yield Completion(value, start_position=-len(partial), display=shown)
+            return
         if "\n" in text:
             return
         for value, meta, start in commands.complete(text, self.providers):
@@ -148,6 +155,15 @@ def key_bindings() -> KeyBindings:
             buffer.apply_completion(buffer.complete_state.current_completion)
             return
         buffer.validate_and_handle()
+
+    @kb.add("@")
+    def _mention(event: KeyPressEvent) -> None:
+        """`@` at the start of a word offers the files to attach."""
+        buffer = event.current_buffer
+        before = buffer.document.text_before_cursor
+        buffer.insert_text("@")
+        if not before or before[-1] in " \t\n([{\"'":
+            buffer.start_completion(select_first=False)
 
     @kb.add("c-x", "c-e")
     def _editor(event: KeyPressEvent) -> None:
@@ -166,12 +182,17 @@ class Repl(Actions):
     """Reads lines and acts on them until the user leaves."""
 
     def __init__(
-        self, chat: Chat, input: Input | None = None, output: Output | None = None
+        self,
+        chat: Chat,
+        input: Input | None = None,
+        output: Output | None = None,
+        attached: Iterable[Attachment] = (),
     ) -> None:
         self.chat = chat
         self.renderer = chat.renderer
         self.exiting = False
         self.pending = ""  # text offered at the next prompt (an unsent question)
+        self.attached = list(attached)  # files and output for the next question (-f)
         self.session: PromptSession[str] = PromptSession(
             history=StoreHistory(chat.store),
             completer=CommandCompleter(chat),
@@ -198,15 +219,22 @@ class Repl(Actions):
                     continue  # Ctrl-C at the prompt clears the line
                 except EOFError:
                     break  # Ctrl-D on an empty line
-                self.handle(line)
+                try:
+                    self.handle(line)
+                except KeyboardInterrupt:  # between the prompt and what it started
+                    self.renderer.note("Interrupted.")
         finally:
             self.chat.release()
         return 0
 
     def read(self) -> str:
         default, self.pending = self.pending, ""
+        message: list[tuple[str, str]] = [
+            ("ansicyan", f"📎 {sanitize(a.describe())}\n") for a in self.attached
+        ]
+        message.append(("bold ansigreen", "> "))
         with self._exit_on_signals():
-            return self.session.prompt(FormattedText([("bold ansigreen", "> ")]), default=default)
+            return self.session.prompt(FormattedText(message), default=default)
 
     @contextlib.contextmanager
     def _exit_on_signals(self) -> Iterator[None]:
@@ -242,12 +270,30 @@ class Repl(Actions):
             except ChatreplError as exc:
                 self.renderer.error(str(exc))
             return
+        if text.startswith("!"):
+            try:
+                self.run_command(text[1:].strip())
+            except ChatreplError as exc:
+                self.renderer.error(str(exc))
+            return
         if text.startswith("//"):
             text = text[1:]
-        self.ask(text)
+        try:
+            self.ask(text)
+        except AttachmentError as exc:
+            self.renderer.error(str(exc))
+            self.pending = line.rstrip("\n")
 
     def ask(self, text: str) -> Outcome:
-        return self.turn(lambda: self.chat.ask(text))
+        """Send a question with what is attached and what it names with `@path`."""
+        mentioned = self.mentioned(text)
+        if mentioned:
+            self.renderer.attachments(mentioned)
+        attachments = attach.merge(self.attached, mentioned)
+        outcome = self.turn(lambda: self.chat.ask(text, attachments))
+        if not outcome.restore:
+            self.attached = []  # sent with the question (a question given back keeps them)
+        return outcome
 
     def report(self, outcome: Outcome) -> None:
         """The one line that says how a turn ended, when it did not simply complete."""
@@ -279,6 +325,9 @@ class Repl(Actions):
         except (KeyboardInterrupt, EOFError):
             return False
         return answer.strip().lower() in ("y", "yes")
+
+    def quiet(self) -> contextlib.AbstractContextManager[None]:
+        return quiet_terminal()
 
     def turn(self, run: Callable[[], Outcome]) -> Outcome:
         """Run one turn with the terminal quiet, then say how it ended."""

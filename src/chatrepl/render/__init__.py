@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from chatrepl.attach import Attachment
 from chatrepl.blocks import Blocks
 from chatrepl.conversation import Conversation, Message, Summary
 from chatrepl.render.markdown import make_console, markdown, trimmed_lines
@@ -101,6 +102,18 @@ class Renderer:
     def info(self, message: str) -> None:
         self.console.print(Text(sanitize(message)), soft_wrap=True)
 
+    def output(self, text: str) -> None:
+        """A command's output, already sanitized, written as it comes."""
+        self.console.file.write(text)
+        self.console.file.flush()
+
+    def attachments(self, attachments: Iterable[Attachment]) -> None:
+        """Attachments collapsed to a line each: `📎 src/app.py, 212 lines`."""
+        for attachment in attachments:
+            self.console.print(
+                Text(f"📎 {sanitize(attachment.describe())}", style="cyan"), soft_wrap=True
+            )
+
     def reasoning(self, text: str) -> None:
         """A saved reasoning in full, dimmed under its header."""
         self.console.print(Text(THINKING_HEADER.rstrip("…"), style="dim bold"))
@@ -172,6 +185,7 @@ class Renderer:
                 self.summary(message)
             elif message.role == "user":
                 self.console.print(Text("> " + sanitize(message.content), style="bold"))
+                self.attachments(message.attachments())
             elif message.role == "assistant":
                 thought = message.meta.get("reasoning")
                 if isinstance(thought, str) and thought:

@@ -10,9 +10,9 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.segment import Segment
 from rich.text import Text
 
-from chatrepl.blocks import Blocks
+from chatrepl.blocks import Blocks, code_blocks
 from chatrepl.render.markdown import Trimmed, trimmed_lines
-from chatrepl.sanitize import Sanitizer
+from chatrepl.sanitize import Sanitizer, sanitize
 from chatrepl.think import Thought
 
 if TYPE_CHECKING:
@@ -91,6 +91,7 @@ class AnswerView:
         self._blocks = Blocks()
         self._tail = _Tail(renderer)
         self._printed_blocks = 0
+        self._code_blocks = 0  # code blocks printed so far, numbered from 1
         self._live: Live | None = None
         self._refresher: _Refresher | None = None
         self._lock = threading.RLock()
@@ -184,6 +185,7 @@ class AnswerView:
         self.r.note("↑ That was the model's reasoning (it sent no opening <think> tag).")
         self._blocks = Blocks()
         self._printed_blocks = 0
+        self._code_blocks = 0
 
     # ---------------------------------------------------------- output
 
@@ -211,6 +213,13 @@ class AnswerView:
     def _print_block(self, block: str) -> None:
         if self._printed_blocks:
             self.console.print()
+        codes = code_blocks(block) if ("```" in block or "~~~" in block or "    " in block) else []
+        if codes:  # numbered, for /copy code N and /save PATH N
+            first = self._code_blocks + 1
+            self._code_blocks += len(codes)
+            label = f"code {first}" if len(codes) == 1 else f"code {first}–{self._code_blocks}"
+            language = sanitize(codes[0].language) if len(codes) == 1 else ""
+            self.console.print(Text(label + (f" · {language}" if language else ""), style="dim"))
         self.console.print(Trimmed(self.r.markdown_renderable(block)))
         self._printed_blocks += 1
 

@@ -1,0 +1,306 @@
+"""Material brought into a question: text files and the output of commands.
+
+An `Attachment` is kept in its user message's meta and joined to the question only on
+the wire (`compose`), each in a fence longer than any run of backticks it holds, under
+a line naming it. Reading a file is strict: a path that is missing, unreadable, a
+directory, binary or over the size cap raises one `AttachmentError` and nothing is
+attached. `mentions` finds `@path` in a question; `complete_path` feeds Tab completion.
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from chatrepl.errors import UsageError
+
+DEFAULT_MAX_KB = 256
+SNIFF_BYTES = 8192
+COMPLETIONS = 200
+
+LANGUAGES = {
+    ".py": "python", ".pyi": "python", ".js": "javascript", ".mjs": "javascript",
+    ".ts": "typescript", ".tsx": "tsx", ".jsx": "jsx", ".rs": "rust", ".go": "go",
+    ".c": "c", ".h": "c", ".cc": "cpp", ".cpp": "cpp", ".hpp": "cpp", ".java": "java",
+    ".kt": "kotlin", ".rb": "ruby", ".php": "php", ".swift": "swift", ".cs": "csharp",
+    ".sh": "bash", ".bash": "bash", ".zsh": "zsh", ".fish": "fish", ".ps1": "powershell",
+    ".sql": "sql", ".html": "html", ".css": "css", ".scss": "scss", ".json": "json",
+    ".toml": "toml", ".yaml": "yaml", ".yml": "yaml", ".xml": "xml", ".md": "markdown",
+    ".rst": "rst", ".txt": "text", ".ini": "ini", ".cfg": "ini", ".lua": "lua",
+    ".r": "r", ".scala": "scala", ".hs": "haskell", ".ex": "elixir", ".exs": "elixir",
+    ".erl": "erlang", ".clj": "clojure", ".dart": "dart", ".vue": "vue", ".tf": "hcl",
+    ".diff": "diff", ".patch": "diff", ".csv": "csv", ".log": "text", ".mk": "make",
+    ".dockerfile": "dockerfile", ".nix": "nix", ".zig": "zig", ".ml": "ocaml",
+}  # fmt: skip
+NAMED = {"Makefile": "make", "Dockerfile": "dockerfile", "CMakeLists.txt": "cmake"}
+# An `@word` that is not a file is left as text, unless it plainly names one.
+_MENTION = re.compile(r"(?<![^\s(\[{\"'])@(\S+)")
+_TRAILING = ".,;:!?)]}\"'"
+
+
+class AttachmentError(UsageError):
+    """A path or command output that cannot be attached; nothing was attached."""
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file's text, or a command's output, to send with the next question."""
+
+    name: str  # the path as the user wrote it, or the command
+    text: str
+    kind: str = "file"  # "file" or "output"
+    status: int | None = None  # a command's exit status (None: stopped)
+
+    @property
+    def lines(self) -> int:
+        return self.text.count("\n") + (0 if self.text.endswith("\n") or not self.text else 1)
+
+    @property
+    def language(self) -> str:
+        if self.kind != "file":
+            return ""
+        path = Path(self.name)
+        return NAMED.get(path.name) or LANGUAGES.get(path.suffix.lower(), "")
+
+    def describe(self) -> str:
+        """One line for the screen: `src/app.py, 212 lines` (sanitize before showing)."""
+        count = f"{self.lines} line{'s' if self.lines != 1 else ''}"
+        if self.kind == "file":
+            return f"{self.name}, {count}"
+        how = "stopped" if self.status is None else f"exit status {self.status}"
+        return f"output of `{self.name}`, {count}, {how}"
+
+    def header(self) -> str:
+        if self.kind == "file":
+            return f"File {self.name}:"
+        how = "it was stopped" if self.status is None else f"exit status {self.status}"
+        return f"Output of the command `{self.name}` ({how}):"
+
+    def block(self) -> str:
+        """The delimited form sent to the model: a header line, then a fence."""
+        fence = fence_for(self.text)
+        body = self.text if self.text.endswith("\n") or not self.text else self.text + "\n"
+        return f"{self.header()}\n{fence}{self.language}\n{body}{fence}"
+
+    def to_meta(self) -> dict[str, object]:
+        out: dict[str, object] = {"kind": self.kind, "name": self.name, "text": self.text}
+        if self.kind == "output":
+            out["status"] = self.status
+        return out
+
+    @classmethod
+    def from_meta(cls, value: object) -> Attachment | None:
+        if not isinstance(value, Mapping):
+            return None
+        name, text, kind = value.get("name"), value.get("text"), value.get("kind", "file")
+        status = value.get("status")
+        if not isinstance(name, str) or not isinstance(text, str) or not isinstance(kind, str):
+            return None
+        return cls(name, text, kind, status if isinstance(status, int) else None)
+
+
+def fence_for(text: str) -> str:
+    """A backtick fence longer than any run of backticks in `text`."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def compose(question: str, attachments: Iterable[Attachment]) -> str:
+    """The user message as sent: each attachment's block, in order, then the question."""
+    blocks = [a.block() for a in attachments]
+    return "\n\n".join([*blocks, question]) if blocks else question
+
+
+def of_meta(meta: Mapping[str, object]) -> list[Attachment]:
+    """The attachments saved in a message's meta."""
+    raw = meta.get("attachments")
+    if not isinstance(raw, list):
+        return []
+    return [a for a in (Attachment.from_meta(v) for v in raw) if a is not None]
+
+
+# ---------------------------------------------------------------- reading files
+
+
+def _size(max_bytes: int) -> str:
+    return f"{max_bytes // 1024} KB" if max_bytes >= 1024 else f"{max_bytes} bytes"
+
+
+def read_file(name: str, max_bytes: int = DEFAULT_MAX_KB * 1024) -> Attachment:
+    """A text file as an attachment, named as the user wrote it; or AttachmentError."""
+    path = Path(name).expanduser()
+    try:
+        if path.is_dir():
+            raise AttachmentError(
+                f"{name} is a directory.", f"Attach the files in it: /file {name.rstrip('/')}/*"
+            )
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise AttachmentError(
+                f"{name} is {_size(size)}, over the {_size(max_bytes)} limit for a file.",
+                "Attach a part of it (!head -n 200 FILE), or raise max_file_kb in config.toml.",
+            )
+        with path.open("rb") as f:
+            data = f.read(max_bytes + 1)
+    except FileNotFoundError:
+        raise AttachmentError(f"No such file: {name}.") from None
+    except PermissionError:
+        raise AttachmentError(f"{name} cannot be read: permission denied.") from None
+    except OSError as exc:
+        raise AttachmentError(f"{name} cannot be read: {exc.strerror or exc}.") from None
+    if len(data) > max_bytes:  # it grew while being read
+        raise AttachmentError(f"{name} is over the {_size(max_bytes)} limit for a file.")
+    if b"\0" in data[:SNIFF_BYTES]:
+        raise AttachmentError(f"{name} is a binary file; only text files can be attached.")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise AttachmentError(
+            f"{name} is not UTF-8 text; only text files can be attached."
+        ) from None
+    return Attachment(name, text.removeprefix("\ufeff"))
+
+
+def expand(spec: str) -> list[str]:
+    """`~` and glob patterns expanded, as names to show; a plain path as it is."""
+    if not glob.has_magic(spec):
+        return [spec]
+    found = sorted(glob.glob(os.path.expanduser(spec), recursive=True))
+    files = [f for f in found if not os.path.isdir(f)]
+    if not files:
+        raise AttachmentError(f"No file matches {spec}.")
+    return files
+
+
+def read_all(specs: Iterable[str], max_bytes: int) -> tuple[list[Attachment], list[str]]:
+    """Every file the specs name, and one line for each that cannot be attached."""
+    found: list[Attachment] = []
+    errors: list[str] = []
+    for spec in specs:
+        try:
+            names = expand(spec)
+        except AttachmentError as exc:
+            errors.append(str(exc))
+            continue
+        for name in names:
+            try:
+                found.append(read_file(name, max_bytes))
+            except AttachmentError as exc:
+                errors.append(str(exc))
+    return found, errors
+
+
+def merge(first: Iterable[Attachment], more: Iterable[Attachment]) -> list[Attachment]:
+    """Both lists in order, a file named twice kept once."""
+    out: list[Attachment] = []
+    seen: set[tuple[str, str]] = set()
+    for a in (*first, *more):
+        key = (a.kind, str(Path(a.name).expanduser().resolve()) if a.kind == "file" else a.name)
+        if key not in seen:
+            seen.add(key)
+            out.append(a)
+    return out
+
+
+# ---------------------------------------------------------------- @path
+
+
+def _code_spans(text: str) -> list[tuple[int, int]]:
+    """Where fenced code blocks and inline code are: no `@` there is an attachment."""
+    spans: list[tuple[int, int]] = []
+    fence = ""
+    start = pos = 0
+    for line in text.splitlines(keepends=True):
+        stripped = line.strip()
+        if fence:
+            if stripped.startswith(fence) and not stripped.strip(fence[0]):
+                spans.append((start, pos + len(line)))
+                fence = ""
+        elif stripped.startswith(("```", "~~~")):
+            char = stripped[0]
+            fence = char * (len(stripped) - len(stripped.lstrip(char)))
+            start = pos
+        pos += len(line)
+    if fence:
+        spans.append((start, len(text)))
+    for match in re.finditer(r"(`+)(?:(?!\1).)+?\1", text, re.DOTALL):
+        spans.append(match.span())
+    return spans
+
+
+def _names_a_file(word: str) -> bool:
+    """Whether an `@word` that does not exist was plainly meant as a file."""
+    return "/" in word or word.startswith("~") or Path(word).suffix.lower() in LANGUAGES
+
+
+def mentions(text: str, exists: Callable[[str], bool] = os.path.lexists) -> list[str]:
+    """The `@path` words of a question that name files, in order, each once.
+
+    `@` inside a word (an e-mail address) or in code is not one; trailing punctuation is
+    not part of the path. An `@word` that is no file is left as text unless it plainly
+    names one (a `/`, a leading `~`, or a known file extension): then it is returned,
+    for reading to report it missing.
+    """
+    spans = _code_spans(text)
+    out: list[str] = []
+    for match in _MENTION.finditer(text):
+        if any(a <= match.start() < b for a, b in spans):
+            continue
+        word = match.group(1)
+        candidates = [word, word.rstrip(_TRAILING)]
+        name = next((c for c in candidates if c and exists(os.path.expanduser(c))), "")
+        if not name:
+            stripped = candidates[1]
+            if not stripped or not _names_a_file(stripped):
+                continue
+            name = stripped
+        if name not in out:
+            out.append(name)
+    return out
+
+
+def mention_at_cursor(before: str) -> str | None:
+    """The partial path of an `@path` being typed at the end of `before`, if any."""
+    match = re.search(r"(?:^|(?<=[\s(\[{\"']))@(\S*)$", before)
+    return match.group(1) if match else None
+
+
+# ---------------------------------------------------------------- completion
+
+
+def complete_path(word: str, files: bool = True) -> list[tuple[str, str]]:
+    """Paths that complete `word`: (the whole completed word, what to display).
+
+    Directories end with `/`; hidden entries appear only once a `.` is typed.
+    """
+    if word == "~":
+        return [("~/", "~/")]
+    cut = word.rfind("/") + 1
+    folder, prefix = word[:cut], word[cut:]
+    where = os.path.expanduser(folder) if folder else "."
+    try:
+        entries = sorted(os.scandir(where), key=lambda e: e.name)
+    except OSError:
+        return []
+    out: list[tuple[str, str]] = []
+    for entry in entries:
+        if not entry.name.startswith(prefix):
+            continue
+        if entry.name.startswith(".") and not prefix.startswith("."):
+            continue
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            continue
+        if not is_dir and not files:
+            continue
+        shown = entry.name + ("/" if is_dir else "")
+        out.append((folder + shown, shown))
+        if len(out) >= COMPLETIONS:
+            break
+    return out

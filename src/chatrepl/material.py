@@ -1,0 +1,185 @@
+"""The REPL's commands for material in and code out: /file, @path, !COMMAND and /run,
+/copy code and /save. `Material` is a part of `actions.Actions`; nothing here imports
+prompt_toolkit or rich."""
+
+from __future__ import annotations
+
+import contextlib
+import shlex
+from pathlib import Path
+
+from chatrepl import attach, clipboard, commands, shell
+from chatrepl.attach import Attachment, AttachmentError
+from chatrepl.blocks import CodeBlock, code_blocks
+from chatrepl.chat import Chat
+from chatrepl.errors import ChatreplError
+from chatrepl.render import Renderer
+from chatrepl.sanitize import Sanitizer, sanitize
+
+
+def _words(arg: str) -> list[str]:
+    try:
+        return shlex.split(arg)
+    except ValueError as exc:
+        raise commands.CommandError(f"Cannot read the paths: {exc}.") from None
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'s' if n != 1 else ''}"
+
+
+def _number(text: str, what: str) -> int:
+    if not text.isdigit() or int(text) == 0:
+        raise commands.CommandError(f"{what} takes a code block's number (1, 2, ...), not {text}.")
+    return int(text)
+
+
+class Material:
+    """Attachments waiting for the next question, and code taken out of answers."""
+
+    chat: Chat
+    renderer: Renderer
+    #: Files and command output to send with the next question, in order.
+    attached: list[Attachment]
+
+    def confirm(self, question: str) -> bool:
+        raise NotImplementedError
+
+    def quiet(self) -> contextlib.AbstractContextManager[None]:
+        """The terminal kept from echoing keys while something runs (see repl)."""
+        return contextlib.nullcontext()
+
+    @property
+    def max_bytes(self) -> int:
+        return self.chat.settings.max_file_kb * 1024
+
+    # ---------------------------------------------------------- in
+
+    def attach(self, arg: str) -> None:
+        if arg == "clear":
+            count = len(self.attached)
+            self.attached = []
+            self.renderer.note(f"Dropped {count} attachment{'s' if count != 1 else ''}.")
+            return
+        if not arg:
+            if not self.attached:
+                self.renderer.note("Nothing is attached. /file PATH attaches a file.")
+                return
+            self.renderer.note("Attached to the next question:")
+            self.renderer.attachments(self.attached)
+            return
+        found, errors = attach.read_all(_words(arg), self.max_bytes)
+        for error in errors:
+            self.renderer.error(error)
+        if errors:
+            self.renderer.note("Nothing was attached.")
+            return
+        before = len(self.attached)
+        self.attached = attach.merge(self.attached, found)
+        added = self.attached[before:]
+        if added:
+            self.renderer.attachments(added)
+        total = len(self.attached)
+        self.renderer.note(
+            f"{total} attachment{'s' if total != 1 else ''} will go with your next question; "
+            "/file clear drops them."
+        )
+
+    def mentioned(self, text: str) -> list[Attachment]:
+        """The files `@path` names in a question; AttachmentError for any that fails."""
+        found, errors = attach.read_all(attach.mentions(text), self.max_bytes)
+        if errors:
+            raise AttachmentError(
+                errors[0] if len(errors) == 1 else f"{errors[0]} (and {len(errors) - 1} more)",
+                "Nothing was sent; your question is back at the prompt.",
+            )
+        return found
+
+    def run_command(self, command: str) -> None:
+        if not command:
+            raise commands.CommandError("!COMMAND runs a shell command, e.g. !git status.")
+        sanitizer = Sanitizer()
+        ends_with_newline = [True]
+
+        def show(text: str) -> None:
+            safe = sanitizer.feed(text)
+            if safe:
+                self.renderer.output(safe)
+                ends_with_newline[0] = safe.endswith("\n")
+
+        with self.quiet():
+            output = shell.run(command, show, self.max_bytes)
+        if not ends_with_newline[0]:
+            self.renderer.output("\n")
+        if output.status is None:
+            self.renderer.warn("Stopped.")
+        elif output.status != 0:
+            self.renderer.warn(f"Exit status {output.status}.")
+        if not output.text.strip():
+            self.renderer.note(
+                "The command printed nothing; nothing is attached."
+                if output.status is not None
+                else "Nothing is attached."
+            )
+            return
+        self.attached = [
+            a for a in self.attached if not (a.kind == "output" and a.name == command)
+        ] + [output]
+        self.renderer.note(
+            f"The output ({_count(output.lines, 'line')}) will go with your next question; "
+            "/file clear drops it."
+        )
+
+    # ---------------------------------------------------------- out
+
+    def _code(self, number: int | None) -> tuple[int, CodeBlock]:
+        last = self.chat.last_answer()
+        if last is None or not last.content:
+            raise ChatreplError("There is no answer yet.")
+        blocks = code_blocks(last.content)
+        if not blocks:
+            raise ChatreplError(
+                "The last answer has no code block.", "/copy copies the whole answer."
+            )
+        if number is None:
+            return len(blocks), blocks[-1]
+        if number > len(blocks):
+            count = f"{len(blocks)} code block{'s' if len(blocks) != 1 else ''}"
+            raise ChatreplError(f"The last answer has {count}; there is no code block {number}.")
+        return number, blocks[number - 1]
+
+    def copy(self, arg: str = "") -> None:
+        words = arg.split()
+        if not words:
+            last = self.chat.last_answer()
+            if last is None or not last.content:
+                raise ChatreplError("There is no answer to copy yet.")
+            how = clipboard.copy(last.content, self.renderer.write_control)
+            self.renderer.note(f"Copied the last answer ({len(last.content)} characters) to {how}.")
+            return
+        if words[0] != "code" or len(words) > 2:
+            raise commands.CommandError("/copy takes nothing, or code and a block's number.")
+        number, block = self._code(_number(words[1], "/copy code") if len(words) > 1 else None)
+        how = clipboard.copy(block.text, self.renderer.write_control)
+        self.renderer.note(f"Copied code block {number} ({_count(block.lines, 'line')}) to {how}.")
+
+    def save(self, arg: str) -> None:
+        words = _words(arg)
+        if not words or len(words) > 2:
+            raise commands.CommandError(
+                "/save needs a file name, then optionally a code block's number."
+            )
+        number, block = self._code(_number(words[1], "/save") if len(words) > 1 else None)
+        path = Path(words[0]).expanduser()
+        shown = sanitize(words[0])
+        if path.is_dir():
+            raise ChatreplError(f"{shown} is a directory.", "Give a file name.")
+        if path.exists() and not self.confirm(f"{shown} exists. Overwrite it? [y/N] "):
+            self.renderer.note("Nothing was written.")
+            return
+        text = block.text if block.text.endswith("\n") else block.text + "\n"
+        try:
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise ChatreplError(f"Could not write {shown}: {exc.strerror or exc}.") from None
+        self.renderer.note(f"Wrote code block {number} ({_count(block.lines, 'line')}) to {shown}.")
