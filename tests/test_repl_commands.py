@@ -155,22 +155,6 @@ def test_stats_of_the_last_answer_and_the_conversation(
     assert "24 prompt and 3 answer tokens" in text and "1 answers, 3 answer tokens" in text
 
 
-def test_edit_composes_the_next_message(
-    server: ChatServer, tmp_path: Path, pipe: PipeInput, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    editor = tmp_path / "editor"
-    editor.write_text(
-        f"#!{sys.executable}\nimport sys\n"
-        "open(sys.argv[1], 'w').write('written in the editor\\n')\n"
-    )
-    editor.chmod(editor.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv("VISUAL", str(editor))
-    r, _ = repl_for(Settings(endpoint=Endpoint(url=server.url)), tmp_path, pipe)
-    pipe.send_text("/edit\r\r\x04")
-    r.run()
-    assert last_sent(server) == ["written in the editor"]
-
-
 def test_copy_through_a_clipboard_command(
     server: ChatServer, tmp_path: Path, pipe: PipeInput, monkeypatch: pytest.MonkeyPatch
 ) -> None:

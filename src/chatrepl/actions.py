@@ -7,20 +7,16 @@ and `confirm` (ask yes or no). Nothing here imports prompt_toolkit.
 
 from __future__ import annotations
 
-import os
-import shlex
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from chatrepl import commands
-from chatrepl.chat import Chat, Outcome
+from chatrepl import branches, commands, tree
+from chatrepl.chat import Chat
 from chatrepl.conversation import Message, make_title
 from chatrepl.errors import ChatreplError
 from chatrepl.manage import write_export
 from chatrepl.material import Material
+from chatrepl.outcome import Outcome
 from chatrepl.render import Renderer
 from chatrepl.sanitize import sanitize
 from chatrepl.store import Store
@@ -146,7 +142,7 @@ class Actions(Material, commands.App):
     def rename(self, title: str) -> None:
         conversation = self.chat.conversation
         conversation.title = make_title(title)
-        if conversation.messages and self.chat.store is not None:
+        if conversation.nodes and self.chat.store is not None:
             self.chat.store.rename(conversation.id, conversation.title)
         self.renderer.note(f"Renamed to {conversation.title}.")
 
@@ -154,11 +150,12 @@ class Actions(Material, commands.App):
         store = self._saved_store()
         current = self.chat.conversation
         cid = store.resolve(ref) if ref else current.id
-        if cid == current.id and not current.messages:
+        if cid == current.id and not current.nodes:
             self.renderer.note("This conversation is empty; there is nothing to delete.")
             return
         target = store.load(cid) if cid != current.id else current
-        question = f"Delete {cid} ({sanitize(target.title)}, {len(target)} messages)? [y/N] "
+        count = len(target.nodes)
+        question = f"Delete {cid} ({sanitize(target.title)}, {count} messages)? [y/N] "
         if not self.confirm(question):
             self.renderer.note("Nothing was deleted.")
             return
@@ -196,6 +193,9 @@ class Actions(Material, commands.App):
         conv = chat.conversation
         parts.append(sanitize(conv.title) if conv.title else "new conversation")
         parts.append(f"{len(conv)} messages")
+        alternatives = tree.alternatives(conv)
+        if alternatives is not None:
+            parts.append(alternatives.describe())
         last = chat.last_answer()
         speed = last.meta.get("tokens_per_second") if last else None
         if speed:
@@ -203,7 +203,12 @@ class Actions(Material, commands.App):
         return "  │  ".join(parts)
 
     def retry(self) -> None:
-        self.turn(self.chat.retry)
+        outcome = self.turn(self.chat.retry)
+        alternatives = tree.alternatives(self.chat.conversation)
+        if alternatives is not None and outcome.status != "unsent":
+            self.renderer.note(
+                f"This is {alternatives.describe()}; /prev (Alt+Left) shows the earlier one."
+            )
 
     def undo(self) -> None:
         messages = self.chat.conversation.messages
@@ -212,31 +217,52 @@ class Actions(Material, commands.App):
             return
         question = self.chat.drop_last()
         self.pending = question.content
-        self.renderer.note("Took back the last exchange; the question is at the prompt.")
-
-    def edit(self) -> None:
-        editor = (
-            os.environ.get("VISUAL")
-            or os.environ.get("EDITOR")
-            or next((name for name in ("nano", "vi") if shutil.which(name)), "")
+        self.attached = question.attachments()
+        self.renderer.note(
+            "Took back the last exchange; the question is at the prompt "
+            "(the exchange stays as a branch: /branches)."
         )
-        if not editor:
-            raise ChatreplError("No editor found.", "Set $EDITOR to the editor you use.")
-        with tempfile.NamedTemporaryFile("w+", suffix=".md", delete=False) as f:
-            f.write(self.pending)
-            path = f.name
-        try:
-            done = subprocess.run([*shlex.split(editor), path], check=False)
-            text = Path(path).read_text(encoding="utf-8").rstrip("\n")
-        except (OSError, ValueError) as exc:
-            raise ChatreplError(f"Could not run the editor {editor}: {exc}.") from None
-        finally:
-            Path(path).unlink(missing_ok=True)
-        if done.returncode != 0:
-            raise ChatreplError(f"The editor {editor} exited with status {done.returncode}.")
-        self.pending = text
-        if not text.strip():
-            self.renderer.note("The message is empty; nothing to send.")
+
+    def edit(self, arg: str) -> None:
+        question = branches.edit(self.chat, int(arg) if arg else None)
+        self.pending = question.content
+        self.attached = question.attachments()
+        self.renderer.note(
+            "The question is back at the prompt: sending it starts a new branch from there; "
+            "the old one stays (/branches)."
+        )
+
+    def history(self) -> None:
+        asked = tree.questions(self.chat.conversation)
+        if not asked:
+            self.renderer.note("No questions yet on this branch.")
+            return
+        self.renderer.rows((str(n), make_title(m.content, 70)) for n, (_, m) in enumerate(asked, 1))
+
+    def step(self, delta: int) -> None:
+        alternatives = branches.step(self.chat, delta)
+        path = self.chat.conversation.messages
+        after = path[path.index(alternatives.question) + 1 :]
+        self.renderer.note(f"{alternatives.describe().capitalize()}:")
+        self.renderer.transcript(self.chat.conversation, messages=after[:RESUME_SHOWN])
+
+    def branches(self) -> None:
+        lines = tree.tree_lines(self.chat.conversation)
+        if not lines:
+            self.renderer.note("This conversation is empty.")
+            return
+        self.renderer.tree(lines)
+        count = len(tree.leaves(self.chat.conversation))
+        if count > 1:
+            self.renderer.note("* marks the branch on screen; /branch K puts branch K there.")
+        else:
+            self.renderer.note("One branch so far: /retry, /undo and /edit N start others.")
+
+    def branch(self, arg: str) -> None:
+        branches.switch(self.chat, int(arg))
+        conversation = self.chat.conversation
+        self.renderer.transcript(conversation, last=RESUME_SHOWN)
+        self.renderer.note(f"Branch {arg} is on screen ({len(conversation)} messages).")
 
     def system(self, text: str) -> None:
         if text:

@@ -14,7 +14,6 @@ import dataclasses
 import functools
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from chatrepl import wire
@@ -30,9 +29,11 @@ from chatrepl.errors import (
     StreamError,
     Terminated,
 )
+from chatrepl.outcome import Outcome
 from chatrepl.render import Renderer
 from chatrepl.store import Store
 from chatrepl.think import Recast
+from chatrepl.tree import copy_tree
 
 CHECKPOINT_SECONDS = 0.5
 
@@ -43,52 +44,6 @@ class Streamer(Protocol):
     def stream(
         self, endpoint: Endpoint, messages: list[dict[str, str]], token: str = ""
     ) -> Any: ...
-
-
-@dataclass
-class Outcome:
-    """How a turn ended: its status, the reply, and a question to give back if unsent."""
-
-    status: str  # complete | interrupted | truncated | failed | unsent
-    reply: wire.Reply = field(default_factory=wire.Reply)
-    error: ChatreplError | None = None
-    restore: str = ""
-    first_token: float | None = None  # seconds from sending to the first thing shown
-    first_text: float | None = None  # seconds from sending to the first answer text
-    seconds: float = 0.0
-
-    def meta(self) -> dict[str, Any]:
-        usage = self.reply.usage
-        out: dict[str, Any] = {"seconds": round(self.seconds, 3)}
-        if self.first_token is not None:
-            out["first_token"] = round(self.first_token, 3)
-        if usage:
-            out["usage"] = {
-                "prompt_tokens": usage.prompt_tokens,
-                "completion_tokens": usage.completion_tokens,
-                "total_tokens": usage.total_tokens,
-            }
-        if usage and usage.completion_tokens and self.first_token is not None:
-            streaming = self.seconds - self.first_token
-            if streaming > 0:
-                out["tokens_per_second"] = round(usage.completion_tokens / streaming, 1)
-        if self.reply.finish_reason:
-            out["finish_reason"] = self.reply.finish_reason
-        return out | self.thinking()
-
-    def thinking(self) -> dict[str, Any]:
-        """The reasoning and how long it and the answer took, for an answer's meta."""
-        reasoning = self.reply.reasoning.strip()
-        if not reasoning or self.first_token is None:
-            return {"reasoning": reasoning} if reasoning else {}
-        answered = self.first_text if self.first_text is not None else self.seconds
-        out: dict[str, Any] = {
-            "reasoning": reasoning,
-            "thinking_seconds": round(answered - self.first_token, 3),
-        }
-        if self.first_text is not None:
-            out["answer_seconds"] = round(self.seconds - self.first_text, 3)
-        return out
 
 
 def _tokens(message: Any) -> int:
@@ -154,6 +109,7 @@ class Chat:
         key = (
             self.conversation.id,
             len(self.conversation.messages),
+            id(self.conversation.messages[-1]) if self.conversation.messages else 0,
             budget.context_tokens,
             budget.ratio,
             self.conversation.active_summary() is not None,
@@ -265,15 +221,27 @@ class Chat:
             self._save(lambda: store.update_message(message, final=final, meta=meta))
 
     def _remove(self, doomed: list[Message]) -> None:
-        """Take messages out of the conversation and the store."""
-        messages = self.conversation.messages
-        messages[:] = [m for m in messages if all(m is not d for d in doomed)]
-        if not any(m.role == "user" for m in messages):
-            self.conversation.title = ""
+        """Take messages that were never answered out of the conversation and the store."""
+        conversation = self.conversation
+        conversation.messages = [
+            m for m in conversation.messages if all(m is not d for d in doomed)
+        ]
+        conversation.nodes = [m for m in conversation.nodes if all(m is not d for d in doomed)]
+        if not any(m.role == "user" for m in conversation.nodes):
+            conversation.title = ""
         store = self.store
         for message in doomed:
             if store is not None and message.id is not None:
-                self._save(functools.partial(store.delete_message, self.conversation.id, message))
+                self._save(functools.partial(store.delete_message, conversation.id, message))
+        self.set_path(conversation.messages)
+
+    def set_path(self, messages: list[Message]) -> None:
+        """Put a branch on screen: what is shown, sent and continued from now on."""
+        self.conversation.messages = messages
+        store = self.store
+        if store is not None and any(m.id is not None for m in self.conversation.nodes):
+            last = messages[-1] if messages else None
+            self._save(functools.partial(store.set_head, self.conversation.id, last))
 
     # ---------------------------------------------------------- a turn
 
@@ -289,14 +257,15 @@ class Chat:
         return outcome
 
     def retry(self) -> Outcome:
-        """Ask the last question again, in place of its answer."""
+        """Ask the last question again; its earlier answer stays as an alternative."""
         question = self.drop_last(keep_question=True)
         self._save_warned = False
         self._reopen()
         return self._answer(question)
 
     def drop_last(self, keep_question: bool = False) -> Message:
-        """Remove the last exchange (or only its answer); return its question."""
+        """Take the last exchange (or only its answer) off the screen; return its
+        question. It stays in the conversation as a branch of its own."""
         messages = self.conversation.messages
         index = next(
             (i for i in range(len(messages) - 1, -1, -1) if messages[i].role == "user"), None
@@ -304,7 +273,7 @@ class Chat:
         if index is None:
             raise ChatreplError("There is no exchange to take back yet.")
         question = messages[index]
-        self._remove(messages[index + 1 if keep_question else index :])
+        self.set_path(messages[: index + 1 if keep_question else index])
         return question
 
     def last_answer(self) -> Message | None:
@@ -315,7 +284,7 @@ class Chat:
     def set_system(self, text: str) -> None:
         self.conversation.system = text
         store = self.store
-        if store is not None and self.conversation.messages:
+        if store is not None and self.conversation.nodes:
             self._save(functools.partial(store.set_system, self.conversation.id, text))
 
     def _answer(self, question: Message) -> Outcome:
@@ -413,15 +382,7 @@ class Chat:
             owner = store.claim(loaded.id)
         self._claimed = owner is None
         if owner is not None:
-            copy = Conversation(
-                title=f"{loaded.title} (copy)",
-                messages=[
-                    Message(m.role, m.content, m.status, m.created, meta=dict(m.meta))
-                    for m in loaded.messages
-                ],
-                system=loaded.system,
-                created=loaded.created,
-            )
+            copy = copy_tree(loaded, f"{loaded.title} (copy)")
             self._save(lambda: store.copy(loaded.id, copy))
             self.conversation = copy
             self._claimed = True

@@ -30,7 +30,11 @@ class App(Protocol):
     def search(self, text: str) -> None: ...
     def retry(self) -> None: ...
     def undo(self) -> None: ...
-    def edit(self) -> None: ...
+    def edit(self, arg: str) -> None: ...
+    def history(self) -> None: ...
+    def step(self, delta: int) -> None: ...
+    def branches(self) -> None: ...
+    def branch(self, arg: str) -> None: ...
     def copy(self, arg: str) -> None: ...
     def attach(self, arg: str) -> None: ...
     def run_command(self, command: str) -> None: ...
@@ -236,19 +240,57 @@ def _search(app: App, arg: str) -> None:
     app.search(arg)
 
 
-@command("retry", "Ask the last question again, replacing its answer.")
+@command("retry", "Ask the last question again; the earlier answer stays (/prev, /next).")
 def _retry(app: App, arg: str) -> None:
     app.retry()
 
 
-@command("undo", "Take back the last question and answer; the question returns to the prompt.")
+@command(
+    "undo",
+    "Take back the last question and answer (kept as a branch); the question returns to "
+    "the prompt.",
+)
 def _undo(app: App, arg: str) -> None:
     app.undo()
 
 
-@command("edit", "Write the next message in $VISUAL or $EDITOR; it returns to the prompt.")
+@command(
+    "edit",
+    "Put question N (from /history; the last by default) back at the prompt; sending it "
+    "starts a new branch.",
+    "[N]",
+)
 def _edit(app: App, arg: str) -> None:
-    app.edit()
+    if arg and not arg.isdigit():
+        raise CommandError("/edit takes a question's number, as /history shows it.")
+    app.edit(arg)
+
+
+@command("history", "List the questions of the branch on screen, numbered for /edit.")
+def _history(app: App, arg: str) -> None:
+    app.history()
+
+
+@command("prev", "Show the previous answer to the last question (Alt+Left).")
+def _prev(app: App, arg: str) -> None:
+    app.step(-1)
+
+
+@command("next", "Show the next answer to the last question (Alt+Right).")
+def _next(app: App, arg: str) -> None:
+    app.step(1)
+
+
+@command("branches", "Show where the conversation forked, each branch with its number.")
+def _branches(app: App, arg: str) -> None:
+    app.branches()
+
+
+@command("branch", "Put branch K (from /branches) on screen.", "K")
+def _branch(app: App, arg: str) -> None:
+    if not arg.isdigit():
+        raise CommandError("/branch takes a branch's number, as /branches shows it.")
+    app.branch(arg)
 
 
 @command(

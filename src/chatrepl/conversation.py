@@ -71,6 +71,8 @@ class Message:
     id: int | None = None  # the store's row id once saved
     #: What was measured of an answer: usage, time to first token, finish reason...
     meta: dict[str, object] = field(default_factory=dict)
+    #: The message this one follows: the previous one on its branch (None: the first).
+    parent: Message | None = field(default=None, repr=False, compare=False)
     _size: tuple[int, int] = field(default=(-1, 0), repr=False, compare=False)
 
     def tokens(self) -> int:
@@ -97,13 +99,27 @@ class Message:
 
 @dataclass
 class Conversation:
-    """An ordered list of messages with an id, a title and an optional system prompt."""
+    """A tree of messages, one branch of it on screen, with an id, a title and an
+    optional system prompt.
+
+    `messages` is the branch on screen, from the first message to the newest: what is
+    shown, sent and continued. `nodes` holds every message of every branch, in the
+    order they were made; each message knows its `parent`. A retried answer, an undone
+    turn and an edited question leave their old branch in `nodes`.
+    """
 
     id: str = field(default_factory=new_id)
     title: str = ""
     messages: list[Message] = field(default_factory=list)
     system: str = ""
     created: float = field(default_factory=time.time)
+    nodes: list[Message] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.nodes:  # built from one straight branch
+            self.nodes = list(self.messages)
+            for before, message in zip(self.messages, self.messages[1:], strict=False):
+                message.parent = before
 
     def add(
         self,
@@ -113,6 +129,8 @@ class Conversation:
         attachments: Sequence[Attachment] = (),
     ) -> Message:
         message = Message(role, content, status)
+        message.parent = self.messages[-1] if self.messages else None
+        self.nodes.append(message)
         if attachments:
             message.meta["attachments"] = [a.to_meta() for a in attachments]
         self.messages.append(message)
@@ -189,22 +207,31 @@ def to_markdown(conversation: Conversation) -> str:
 
 
 def to_json(conversation: Conversation) -> str:
+    """The whole tree: `messages` is the branch on screen, `other_branches` every other
+    message; each has its `node` number (its place in the order messages were made)
+    and its `parent`'s, so the tree can be rebuilt."""
+    number = {id(m): n for n, m in enumerate(conversation.nodes, 1)}
+    on_screen = {id(m) for m in conversation.messages}
+
+    def entry(m: Message) -> dict[str, object]:
+        return {
+            "node": number.get(id(m)),
+            "parent": number.get(id(m.parent)) if m.parent is not None else None,
+            "role": m.role,
+            "content": m.content,
+            "status": m.status,
+            "created": m.created,
+            **({"meta": m.meta} if m.meta else {}),
+        }
+
     return json.dumps(
         {
             "id": conversation.id,
             "title": conversation.title,
             "system": conversation.system,
             "created": conversation.created,
-            "messages": [
-                {
-                    "role": m.role,
-                    "content": m.content,
-                    "status": m.status,
-                    "created": m.created,
-                    **({"meta": m.meta} if m.meta else {}),
-                }
-                for m in conversation.messages
-            ],
+            "messages": [entry(m) for m in conversation.messages],
+            "other_branches": [entry(m) for m in conversation.nodes if id(m) not in on_screen],
         },
         ensure_ascii=False,
         indent=2,

@@ -14,10 +14,11 @@ import sys
 from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
 
 from prompt_toolkit import PromptSession
+from prompt_toolkit.application import get_app
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
-from prompt_toolkit.filters import is_searching
+from prompt_toolkit.filters import Condition, is_searching
 from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import History
 from prompt_toolkit.input import Input
@@ -27,9 +28,10 @@ from prompt_toolkit.output import Output
 from chatrepl import attach, commands
 from chatrepl.actions import Actions
 from chatrepl.attach import Attachment, AttachmentError
-from chatrepl.chat import Chat, Outcome
+from chatrepl.chat import Chat
 from chatrepl.conversation import make_title
 from chatrepl.errors import ChatreplError, Terminated
+from chatrepl.outcome import Outcome
 from chatrepl.sanitize import sanitize
 from chatrepl.store import Store
 
@@ -164,6 +166,17 @@ def key_bindings() -> KeyBindings:
         buffer.insert_text("@")
         if not before or before[-1] in " \t\n([{\"'":
             buffer.start_completion(select_first=False)
+
+    empty = Condition(lambda: not get_app().current_buffer.text)
+
+    @kb.add("escape", "left", filter=empty)
+    def _previous_answer(event: KeyPressEvent) -> None:
+        """At an empty prompt: the previous answer to the last question (/prev)."""
+        event.app.exit(result="/prev")
+
+    @kb.add("escape", "right", filter=empty)
+    def _next_answer(event: KeyPressEvent) -> None:
+        event.app.exit(result="/next")
 
     @kb.add("c-x", "c-e")
     def _editor(event: KeyPressEvent) -> None:

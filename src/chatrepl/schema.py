@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _V1 = """
 CREATE TABLE conversations (
@@ -75,8 +75,23 @@ CREATE TABLE endpoint_state (
 );
 """
 
+# Version 4: messages form a tree. Each message keeps its parent (NULL: a first
+# message); a conversation keeps the last message of the branch on screen (`head_id`;
+# 0: nothing on screen). Earlier conversations become one straight branch.
+_V4 = """
+ALTER TABLE messages ADD COLUMN parent_id INTEGER;
+ALTER TABLE conversations ADD COLUMN head_id INTEGER;
+UPDATE messages SET parent_id = (
+    SELECT MAX(p.id) FROM messages p
+    WHERE p.conversation_id = messages.conversation_id AND p.id < messages.id
+);
+UPDATE conversations SET head_id = (
+    SELECT MAX(id) FROM messages WHERE conversation_id = conversations.id
+);
+"""
+
 # MIGRATIONS[n] takes a database from user_version n to n + 1.
-MIGRATIONS: list[str] = [_V1, _V2, _V3]
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4]
 
 
 def statements(script: str) -> list[str]:

@@ -23,24 +23,10 @@ from typing import Any
 
 from chatrepl.conversation import Conversation, Message, Role, Summary
 from chatrepl.errors import NotFoundError, StoreError
+from chatrepl.records import Records, _pid_alive
 from chatrepl.schema import MIGRATIONS, SCHEMA_VERSION, statements
 
 BUSY_TIMEOUT_MS = 10_000
-HISTORY_LIMIT = 10_000
-
-
-def _pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -79,7 +65,7 @@ def _describe(exc: BaseException) -> str:
     return text[:1].upper() + text[1:] if text else type(exc).__name__
 
 
-class Store:
+class Store(Records):
     """Conversations and input history in one SQLite database."""
 
     def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
@@ -180,9 +166,10 @@ class Store:
                     now,
                 ),
             )
+            parent = message.parent.id if message.parent is not None else None
             cursor = db.execute(
-                "INSERT INTO messages(conversation_id, role, content, status, created, pid, meta) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO messages(conversation_id, role, content, status, created, pid, "
+                "meta, parent_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     conversation.id,
                     message.role,
@@ -191,11 +178,13 @@ class Store:
                     message.created,
                     os.getpid() if streaming else None,
                     json.dumps(message.meta),
+                    parent,
                 ),
             )
             db.execute(
-                "UPDATE conversations SET message_count = message_count + 1 WHERE id = ?",
-                (conversation.id,),
+                "UPDATE conversations SET message_count = message_count + 1, head_id = ? "
+                "WHERE id = ?",
+                (cursor.lastrowid, conversation.id),
             )
         message.id = cursor.lastrowid
         return int(cursor.lastrowid or 0)
@@ -213,6 +202,14 @@ class Store:
                 "pid = CASE WHEN ? THEN NULL ELSE pid END WHERE id = ?",
                 (message.content, status, json.dumps(meta or {}), final, message.id),
             )
+
+    def set_head(self, conversation_id: str, message: Message | None) -> None:
+        """Record the branch on screen by its last message (None: nothing on screen)."""
+        head = 0 if message is None else message.id
+        if head is None:
+            return  # not saved yet: saving it records it
+        with self._write() as db:
+            db.execute("UPDATE conversations SET head_id = ? WHERE id = ?", (head, conversation_id))
 
     def delete_message(self, conversation_id: str, message: Message) -> None:
         """Remove one message; a conversation left empty goes with it."""
@@ -267,8 +264,9 @@ class Store:
         return [Summary(r["id"], r["title"], r["updated"], r["message_count"]) for r in rows]
 
     def load(self, conversation_id: str) -> Conversation:
+        """A conversation with every branch, the one last on screen as its messages."""
         head = self._db.execute(
-            "SELECT id, title, system, created FROM conversations WHERE id = ?",
+            "SELECT id, title, system, created, head_id FROM conversations WHERE id = ?",
             (conversation_id,),
         ).fetchone()
         if head is None:
@@ -276,8 +274,10 @@ class Store:
         conversation = Conversation(
             id=head["id"], title=head["title"], system=head["system"], created=head["created"]
         )
+        by_id: dict[int, Message] = {}
+        nodes = conversation.nodes
         for row in self._db.execute(
-            "SELECT id, role, content, status, created, pid, meta FROM messages "
+            "SELECT id, role, content, status, created, pid, meta, parent_id FROM messages "
             "WHERE conversation_id = ? ORDER BY id",
             (conversation_id,),
         ):
@@ -289,9 +289,20 @@ class Store:
                 meta = json.loads(row["meta"] or "{}")
             except ValueError:
                 meta = {}
-            conversation.messages.append(
-                Message(role, row["content"], status, row["created"], row["id"], meta)
-            )
+            message = Message(role, row["content"], status, row["created"], row["id"], meta)
+            parent = row["parent_id"]
+            message.parent = by_id.get(parent) if parent is not None else None
+            by_id[row["id"]] = message
+            nodes.append(message)
+        leaf = by_id.get(head["head_id"]) if head["head_id"] is not None else None
+        if leaf is None and head["head_id"] != 0 and nodes:
+            leaf = nodes[-1]  # no branch recorded: the newest message's
+        path: list[Message] = []
+        while leaf is not None:
+            path.append(leaf)
+            leaf = leaf.parent
+        path.reverse()
+        conversation.messages = path
         return conversation
 
     def search(self, text: str, limit: int = 50) -> list[tuple[str, str, str]]:
@@ -313,7 +324,8 @@ class Store:
         # Newest messages first, straight from the index, stopping at `limit` distinct
         # conversations: the cost follows the limit, not how common the words are.
         rows = self._db.execute(
-            "SELECT c.id, c.title, snippet(messages_fts, 0, '[', ']', '…', 12) AS snip "
+            "SELECT c.id, c.title, snippet(messages_fts, 0, '[', ']', '…', 12) AS snip, "
+            "m.id AS message_id, c.head_id "
             "FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid "
             "JOIN conversations c ON c.id = m.conversation_id "
             "WHERE messages_fts MATCH ? ORDER BY messages_fts.rowid DESC",
@@ -325,10 +337,25 @@ class Store:
             if row["id"] in seen:
                 continue
             seen.add(row["id"])
-            out.append((str(row["id"]), str(row["title"]), " ".join(str(row["snip"]).split())))
+            where = " ".join(str(row["snip"]).split())
+            if not self._on_branch(row["message_id"], row["head_id"]):
+                where += " (on another branch)"
+            out.append((str(row["id"]), str(row["title"]), where))
             if len(out) >= limit:
                 break
         return out
+
+    def _on_branch(self, message_id: int, head_id: int | None) -> bool:
+        """Whether a message is on the branch last on screen (what `load` shows)."""
+        if head_id is None:
+            return True  # no branch recorded: one straight line
+        row = self._db.execute(
+            "WITH RECURSIVE up(id) AS (SELECT ? UNION ALL "
+            "SELECT m.parent_id FROM messages m JOIN up ON m.id = up.id "
+            "WHERE m.parent_id IS NOT NULL) SELECT 1 FROM up WHERE id = ? LIMIT 1",
+            (head_id, message_id),
+        ).fetchone()
+        return row is not None
 
     def set_system(self, conversation_id: str, system: str) -> None:
         with self._write() as db:
@@ -341,101 +368,29 @@ class Store:
             db.execute("UPDATE conversations SET title = ? WHERE id = ?", (title, conversation_id))
 
     def copy(self, source_id: str, copy: Conversation) -> None:
-        """Save `copy` (new id, same turns) with every message of `source_id`, at once."""
+        """Save `copy` (a new id; every message of `source_id`, as `copy.nodes`) at once."""
         now = self.clock()
         with self._write() as db:
             db.execute(
                 "INSERT INTO conversations(id, title, system, created, updated, message_count, "
-                "owner_pid) SELECT ?, ?, system, created, ?, message_count, ? "
+                "owner_pid) SELECT ?, ?, system, created, ?, ?, ? "
                 "FROM conversations WHERE id = ?",
-                (copy.id, copy.title, now, os.getpid(), source_id),
+                (copy.id, copy.title, now, len(copy.nodes), os.getpid(), source_id),
             )
-            db.execute(
-                "INSERT INTO messages(conversation_id, role, content, status, created, pid, meta) "
-                "SELECT ?, role, content, CASE status WHEN 'streaming' THEN 'interrupted' "
-                "ELSE status END, created, NULL, meta FROM messages "
-                "WHERE conversation_id = ? ORDER BY id",
-                (copy.id, source_id),
-            )
-            ids = [
-                row["id"]
-                for row in db.execute(
-                    "SELECT id FROM messages WHERE conversation_id = ? ORDER BY id", (copy.id,)
-                )
-            ]
-        for message, row_id in zip(copy.messages, ids, strict=False):
-            message.id = row_id
-
-    # ---------------------------------------------------------- who has it open
-
-    def claim(self, conversation_id: str) -> int | None:
-        """Mark a conversation as open in this process.
-
-        Returns the pid of another live chatrepl that has it open (and claims nothing),
-        or None once it is ours. A claim by a process that is gone is taken over.
-        """
-        with self._write() as db:
-            row = db.execute(
-                "SELECT owner_pid FROM conversations WHERE id = ?", (conversation_id,)
-            ).fetchone()
-            owner = row["owner_pid"] if row else None
-            if owner and owner != os.getpid() and _pid_alive(owner):
-                return int(owner)
-            db.execute(
-                "UPDATE conversations SET owner_pid = ? WHERE id = ?",
-                (os.getpid(), conversation_id),
-            )
-        return None
-
-    def release(self, conversation_id: str) -> None:
-        with self._write() as db:
-            db.execute(
-                "UPDATE conversations SET owner_pid = NULL WHERE id = ? AND owner_pid = ?",
-                (conversation_id, os.getpid()),
-            )
-
-    # ---------------------------------------------------------- endpoints
-
-    def endpoint_state(self, key: str) -> tuple[float, int | None] | None:
-        """(ratio, lowered window) learnt of an endpoint, or None."""
-        row = self._db.execute(
-            "SELECT ratio, context_tokens FROM endpoint_state WHERE key = ?", (key,)
-        ).fetchone()
-        return None if row is None else (float(row["ratio"]), row["context_tokens"])
-
-    def save_endpoint_state(self, key: str, ratio: float, context_tokens: int | None) -> None:
-        with self._write() as db:
-            db.execute(
-                "INSERT INTO endpoint_state(key, ratio, context_tokens) VALUES (?, ?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET ratio = excluded.ratio, "
-                "context_tokens = excluded.context_tokens",
-                (key, ratio, context_tokens),
-            )
-
-    # ---------------------------------------------------------- input history
-
-    def add_history(self, text: str) -> int:
-        with self._write() as db:
-            cursor = db.execute(
-                "INSERT INTO history(text, created) VALUES (?, ?)", (text, self.clock())
-            )
-        return int(cursor.lastrowid or 0)
-
-    def history(self, limit: int = HISTORY_LIMIT) -> list[tuple[int, str]]:
-        """Input history as (row id, text), newest first, consecutive duplicates folded."""
-        out: list[tuple[int, str]] = []
-        for row in self._db.execute(
-            "SELECT id, text FROM history ORDER BY id DESC LIMIT ?", (limit,)
-        ):
-            if not out or out[-1][1] != row["text"]:
-                out.append((int(row["id"]), str(row["text"])))
-        return out
-
-    def history_after(self, row_id: int) -> list[tuple[int, str]]:
-        """Input added since `row_id` (by any process), oldest first."""
-        return [
-            (int(row["id"]), str(row["text"]))
-            for row in self._db.execute(
-                "SELECT id, text FROM history WHERE id > ? ORDER BY id", (row_id,)
-            )
-        ]
+            for message in copy.nodes:
+                parent = message.parent.id if message.parent is not None else None
+                message.id = db.execute(
+                    "INSERT INTO messages(conversation_id, role, content, status, created, pid, "
+                    "meta, parent_id) VALUES (?, ?, ?, ?, ?, NULL, ?, ?)",
+                    (
+                        copy.id,
+                        message.role,
+                        message.content,
+                        "interrupted" if message.status == "streaming" else message.status,
+                        message.created,
+                        json.dumps(message.meta),
+                        parent,
+                    ),
+                ).lastrowid
+            head = copy.messages[-1].id if copy.messages else 0
+            db.execute("UPDATE conversations SET head_id = ? WHERE id = ?", (head, copy.id))

@@ -171,12 +171,27 @@ class Renderer:
             table.add_row(s.id + marker, _date(s.updated), str(s.count), sanitize(s.title))
         self.console.print(table)
 
+    def tree(self, lines: list[tuple[str, bool]]) -> None:
+        """The branches of a conversation: `*` and bold on the branch on screen."""
+        for text, on_screen in lines:
+            self.console.print(
+                Text(
+                    ("* " if on_screen else "  ") + sanitize(text),
+                    style="bold" if on_screen else "",
+                ),
+                soft_wrap=True,
+            )
+
     def transcript(
-        self, conversation: Conversation, last: int | None = None, reasoning: bool = False
+        self,
+        conversation: Conversation,
+        last: int | None = None,
+        reasoning: bool = False,
+        messages: list[Message] | None = None,
     ) -> None:
-        """Show saved turns (the last `last` of them), rendered as they were; each
-        answer's reasoning in full with `reasoning`, else collapsed to one line."""
-        messages = conversation.messages
+        """Show saved turns (the last `last` of them, or the `messages` given), rendered
+        as they were; each answer's reasoning in full with `reasoning`, else collapsed."""
+        messages = conversation.messages if messages is None else messages
         if last is not None and len(messages) > last:
             self.note(f"… {len(messages) - last} earlier messages not shown.")
             messages = messages[-last:]

@@ -1,0 +1,147 @@
+"""The message tree of a conversation: branches, alternatives and where they fork.
+
+Pure functions over `Conversation.nodes` (every message, each knowing its parent) and
+`Conversation.messages` (the branch on screen). A branch is named by its leaf, the
+newest message on it; branches are numbered in the order a walk of the tree meets them,
+each message's children taken in the order they were made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from chatrepl.conversation import Conversation, Message, make_title
+
+WORDS = 40  # characters of a branch's first words
+
+
+def path_to(leaf: Message | None) -> list[Message]:
+    """The branch that ends at `leaf`: from the first message to it."""
+    out: list[Message] = []
+    node = leaf
+    while node is not None:
+        out.append(node)
+        node = node.parent
+    out.reverse()
+    return out
+
+
+def children(conversation: Conversation) -> dict[int, list[Message]]:
+    """Each message's children in the order they were made, keyed by id() of the parent
+    (0 for the first messages of the tree)."""
+    kids: dict[int, list[Message]] = {}
+    for node in conversation.nodes:
+        kids.setdefault(id(node.parent) if node.parent is not None else 0, []).append(node)
+    return kids
+
+
+def newest_leaf(conversation: Conversation, under: Message) -> Message:
+    """The newest message at or below `under`: the end of its latest branch."""
+    inside = {id(under)}
+    newest = under
+    for node in conversation.nodes:  # parents come before their children
+        if node.parent is not None and id(node.parent) in inside:
+            inside.add(id(node))
+            newest = node
+    return newest
+
+
+def leaves(conversation: Conversation) -> list[Message]:
+    """Every branch's last message, numbered from 1 in the order of `tree_lines`."""
+    kids = children(conversation)
+    out: list[Message] = []
+    stack = list(reversed(kids.get(0, [])))
+    while stack:
+        node = stack.pop()
+        below = kids.get(id(node), [])
+        if not below:
+            out.append(node)
+        stack.extend(reversed(below))
+    return out
+
+
+@dataclass(frozen=True)
+class Alternatives:
+    """The answers given to the last question on screen: which one is shown."""
+
+    question: Message
+    answers: list[Message]
+    index: int  # of the one on screen, from 0
+
+    def describe(self) -> str:
+        return f"answer {self.index + 1} of {len(self.answers)}"
+
+
+def alternatives(conversation: Conversation) -> Alternatives | None:
+    """The last answer on screen and its siblings, if there is more than one."""
+    path = conversation.messages
+    index = next((i for i in range(len(path) - 1, -1, -1) if path[i].role == "assistant"), None)
+    if index is None or path[index].parent is None:
+        return None
+    answer = path[index]
+    question = answer.parent
+    assert question is not None
+    answers = [m for m in conversation.nodes if m.parent is question and m.role == "assistant"]
+    if len(answers) < 2:
+        return None
+    return Alternatives(question, answers, next(i for i, a in enumerate(answers) if a is answer))
+
+
+def questions(conversation: Conversation) -> list[tuple[int, Message]]:
+    """The questions on screen with their place in `messages`, numbered from 1 in order."""
+    return [(i, m) for i, m in enumerate(conversation.messages) if m.role == "user"]
+
+
+def _words(message: Message) -> str:
+    label = make_title(message.content, WORDS) if message.content else "(empty)"
+    return label if message.role == "user" else f"{message.role}: {label}"
+
+
+def tree_lines(conversation: Conversation) -> list[tuple[str, bool]]:
+    """A short tree of where the conversation forks: one line per run of messages
+    between forks, with its first words; a branch's last run ends with `[K]`. The flag
+    marks lines on the branch on screen."""
+    kids = children(conversation)
+    on_screen = {id(m) for m in conversation.messages}
+    numbers = {id(leaf): k for k, leaf in enumerate(leaves(conversation), 1)}
+    lines: list[tuple[str, bool]] = []
+
+    def walk(starts: Iterable[Message], prefix: str, fork: bool) -> None:
+        starts = list(starts)
+        for n, start in enumerate(starts):
+            last = n == len(starts) - 1
+            node, count = start, 1
+            while len(below := kids.get(id(node), [])) == 1:
+                node, count = below[0], count + 1
+            branch = f"  [{numbers[id(node)]}]" if id(node) in numbers else ""
+            size = f"{count} message{'s' if count != 1 else ''}"
+            joint = ("└─ " if last else "├─ ") if fork else ""
+            lines.append(
+                (f"{prefix}{joint}{_words(start)} ({size}){branch}", id(start) in on_screen)
+            )
+            below = kids.get(id(node), [])
+            if below:
+                deeper = prefix + (("   " if last else "│  ") if fork else "")
+                walk(below, deeper, True)
+
+    walk(kids.get(0, []), "", len(kids.get(0, [])) > 1)
+    return lines
+
+
+def copy_tree(conversation: Conversation, title: str) -> Conversation:
+    """A new conversation with a copy of every message, branches and all."""
+    copies: dict[int, Message] = {}
+    nodes = []
+    for m in conversation.nodes:
+        twin = Message(m.role, m.content, m.status, m.created, meta=dict(m.meta))
+        twin.parent = copies.get(id(m.parent)) if m.parent is not None else None
+        copies[id(m)] = twin
+        nodes.append(twin)
+    return Conversation(
+        title=title,
+        messages=[copies[id(m)] for m in conversation.messages],
+        system=conversation.system,
+        created=conversation.created,
+        nodes=nodes,
+    )
