@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -172,3 +173,70 @@ def test_wide_characters_wrap_by_cell_width() -> None:
 
 def test_plain_mode_writes_text_as_it_comes() -> None:
     assert render("# T\n**b**", plain=True) == "# T\n**b**\n"
+
+
+def _cells(lines: Any) -> list[list[tuple[str, Any]]]:
+    return [
+        [(ch, seg.style) for seg in line if not seg.control for ch in seg.text] for line in lines
+    ]
+
+
+CODE_SAMPLES = [
+    ("python", "def f(x):\n\treturn x  # a tab\n\n    pass"),
+    ("js", "const x = 1;"),
+    ("nolang", "just text\n  two"),
+    ("rust", 'fn main() { println!("é中文"); }'),
+    ("python", ""),
+    ("text", "a\n\n\nb"),
+]
+
+
+@pytest.mark.parametrize("theme", ["monokai", "default", "solarized-light", "dracula"])
+@pytest.mark.parametrize(("language", "code"), CODE_SAMPLES)
+def test_fast_code_blocks_draw_what_rich_syntax_draws(theme: str, language: str, code: str) -> None:
+    """Code that fits is drawn from Pygments' tokens directly: cell for cell, colour for
+    colour, what rich's Syntax (the slower path, still used for code that wraps) draws."""
+    from rich.cells import cell_len
+    from rich.constrain import Constrain
+    from rich.syntax import Syntax
+
+    from chatrepl.render.drawing import code_lines
+
+    widest = max(1, max((cell_len(line.expandtabs(4)) for line in code.splitlines()), default=1))
+    console = make_console(io.StringIO(), force_terminal=True, width=80)
+    syntax = Syntax(code, language, theme=theme, word_wrap=True, padding=1)
+    expected = console.render_lines(Constrain(syntax, widest + 2), console.options, pad=False)
+    fast = code_lines(code, language, theme, widest)
+    assert fast is not None
+    assert _cells(fast) == _cells(expected)
+
+
+@given(st.text(st.sampled_from("ab (){}:=#\"'\t\n中é"), max_size=60))
+def test_fast_code_blocks_match_rich_on_any_text(code: str) -> None:
+    test_fast_code_blocks_draw_what_rich_syntax_draws("monokai", "python", code.rstrip())
+
+
+MARKDOWN_PIECES = st.sampled_from(
+    ["word ", "**bold** ", "\n", "\n\n", "- item\n", "```python\n", "x = 1\n", "```\n",
+     "| a | b |\n|---|---|\n| 1 | 2 |\n", "# Title\n", "    indented\n", "~~~\n", "1. one\n"]
+)  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(MARKDOWN_PIECES, max_size=40))
+def test_a_saved_answer_is_drawn_as_it_streamed(pieces: list[str]) -> None:
+    """Resume and --show draw a saved answer at once (no live region): the same blocks,
+    labels and spacing as the answer streamed piece by piece."""
+
+    def draw(streamed: bool) -> str:
+        out = io.StringIO()
+        renderer = Renderer(make_console(out, width=70, force_terminal=False), markdown=True)
+        with renderer.answer() as view:
+            if streamed:
+                for piece in pieces:
+                    view.text(piece)
+            else:
+                view.whole("".join(pieces))
+        return out.getvalue()
+
+    assert draw(streamed=False) == draw(streamed=True)

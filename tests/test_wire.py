@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -173,3 +178,84 @@ def test_reasoning_is_kept_apart_from_the_answer() -> None:
     )
     reply = wire.collect([body], "text/event-stream")
     assert (reply.answer, reply.reasoning) == ("answer", "think more")
+
+
+# ---------------------------------------------------------------- joined events
+
+
+def test_coalesce_joins_adjacent_text_and_keeps_everything_else_in_order() -> None:
+    events: list[wire.Event] = [
+        wire.Text("a"),
+        wire.Text("b"),
+        wire.Reasoning("r1"),
+        wire.Reasoning("r2"),
+        wire.Text("c"),
+        wire.Usage(1, 2, 3),
+        wire.Text("d"),
+        wire.Text("e"),
+        wire.Done(),
+    ]
+    assert wire.coalesce(events) == [
+        wire.Text("ab"),
+        wire.Reasoning("r1r2"),
+        wire.Text("c"),
+        wire.Usage(1, 2, 3),
+        wire.Text("de"),
+        wire.Done(),
+    ]
+    assert wire.coalesce([wire.Text("x")]) == [wire.Text("x")]
+    assert wire.coalesce([]) == []
+
+
+SSE_LINES = st.sampled_from(
+    [
+        "data: one",
+        "data:two",
+        "data:  spaced",
+        "data",
+        "",
+        "",
+        "event: custom",
+        "id: 7",
+        ": a comment",
+        "retry: 10",
+        'data: {"response":"x"}',
+        "field without colon",
+    ]
+)
+
+
+@given(lines=st.lists(SSE_LINES, max_size=30), ending=st.sampled_from(["\n", "\r\n", "\r"]))
+def test_the_quick_sse_path_reads_as_the_general_one(lines: list[str], ending: str) -> None:
+    """Fed whole, most events take the quick path (`data:` then a blank line in one read);
+    fed a byte at a time, every line goes through the general rules. Both must agree."""
+    body = ending.join(lines).encode() + ending.encode()
+    whole = sse.SSEParser()
+    at_once = whole.feed(body) + whole.close()
+    slow = sse.SSEParser()
+    bytewise = [e for i in range(len(body)) for e in slow.feed(body[i : i + 1])] + slow.close()
+    assert at_once == bytewise
+    assert (whole.last_id, whole.truncated) == (slow.last_id, slow.truncated)
+
+
+def test_plain_one_shot_into_a_pipe_never_imports_rich(tmp_path: Path) -> None:
+    """A plain run into a pipe writes the answer without loading rich at all."""
+    from tests.server import ChatServer
+
+    server = ChatServer().start()
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CHATREPL_")}
+        env.update(CHATREPL_HOME=str(tmp_path), CHATREPL_URL=server.url)
+        done = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "chatrepl", "hello"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    finally:
+        server.stop()
+    assert done.returncode == 0 and done.stdout.startswith("Answer 1")
+    imported = [line.split("|")[-1].strip() for line in done.stderr.splitlines()]
+    assert "chatrepl.transport" in imported  # the importtime listing is there
+    assert not [name for name in imported if name.split(".")[0] in ("rich", "markdown_it")]

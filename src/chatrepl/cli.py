@@ -230,16 +230,16 @@ def run(args: argparse.Namespace) -> int:
         paths = find_paths()
         print(describe(settings, paths, args.config or paths.config_file))
         return EXIT_OK
-    from chatrepl.render import Renderer, make_console
+    from chatrepl.render import Renderer
 
     out_tty = sys.stdout.isatty()
     plain = settings.plain or not out_tty
     renderer = Renderer(
-        make_console(plain=plain),
+        out=sys.stdout,
+        err=sys.stderr,
         markdown=settings.markdown,
         plain=plain,
         code_theme=settings.code_theme,
-        err_console=make_console(sys.stderr, plain=plain or not sys.stderr.isatty()),
         show_reasoning=settings.show_reasoning,
         reasoning_file=sys.stderr if args.show_reasoning else None,
     )

@@ -59,21 +59,30 @@ class LineSplitter:
             self._skip_lf = False
             if text.startswith("\n"):
                 text = text[1:]
-        lines: list[str] = []
-        pos = 0
-        for match in _LINE_END.finditer(text):
-            piece = text[pos : match.start()]
-            if self._partial:
-                self._partial.append(piece)
-                piece = "".join(self._partial)
+        if "\r" not in text:  # LF only, the usual case: a plain split
+            lines = text.split("\n")
+            rest = lines.pop()
+            if lines and self._partial:
+                self._partial.append(lines[0])
+                lines[0] = "".join(self._partial)
                 self._partial.clear()
                 self._partial_len = 0
-            lines.append(piece)
-            pos = match.end()
-        if text.endswith("\r"):
-            # A CR at the end of a read may be the first half of a CRLF.
-            self._skip_lf = True
-        rest = text[pos:]
+        else:
+            lines = []
+            pos = 0
+            for match in _LINE_END.finditer(text):
+                piece = text[pos : match.start()]
+                if self._partial:
+                    self._partial.append(piece)
+                    piece = "".join(self._partial)
+                    self._partial.clear()
+                    self._partial_len = 0
+                lines.append(piece)
+                pos = match.end()
+            if text.endswith("\r"):
+                # A CR at the end of a read may be the first half of a CRLF.
+                self._skip_lf = True
+            rest = text[pos:]
         if rest:
             self._partial.append(rest)
             self._partial_len += len(rest)
@@ -109,10 +118,29 @@ class SSEParser:
 
     def feed(self, data: bytes) -> list[SSEEvent]:
         events: list[SSEEvent] = []
-        for line in self.lines.feed(data):
+        lines = self.lines.feed(data)
+        count = len(lines)
+        i = 0
+        while i < count:
+            line = lines[i]
+            # The common event, `data: ...` then a blank line, with nothing pending: what
+            # `_line` and `_dispatch` would make of it, made directly.
+            if (
+                i + 1 < count
+                and not lines[i + 1]
+                and line.startswith("data:")
+                and not self._has_data
+                and not self._type
+                and len(line) <= MAX_LINE
+            ):
+                value = line[6:] if line.startswith("data: ") else line[5:]
+                events.append(SSEEvent("message", value, self.last_id))
+                i += 2
+                continue
             event = self._line(line)
             if event is not None:
                 events.append(event)
+            i += 1
         return events
 
     def close(self) -> list[SSEEvent]:

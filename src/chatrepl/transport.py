@@ -408,7 +408,7 @@ class Transport:
                     )
                 decoder = wire.decoder_for(content_type, chunk, model)
             try:
-                events = decoder.feed(chunk)
+                events = wire.coalesce(decoder.feed(chunk))
             except WireError as exc:
                 raise StreamError(f"{exc} The rest of the answer was not read.") from None
             now = self.clock()
@@ -422,7 +422,7 @@ class Transport:
                 yield event
                 if isinstance(event, wire.Done | wire.Failure):
                     return
-        for event in decoder.close() if decoder is not None else []:
+        for event in wire.coalesce(decoder.close()) if decoder is not None else []:
             answered = True
             yield event
         if not answered:

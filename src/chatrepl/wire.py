@@ -99,10 +99,15 @@ def _usage(obj: dict[str, Any]) -> Usage:
     return Usage(count("prompt_tokens"), count("completion_tokens"), count("total_tokens"))
 
 
+_PLAIN_RESPONSE = frozenset({"response", "p"})  # a Workers AI event with text only
+
+
 def interpret(obj: Any) -> list[Event]:
     """The events one decoded JSON object stands for, whatever server sent it."""
     if not isinstance(obj, dict):
         return []
+    if obj.keys() <= _PLAIN_RESPONSE and type(obj.get("response")) is str:
+        return [Text(obj["response"])] if obj["response"] else []
     out: list[Event] = []
     if obj.get("error"):
         return [Failure(_error_message(obj["error"]))]
@@ -206,6 +211,33 @@ class Decoder:
 
     def _flush(self) -> list[Event]:
         return [] if self.think.passthrough else _pieces(self.think.close())
+
+
+def coalesce(events: list[Event]) -> list[Event]:
+    """Adjacent pieces of text (or of reasoning) joined into one, the rest in order.
+
+    What one read of the body delivers is then shown, saved and written at once: the
+    work per token after decoding does not grow with how finely the server cut them.
+    """
+    if len(events) < 2:
+        return events
+    out: list[Event] = []
+    run: list[str] = []
+    kind: type[Text] | type[Reasoning] | None = None
+    for event in events:
+        if type(event) is kind:
+            run.append(event.text)
+            continue
+        if kind is not None:
+            out.append(kind("".join(run)))
+        if isinstance(event, Text | Reasoning):
+            kind, run = type(event), [event.text]
+        else:
+            kind, run = None, []
+            out.append(event)
+    if kind is not None:
+        out.append(kind("".join(run)))
+    return out
 
 
 def _pieces(pieces: list[Any]) -> list[Event]:

@@ -12,25 +12,24 @@ written as it arrives, with no escape codes. Every untrusted string goes through
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import IO, TYPE_CHECKING
-
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+from typing import IO, TYPE_CHECKING, Any
 
 from chatrepl.attach import Attachment
 from chatrepl.blocks import Blocks
 from chatrepl.conversation import Conversation, Message, Summary
-from chatrepl.render.markdown import make_console, markdown, trimmed_lines
-from chatrepl.render.view import MAX_FPS, THINKING_HEADER, AnswerView
+from chatrepl.render.plain import THINKING_HEADER, PlainView
 from chatrepl.sanitize import sanitize
 from chatrepl.think import describe_words
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.markdown import Markdown
+
+    from chatrepl.render.view import AnswerView
 
 __all__ = [
     "MAX_FPS",
@@ -43,8 +42,47 @@ __all__ = [
 ]
 
 
+def __getattr__(name: str) -> Any:
+    """rich is imported when something is first drawn with it, not with the package: a
+    plain one-shot run into a pipe never imports it."""
+    if name in ("MAX_FPS", "AnswerView"):
+        from chatrepl.render import view
+
+        return getattr(view, name)
+    if name == "trimmed_lines":
+        from chatrepl.render.drawing import trimmed_lines
+
+        return trimmed_lines
+    raise AttributeError(name)
+
+
+def make_console(
+    file: IO[str] | None = None,
+    *,
+    plain: bool = False,
+    force_terminal: bool | None = None,
+    width: int | None = None,
+) -> Console:
+    from chatrepl.render.drawing import make_console as make
+
+    return make(file, plain=plain, force_terminal=force_terminal, width=width)
+
+
+def markdown(source: str, code_theme: str = "monokai") -> Markdown:
+    from chatrepl.render.drawing import markdown as make
+
+    return make(source, code_theme)
+
+
+def _text(message: str, style: str = "") -> Any:
+    from rich.text import Text
+
+    return Text(message, style=style)
+
+
 class Renderer:
-    """Everything the program shows, on an injected rich Console."""
+    """Everything the program shows. The rich Consoles are made on first use (or given,
+    as tests do); plain answers are written to `out` without them."""
 
     def __init__(
         self,
@@ -57,9 +95,14 @@ class Renderer:
         show_reasoning: bool = False,
         reasoning_file: IO[str] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        out: IO[str] | None = None,
+        err: IO[str] | None = None,
     ) -> None:
-        self.console = console or make_console(plain=plain)
-        self.err_console = err_console or self.console
+        self._console = console
+        self._err_console = err_console
+        #: Where answers go: the console's file, else stdout.
+        self.out: IO[str] = console.file if console is not None else (out or sys.stdout)
+        self._err = err
         self.markdown = markdown
         self.plain = plain
         self.code_theme = code_theme
@@ -72,52 +115,80 @@ class Renderer:
         self.console_reasoning = True
         self.clock = clock
 
+    @property
+    def console(self) -> Console:
+        if self._console is None:
+            self._console = make_console(self.out, plain=self.plain)
+        return self._console
+
+    @console.setter
+    def console(self, console: Console) -> None:
+        self._console = console
+        self.out = console.file
+
+    @property
+    def err_console(self) -> Console:
+        if self._err_console is None:
+            if self._err is None:
+                return self.console
+            terminal = self._err.isatty()
+            self._err_console = make_console(self._err, plain=self.plain or not terminal)
+        return self._err_console
+
+    @err_console.setter
+    def err_console(self, console: Console) -> None:
+        self._err_console = console
+
     def markdown_renderable(self, source: str) -> Markdown:
         return markdown(source, self.code_theme)
 
-    def answer(self) -> AnswerView:
+    def answer(self) -> AnswerView | PlainView:
+        if self.plain:
+            return PlainView(self)
+        from chatrepl.render.view import AnswerView
+
         return AnswerView(self)
 
     # ---------------------------------------------------------- lines
 
     def write_control(self, sequence: str) -> None:
         """Write a control sequence of our own (never untrusted text) to the terminal."""
-        self.console.file.write(sequence)
-        self.console.file.flush()
+        self.out.write(sequence)
+        self.out.flush()
 
     def error(self, message: str) -> None:
-        self.err_console.print(Text(sanitize(message), style="bold red"), soft_wrap=True)
+        self.err_console.print(_text(sanitize(message), "bold red"), soft_wrap=True)
 
     def warn(self, message: str) -> None:
-        self.err_console.print(Text(sanitize(message), style="yellow"), soft_wrap=True)
+        self.err_console.print(_text(sanitize(message), "yellow"), soft_wrap=True)
 
     def aside(self, message: str) -> None:
         """A dim line on stderr: notices of a turn (retries, saving), never on stdout,
         which in one-shot use carries the answer only."""
-        self.err_console.print(Text(sanitize(message), style="dim"), soft_wrap=True)
+        self.err_console.print(_text(sanitize(message), "dim"), soft_wrap=True)
 
     def note(self, message: str) -> None:
-        self.console.print(Text(sanitize(message), style="dim"), soft_wrap=True)
+        self.console.print(_text(sanitize(message), "dim"), soft_wrap=True)
 
     def info(self, message: str) -> None:
-        self.console.print(Text(sanitize(message)), soft_wrap=True)
+        self.console.print(_text(sanitize(message)), soft_wrap=True)
 
     def output(self, text: str) -> None:
         """A command's output, already sanitized, written as it comes."""
-        self.console.file.write(text)
-        self.console.file.flush()
+        self.out.write(text)
+        self.out.flush()
 
     def attachments(self, attachments: Iterable[Attachment]) -> None:
         """Attachments collapsed to a line each: `📎 src/app.py, 212 lines`."""
         for attachment in attachments:
             self.console.print(
-                Text(f"📎 {sanitize(attachment.describe())}", style="cyan"), soft_wrap=True
+                _text(f"📎 {sanitize(attachment.describe())}", "cyan"), soft_wrap=True
             )
 
     def reasoning(self, text: str) -> None:
         """A saved reasoning in full, dimmed under its header."""
-        self.console.print(Text(THINKING_HEADER.rstrip("…"), style="dim bold"))
-        self.console.print(Text(sanitize(text), style="dim italic"))
+        self.console.print(_text(THINKING_HEADER.rstrip("…"), "dim bold"))
+        self.console.print(_text(sanitize(text), "dim italic"))
         self.console.print()
 
     def summary(self, message: Message) -> None:
@@ -126,10 +197,12 @@ class Renderer:
         state = "sent in their place" if message.meta.get("active") else "set aside"
         self.note(f"Summary of the first {covers} messages ({state}):")
         with self.answer() as view:
-            view.text(message.content)
+            view.whole(message.content)
 
     def rows(self, rows: Iterable[tuple[str, str]], title: str = "") -> None:
         """Two columns: a name and its summary (used by /help)."""
+        from rich.table import Table
+
         table = Table(show_header=False, box=None, padding=(0, 2), title=title or None)
         table.add_column(style="bold cyan", no_wrap=True)
         table.add_column()
@@ -141,8 +214,10 @@ class Renderer:
         """Search results: id, title, and the matching words in [brackets]."""
         if self.plain:
             for cid, title, snippet in hits:
-                self.console.file.write(f"{cid}\t{sanitize(title)}\t{sanitize(snippet)}\n")
+                self.out.write(f"{cid}\t{sanitize(title)}\t{sanitize(snippet)}\n")
             return
+        from rich.table import Table
+
         table = Table(box=None, padding=(0, 2), header_style="bold")
         table.add_column("id", style="cyan", no_wrap=True)
         table.add_column("title", overflow="ellipsis", no_wrap=True, max_width=30)
@@ -157,10 +232,10 @@ class Renderer:
             return
         if self.plain:
             for s in summaries:
-                self.console.file.write(
-                    f"{s.id}\t{_date(s.updated)}\t{s.count}\t{sanitize(s.title)}\n"
-                )
+                self.out.write(f"{s.id}\t{_date(s.updated)}\t{s.count}\t{sanitize(s.title)}\n")
             return
+        from rich.table import Table
+
         table = Table(box=None, padding=(0, 2), header_style="bold")
         table.add_column("id", style="cyan", no_wrap=True)
         table.add_column("date", no_wrap=True)
@@ -174,13 +249,8 @@ class Renderer:
     def tree(self, lines: list[tuple[str, bool]]) -> None:
         """The branches of a conversation: `*` and bold on the branch on screen."""
         for text, on_screen in lines:
-            self.console.print(
-                Text(
-                    ("* " if on_screen else "  ") + sanitize(text),
-                    style="bold" if on_screen else "",
-                ),
-                soft_wrap=True,
-            )
+            mark, style = ("* ", "bold") if on_screen else ("  ", "")
+            self.console.print(_text(mark + sanitize(text), style), soft_wrap=True)
 
     def transcript(
         self,
@@ -199,7 +269,7 @@ class Renderer:
             if message.role == "summary":
                 self.summary(message)
             elif message.role == "user":
-                self.console.print(Text("> " + sanitize(message.content), style="bold"))
+                self.console.print(_text("> " + sanitize(message.content), "bold"))
                 self.attachments(message.attachments())
             elif message.role == "assistant":
                 thought = message.meta.get("reasoning")
@@ -209,7 +279,7 @@ class Renderer:
                     elif not self.plain:
                         self.note(f"Thought, {describe_words(thought)}.")
                 with self.answer() as view:  # exactly as it looked when it streamed
-                    view.text(message.content)
+                    view.whole(message.content)
                 if message.status not in ("complete", "streaming"):
                     self.note(f"[{message.status}]")
                     self.console.print()

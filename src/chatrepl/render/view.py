@@ -6,12 +6,13 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from rich.console import Console, ConsoleOptions, RenderResult
+from rich.console import Console, ConsoleOptions, Group, NewLine, RenderableType, RenderResult
 from rich.segment import Segment
 from rich.text import Text
 
 from chatrepl.blocks import Blocks, code_blocks
-from chatrepl.render.markdown import Trimmed, trimmed_lines
+from chatrepl.render.drawing import Trimmed, trimmed_lines
+from chatrepl.render.plain import THINKING_HEADER
 from chatrepl.sanitize import Sanitizer, sanitize
 from chatrepl.think import Thought
 
@@ -21,7 +22,31 @@ if TYPE_CHECKING:
     from chatrepl.render import Renderer
 
 MAX_FPS = 20
-THINKING_HEADER = "Thinking…"
+
+
+_warming: threading.Thread | None = None
+
+
+def _warm_up() -> None:
+    """Import the Markdown stack and build its parser (some 50 ms) while the request is
+    on its way, so the first token is drawn as soon as it arrives."""
+    from rich.live import Live  # noqa: F401
+
+    from chatrepl.render.drawing import _markdown_class
+
+    _markdown_class()
+
+
+def warm_up() -> None:
+    """Start `_warm_up` in the background, once per process."""
+    global _warming
+    if _warming is None:
+        _warming = threading.Thread(target=_warm_up, name="chatrepl-warm-up", daemon=True)
+        _warming.start()
+
+
+def _may_hold_code(block: str) -> bool:
+    return "```" in block or "~~~" in block or "    " in block
 
 
 class _Tail:
@@ -102,6 +127,8 @@ class AnswerView:
         # A terminal in the REPL: reasoning is shown, then collapsed.
         self.fancy = not renderer.plain and renderer.console_reasoning
         self.thought = Thought(renderer.clock)
+        if self.markdown:
+            warm_up()
 
     def __enter__(self) -> AnswerView:
         return self
@@ -130,13 +157,28 @@ class AnswerView:
         with self._lock:
             # The new tail first: printing repaints the live region below the blocks.
             self._tail.source = source
-            for block in blocks:
-                self._print_block(block)
+            if blocks:
+                self._print_blocks(blocks)
             if self._live is None:
                 if source.strip():
                     self._start_live()  # the first token is shown at once
             elif not blocks:
                 self._dirty = True  # the refresher paints it within 1/MAX_FPS s
+
+    def whole(self, text: str) -> None:
+        """A saved answer, all at once: the same blocks it streamed as, printed together
+        with no live region (resume, --show)."""
+        if not self.markdown:
+            self.text(text)
+            return
+        safe = self._text.feed(text)
+        blocks = self._blocks.feed(safe)
+        tail = self._blocks.tail().strip("\n")
+        self._blocks = Blocks()
+        if tail.strip():
+            blocks.append(tail)
+        if blocks:
+            self._print_blocks(blocks)
 
     def reasoning(self, piece: str) -> None:
         safe = self._reasoning.feed(piece)
@@ -210,18 +252,24 @@ class AnswerView:
                 self._dirty = False
                 self._live.refresh()
 
-    def _print_block(self, block: str) -> None:
-        if self._printed_blocks:
-            self.console.print()
-        codes = code_blocks(block) if ("```" in block or "~~~" in block or "    " in block) else []
-        if codes:  # numbered, for /copy code N and /save PATH N
-            first = self._code_blocks + 1
-            self._code_blocks += len(codes)
-            label = f"code {first}" if len(codes) == 1 else f"code {first}–{self._code_blocks}"
-            language = sanitize(codes[0].language) if len(codes) == 1 else ""
-            self.console.print(Text(label + (f" · {language}" if language else ""), style="dim"))
-        self.console.print(Trimmed(self.r.markdown_renderable(block)))
-        self._printed_blocks += 1
+    def _print_blocks(self, blocks: list[str]) -> None:
+        """Print settled blocks at once: one write, one repaint of the live region."""
+        parts: list[RenderableType] = []
+        for block in blocks:
+            if self._printed_blocks:
+                parts.append(NewLine())
+            codes = (
+                code_blocks(block) if ("```" in block or "~~~" in block or "    " in block) else []
+            )
+            if codes:  # numbered, for /copy code N and /save PATH N
+                first = self._code_blocks + 1
+                self._code_blocks += len(codes)
+                label = f"code {first}" if len(codes) == 1 else f"code {first}–{self._code_blocks}"
+                language = sanitize(codes[0].language) if len(codes) == 1 else ""
+                parts.append(Text(label + (f" · {language}" if language else ""), style="dim"))
+            parts.append(Trimmed(self.r.markdown_renderable(block)))
+            self._printed_blocks += 1
+        self.console.print(Group(*parts))
 
     def _flush_reasoning(self) -> None:
         if self._reasoning_line:
@@ -258,7 +306,7 @@ class AnswerView:
     def _settle_markdown(self) -> None:
         tail = self._blocks.tail().strip("\n")
         if tail.strip():
-            self._print_block(tail)
+            self._print_blocks([tail])
         if self._printed_blocks:
             self.console.print()  # a blank line between the answer and what follows
 

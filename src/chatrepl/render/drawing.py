@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import functools
 import sys
-from typing import IO, TYPE_CHECKING, ClassVar
+from collections.abc import Callable
+from typing import IO, TYPE_CHECKING, Any, ClassVar
 
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.segment import Segment
+from rich.style import Style
 
 if TYPE_CHECKING:
     from rich.markdown import Markdown
@@ -23,7 +26,6 @@ def _markdown_class() -> type[Markdown]:
     so `--list` and `--search` start faster.
     """
     from markdown_it import MarkdownIt
-    from rich.cells import cell_len
     from rich.constrain import Constrain
     from rich.markdown import CodeBlock, Markdown, MarkdownElement
     from rich.syntax import Syntax
@@ -32,12 +34,25 @@ def _markdown_class() -> type[Markdown]:
 
     class FittedCodeBlock(CodeBlock):
         """A code block only as wide as its code, not the window: its background then
-        does not wrap into blank rows when the terminal is made narrower."""
+        does not wrap into blank rows when the terminal is made narrower.
+
+        Code that fits is drawn straight from Pygments' tokens (`code_lines`), the same
+        cells and colours rich's Syntax draws at a fraction of its cost; code that must
+        wrap, or a theme without a background, goes through Syntax.
+        """
 
         def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
             code = str(self.text).rstrip()
             widest = max((cell_len(line.expandtabs(4)) for line in code.splitlines()), default=1)
             width = max(1, min(widest, options.max_width - 2))  # padding: one cell each side
+            lines = (
+                code_lines(code, self.lexer_name, self.theme, width) if widest == width else None
+            )
+            if lines is not None:
+                for line in lines:
+                    yield from line
+                    yield Segment.line()
+                return
             syntax = Syntax(code, self.lexer_name, theme=self.theme, word_wrap=True, padding=1)
             yield Constrain(syntax, width + 2)
 
@@ -61,6 +76,63 @@ def _markdown_class() -> type[Markdown]:
             self.inline_code_theme = code_theme
 
     return SharedParserMarkdown
+
+
+@functools.cache
+def _lexer(name: str) -> Any:
+    """A Pygments lexer, made once per name (rich's Syntax looks one up at every use)."""
+    from pygments.lexers import get_lexer_by_name  # type: ignore[import-untyped]
+    from pygments.util import ClassNotFound  # type: ignore[import-untyped]
+
+    try:
+        return get_lexer_by_name(name or "text", stripnl=False, ensurenl=True, tabsize=4)
+    except ClassNotFound:
+        return get_lexer_by_name("text", stripnl=False, ensurenl=True, tabsize=4)
+
+
+@functools.cache
+def _token_styles(theme: str) -> tuple[Style, Callable[[Any], Style], dict[Any, Style]] | None:
+    """A theme's background style, its token styles and a cache of those on that
+    background; None for a theme without a background (rich's Syntax draws those)."""
+    from rich.syntax import Syntax
+
+    syntax_theme = Syntax.get_theme(theme)
+    base = syntax_theme.get_background_style()
+    if base.transparent_background:
+        return None
+    return base, syntax_theme.get_style_for_token, {}
+
+
+def code_lines(code: str, lexer_name: str, theme: str, width: int) -> list[list[Segment]] | None:
+    """Highlighted code as lines of segments, padded by one cell all round and to
+    `width` columns; None when rich's Syntax must draw it (see FittedCodeBlock)."""
+    styles = _token_styles(theme)
+    if styles is None:
+        return None
+    base, style_for, cache = styles
+    rows: list[list[Segment]] = [[Segment(" ", base)]]
+    used = [0]
+    for token, value in _lexer(lexer_name).get_tokens(code.expandtabs(4) + "\n"):
+        style = cache.get(token)
+        if style is None:
+            style = cache[token] = base + style_for(token)
+        parts = value.split("\n")
+        for n, part in enumerate(parts):
+            if n:
+                rows.append([Segment(" ", base)])
+                used.append(0)
+            if part:
+                rows[-1].append(Segment(part, style))
+                used[-1] += cell_len(part)
+    if len(rows) > 1 and used[-1] == 0 and len(rows[-1]) == 1:
+        rows.pop()  # the newline the lexer ensures
+        used.pop()
+    if any(n > width for n in used):
+        return None
+    for row, n in zip(rows, used, strict=True):
+        row.append(Segment(" " * (width - n + 1), base))
+    blank = [Segment(" " * (width + 2), base)]
+    return [blank, *rows, blank]
 
 
 def markdown(source: str, code_theme: str = "monokai") -> Markdown:

@@ -1,0 +1,335 @@
+"""Per-token cost of whole `chatrepl` processes against the floor, in one run.
+
+A local server streams a mixed-Markdown answer of N tokens (one SSE event each, written
+as fast as the socket takes them). Every figure is the wall time of a whole process,
+started fresh, median of --runs interleaved runs:
+
+- pipe: `chatrepl "q"` with stdout to a pipe, saving and `--no-save`, beside a minimal
+  floor script run by this benchmark (requests, `iter_content`, split on blank lines,
+  `json.loads`, write), at 20,000 tokens;
+- pty: `chatrepl "q"` in a pseudo-terminal, Markdown and `--plain`, at 2,000, 8,000 and
+  20,000 tokens, with the peak memory (maximum resident size) of each Markdown run;
+- show: `chatrepl --show ID` of a 2,000-message conversation in a pseudo-terminal,
+  beside a script that renders the same messages once with rich.
+
+    python bench/cost.py [--runs 5] [--only pipe,pty,show] [--reference SRC]
+
+With `--reference SRC` (the `src` folder of another checkout, e.g. a `git worktree` of
+an earlier commit) that version runs beside this one in every table, in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from answers import markdown_answer
+
+WIDTH, HEIGHT = 100, 40
+
+FLOOR = r"""
+import json, sys, requests
+r = requests.post(sys.argv[1], json={"messages": [{"role": "user", "content": "q"}]},
+                  stream=True)
+buf = b""
+out = sys.stdout
+for chunk in r.iter_content(chunk_size=None):
+    buf += chunk
+    *events, buf = buf.split(b"\n\n")
+    for event in events:
+        data = event[6:]
+        if data == b"[DONE]":
+            continue
+        out.write(json.loads(data)["response"])
+out.flush()
+"""
+
+SHOW_FLOOR = r"""
+import sqlite3, sys
+from rich.console import Console
+from rich.markdown import Markdown
+db = sqlite3.connect(sys.argv[1])
+console = Console(width=WIDTH, force_terminal=True, highlight=False, emoji=False, markup=False)
+for role, content in db.execute(
+    "SELECT role, content FROM messages WHERE conversation_id = ? ORDER BY id", (sys.argv[2],)
+):
+    if role == "user":
+        console.print("> " + content, style="bold")
+    else:
+        console.print(Markdown(content))
+""".replace("WIDTH", str(WIDTH))
+
+
+def sse_body(tokens: int) -> list[bytes]:
+    events = [
+        b"data: " + json.dumps({"response": piece}).encode() + b"\n\n"
+        for piece in markdown_answer(tokens)
+    ]
+    events.append(b'data: {"response":"","usage":{"prompt_tokens":1,"completion_tokens":%d}}\n\n'
+                  % tokens)  # fmt: skip
+    events.append(b"data: [DONE]\n\n")
+    return events
+
+
+class Server:
+    """Streams the answer of the size asked for by the URL's path (`/N`)."""
+
+    def __init__(self) -> None:
+        bodies: dict[int, list[bytes]] = {}
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.0"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                tokens = int(self.path.strip("/").split("/")[0])
+                if tokens not in bodies:
+                    bodies[tokens] = sse_body(tokens)
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                for event in bodies[tokens]:
+                    self.wfile.write(event)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def url(self, tokens: int) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/{tokens}/api/chat"
+
+
+REFERENCE: str = ""  # the src folder of another version to run beside this one
+
+
+def _env(home: Path, url: str, reference: bool = False) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHATREPL_")}
+    if reference:
+        env["PYTHONPATH"] = REFERENCE
+    env.update(CHATREPL_HOME=str(home), CHATREPL_URL=url, TERM="xterm-256color")
+    env.update(COLUMNS=str(WIDTH), LINES=str(HEIGHT))
+    env.pop("NO_COLOR", None)
+    return env
+
+
+def run_pipe(command: list[str], env: dict[str, str]) -> tuple[float, int, bytes]:
+    """Wall seconds, peak KiB and stdout of a process writing into a pipe."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    out: list[bytes] = []
+    err: list[bytes] = []
+    readers = [
+        threading.Thread(target=lambda: out.append(process.stdout.read())),  # type: ignore[union-attr]
+        threading.Thread(target=lambda: err.append(process.stderr.read())),  # type: ignore[union-attr]
+    ]
+    for reader in readers:
+        reader.start()
+    _, status, usage = os.wait4(process.pid, 0)
+    took = time.perf_counter() - started
+    process.returncode = status
+    for reader in readers:
+        reader.join()
+    if status:
+        raise SystemExit(f"{command} failed: {b''.join(err).decode()[-500:]}")
+    return took, usage.ru_maxrss, b"".join(out)
+
+
+def run_pty(command: list[str], env: dict[str, str]) -> tuple[float, int, int]:
+    """Wall seconds, peak KiB and bytes written, of a process on a pseudo-terminal."""
+    import fcntl
+    import struct
+    import termios
+
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", HEIGHT, WIDTH, 0, 0))
+    total = [0]
+
+    def drain() -> None:
+        try:
+            while chunk := os.read(master, 65536):
+                total[0] += len(chunk)
+        except OSError:
+            pass
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    started = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:  # the child: the pty is its terminal
+        os.setsid()
+        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+        for fd in (0, 1, 2):
+            os.dup2(slave, fd)
+        os.close(master)
+        os.execvpe(command[0], command, env)
+    os.close(slave)
+    _, status, usage = os.wait4(pid, 0)
+    took = time.perf_counter() - started
+    reader.join(5)
+    os.close(master)
+    if status:
+        raise SystemExit(f"{command} exited with {status}")
+    return took, usage.ru_maxrss, total[0]
+
+
+Runs = dict[str, list[tuple[float, ...]]]
+
+
+def median_runs(runs: int, cases: Mapping[str, Callable[[], tuple[float, ...]]]) -> Runs:
+    results: dict[str, list[tuple[float, ...]]] = {name: [] for name in cases}
+    for _ in range(runs):
+        for name, case in cases.items():  # interleaved: noise falls on every case alike
+            results[name].append(case())
+    return results
+
+
+def med(values: list[tuple[float, ...]], index: int = 0) -> float:
+    return statistics.median(v[index] for v in values)
+
+
+def bench_pipe(server: Server, home: Path, runs: int, tokens: int) -> None:
+    url = server.url(tokens)
+    env = _env(home, url)
+    py = sys.executable
+    chatrepl = [py, "-m", "chatrepl", "q"]
+    expected = "".join(markdown_answer(tokens))
+    cases = {
+        "floor": lambda: run_pipe([py, "-c", FLOOR, url], env)[:2],
+        "chatrepl --no-save": lambda: run_pipe([*chatrepl, "--no-save"], env)[:2],
+        "chatrepl": lambda: run_pipe(chatrepl, env)[:2],
+    }
+    if REFERENCE:
+        ref_env = _env(home.parent / "pipe-reference", url, reference=True)
+        cases["reference"] = lambda: run_pipe(chatrepl, ref_env)[:2]
+    exact = run_pipe(chatrepl, env)[2].decode() == expected + (
+        "" if expected.endswith("\n") else "\n"
+    )
+    results = median_runs(runs, cases)
+    floor = med(results["floor"])
+    print(f"pipe, {tokens:,} tokens (wall s, medians of {runs}); stdout byte-exact: {exact}")
+    for name, values in results.items():
+        print(f"  {name:<20} {med(values):6.3f} s   × floor {med(values) / floor:5.2f}"
+              f"   peak {med(values, 1) / 1024:5.1f} MB")  # fmt: skip
+    save = med(results["chatrepl"]) / med(results["chatrepl --no-save"])
+    print(f"  saving while streaming costs ×{save:.3f} over --no-save (target ≤ 1.10);"
+          f" chatrepl / floor {med(results['chatrepl']) / floor:.2f} (target ≤ 1.25)")  # fmt: skip
+
+
+def bench_pty(server: Server, home: Path, runs: int, sizes: list[int]) -> None:
+    py = sys.executable
+    print(f"pty, one-shot in a terminal (wall s, medians of {runs})")
+    markdown_times: dict[int, float] = {}
+    for tokens in sizes:
+        env = _env(home, server.url(tokens))
+        command = [py, "-m", "chatrepl", "--no-save", "q"]
+        cases = {
+            "plain": lambda command=command, env=env: run_pty([*command, "--plain"], env),
+            "markdown": lambda command=command, env=env: run_pty(command, env),
+        }
+        if REFERENCE:
+            ref = _env(home, server.url(tokens), reference=True)
+            cases["plain, reference"] = lambda c=command, e=ref: run_pty([*c, "--plain"], e)
+            cases["markdown, reference"] = lambda c=command, e=ref: run_pty(c, e)
+        results = median_runs(runs, cases)
+        plain, markdown = med(results["plain"]), med(results["markdown"])
+        markdown_times[tokens] = markdown
+        peak = med(results["markdown"], 1) / 1024
+        print(
+            f"  {tokens:>6,} tokens: plain {plain:6.3f} s  markdown {markdown:6.3f} s"
+            f"  ratio {markdown / plain:4.2f}  markdown peak {peak:5.1f} MB"
+        )
+        if REFERENCE:
+            ref_plain, ref_markdown = (
+                med(results["plain, reference"]),
+                med(results["markdown, reference"]),
+            )
+            print(
+                f"  {'reference':>13}: plain {ref_plain:6.3f} s  markdown {ref_markdown:6.3f} s"
+                f"  ratio {ref_markdown / ref_plain:4.2f}   this markdown / reference plain "
+                f"{markdown / ref_plain:4.2f}"
+            )
+    small, large = min(sizes), max(sizes)
+    if large > small:
+        growth = markdown_times[large] / markdown_times[small]
+        print(f"  growth: ×{large / small:g} tokens → ×{growth:.2f} time (target: ×4 → ≤ ×4.4)")
+
+
+def bench_show(home: Path, runs: int, messages: int) -> None:
+    from chatrepl.conversation import Conversation
+    from chatrepl.store import Store
+
+    store = Store(home / "chatrepl.db")
+    conversation = Conversation()
+    tokens_each = 60
+    for n in range(messages):
+        if n % 2 == 0:
+            text = f"question {n}: how does the renderer handle this?"
+            message = conversation.add("user", text)
+        else:
+            text = "".join(markdown_answer(tokens_each, seed=n))
+            message = conversation.add("assistant", text)
+        store.add_message(conversation, message)
+    store.close()
+    env = _env(home, "http://127.0.0.1:9/api/chat")
+    py = sys.executable
+    db = str(home / "chatrepl.db")
+    cases = {
+        "rich, once": lambda: run_pty([py, "-c", SHOW_FLOOR, db, conversation.id], env),
+        "chatrepl --show": lambda: run_pty([py, "-m", "chatrepl", "--show", conversation.id], env),
+    }
+    if REFERENCE:
+        ref = _env(home, "http://127.0.0.1:9/api/chat", reference=True)
+        show_ref = [py, "-m", "chatrepl", "--show", conversation.id]
+        cases["reference --show"] = lambda: run_pty(show_ref, ref)
+    results = median_runs(runs, cases)
+    floor = med(results["rich, once"])
+    show = med(results["chatrepl --show"])
+    print(f"show, {messages:,} messages as Markdown in a terminal (wall s, medians of {runs})")
+    print(f"  rich, once {floor:6.3f} s   chatrepl --show {show:6.3f} s   ratio {show / floor:.2f}"
+          " (target ≤ 1.2)")  # fmt: skip
+    if REFERENCE:
+        ref_show = med(results["reference --show"])
+        print(f"  reference --show {ref_show:6.3f} s   ratio {ref_show / floor:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--only", default="pipe,pty,show")
+    parser.add_argument("--tokens", type=int, default=20000)
+    parser.add_argument("--sizes", default="2000,8000,20000")
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--reference", default="", help="src folder of a version to compare")
+    args = parser.parse_args()
+    global REFERENCE
+    REFERENCE = str(Path(args.reference).resolve()) if args.reference else ""
+    server = Server()
+    only = args.only.split(",")
+    with tempfile.TemporaryDirectory() as folder:
+        home = Path(folder)
+        if "pipe" in only:
+            bench_pipe(server, home / "pipe", args.runs, args.tokens)
+        if "pty" in only:
+            bench_pty(server, home / "pty", args.runs, [int(s) for s in args.sizes.split(",")])
+        if "show" in only:
+            (home / "show").mkdir()
+            bench_show(home / "show", args.runs, args.messages)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""An answer as plain text (pipes, files, `--plain`, `NO_COLOR`): written as it comes,
+byte for byte after sanitizing, with no escape codes and without importing rich, so a
+one-shot run into a pipe starts and streams at the cost of the text alone."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from chatrepl.sanitize import Sanitizer
+from chatrepl.think import Thought
+
+if TYPE_CHECKING:
+    from chatrepl.render import Renderer
+
+THINKING_HEADER = "Thinking…"
+
+
+class PlainView:
+    """One answer in plain text; reasoning only to the reasoning file, if any. The same
+    interface as `view.AnswerView`; use as a context manager."""
+
+    def __init__(self, renderer: Renderer) -> None:
+        self.r = renderer
+        self.file = renderer.out
+        self._text = Sanitizer()
+        self._reasoning = Sanitizer()
+        self._ends_with_newline = True
+        self._closed = False
+        self.thought = Thought(renderer.clock)
+
+    def __enter__(self) -> PlainView:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def text(self, piece: str) -> None:
+        safe = self._text.feed(piece)
+        if not safe:
+            return
+        if self.thought.pending:
+            self._end_thinking()
+        self.file.write(safe)
+        self.file.flush()
+        self._ends_with_newline = safe.endswith("\n")
+
+    def whole(self, text: str) -> None:
+        self.text(text)
+
+    def reasoning(self, piece: str) -> None:
+        safe = self._reasoning.feed(piece)
+        if not safe:
+            return
+        self.thought.add(safe)
+        if self.r.reasoning_file is not None:
+            self.r.reasoning_file.write(safe)
+            self.r.reasoning_file.flush()
+
+    def recast(self, into: str, text: str) -> None:
+        """What was written as one kind was the other (see `think.Recast`)."""
+        if into == "answer":
+            self.thought.clear()
+            self._end_thinking()
+            self.text(text)
+            return
+        self.r.warn("The text above was the model's reasoning: it sent no opening <think> tag.")
+        if self.r.reasoning_file is not None:
+            self.r.reasoning_file.write(text)
+
+    def _end_thinking(self) -> None:
+        summary = self.thought.end()
+        if self.r.reasoning_file is not None and summary:
+            self.r.reasoning_file.write("\n\n")
+            self.r.reasoning_file.flush()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._text.flush()
+        if self.thought.pending:
+            self._end_thinking()
+        if not self._ends_with_newline:
+            self.file.write("\n")
+            self.file.flush()
