@@ -273,3 +273,19 @@ def test_ctrl_c_stops_the_command_and_its_children() -> None:
         signal.signal(signal.SIGALRM, old)
     assert out.status is None and out.text == "started\n"
     assert out.describe().endswith("stopped")
+
+
+def test_a_permission_error_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same as above where the tests run as root (which reads any file): the error
+    reading raises is what the user sees, in one line."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("no")
+
+    def refuse(self: Path, *args: object, **kwargs: object) -> object:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "open", refuse)
+    with pytest.raises(
+        AttachmentError, match=r"^.*secret.txt cannot be read: permission denied\.$"
+    ):
+        attach.read_file(str(secret))

@@ -260,3 +260,17 @@ def test_a_copy_keeps_each_messages_attachments(
     assert other.copied_from is not None and copy.id != cid
     assert copy.messages[0].attachments() == [Attachment("notes.md", "a note\n")]
     assert copy.messages[1].meta.get("seconds") is not None
+
+
+def test_names_and_output_reach_the_terminal_sanitized(
+    server: ChatServer, tmp_path: Path, pipe: PipeInput, project: Path
+) -> None:
+    (project / "evil\x1b]0;owned\x07.txt").write_text("harmless\n")
+    r, out = repl_for(Settings(endpoint=Endpoint(url=server.url)), tmp_path, pipe)
+    pipe.send_text("/file evil*\r!printf 'a\\033[2Jb\\n'\rq\r\x04")
+    r.run()
+    text = out.getvalue()
+    assert "📎 evil.txt, 1 line" in text  # the OSC sequence in the name is gone
+    assert "\x1b]0;" not in text and "\x1b[2J" not in text and "ab\n" in text
+    sent = _user_content(server)
+    assert "harmless" in sent and "a\x1b[2Jb" in sent  # the model gets the bytes as they were

@@ -181,7 +181,7 @@ class Chat:
             return False
         return True
 
-    def _save_message(self, message: Message, streaming: bool = False) -> None:
+    def save_message(self, message: Message, streaming: bool = False) -> None:
         """Commit a message, and first, in order, every earlier one not saved yet.
 
         A failure stops there: a later message is never saved ahead of an earlier one.
@@ -213,7 +213,7 @@ class Chat:
             return
         self.renderer.aside("The conversation database can be written again; saving resumes.")
 
-    def _update(
+    def update_message(
         self, message: Message, final: bool = False, meta: dict[str, Any] | None = None
     ) -> None:
         store = self.store
@@ -250,7 +250,7 @@ class Chat:
         self._save_warned = False
         self._reopen()
         question = self.conversation.add("user", text, attachments=attachments)
-        self._save_message(question)
+        self.save_message(question)
         outcome = self._answer(question)
         if attachments and isinstance(outcome.error, ContextError):
             outcome.error = ContextError(outcome.error.tokens, outcome.error.window, True)
@@ -306,7 +306,7 @@ class Chat:
                         outcome.first_token = now - started
                         answer = self.conversation.add("assistant", "", "streaming")
                         answer.content = outcome.reply.answer
-                        self._save_message(answer, streaming=True)
+                        self.save_message(answer, streaming=True)
                         last_checkpoint = now
                     if isinstance(event, wire.Text):
                         if outcome.first_text is None:
@@ -320,7 +320,7 @@ class Chat:
                     if now - last_checkpoint >= CHECKPOINT_SECONDS:
                         outcome.seconds = now - started
                         answer.content = outcome.reply.answer
-                        self._update(answer, meta=outcome.thinking())
+                        self.update_message(answer, meta=outcome.thinking())
                         last_checkpoint = now
             outcome.status = outcome.reply.status
         except (KeyboardInterrupt, Terminated) as exc:
@@ -353,11 +353,11 @@ class Chat:
             return outcome
         if answer is None:  # complete but empty
             answer = self.conversation.add("assistant", "", "complete")
-            self._save_message(answer)
+            self.save_message(answer)
         answer.content = outcome.reply.answer
         answer.status = outcome.status
         answer.meta = outcome.meta()
-        self._update(answer, final=True, meta=answer.meta)
+        self.update_message(answer, final=True, meta=answer.meta)
         if stop is not None:
             raise stop
         return outcome

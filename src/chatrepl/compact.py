@@ -61,10 +61,10 @@ def compact(chat: Chat, keep: int = DEFAULT_KEEP) -> Message:
         )
     if current is not None:
         current.meta["active"] = False
-        chat._update(current, final=True, meta=current.meta)
+        chat.update_message(current, final=True, meta=current.meta)
     summary = conversation.add("summary", text)
     summary.meta = {"covers": cut, "active": True}
-    chat._save_message(summary)
+    chat.save_message(summary)
     return summary
 
 
@@ -74,5 +74,5 @@ def undo(chat: Chat) -> Message:
     if summary is None:
         raise ChatreplError("No summary is in use; the whole conversation is sent.")
     summary.meta["active"] = False
-    chat._update(summary, final=True, meta=summary.meta)
+    chat.update_message(summary, final=True, meta=summary.meta)
     return summary
