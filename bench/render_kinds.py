@@ -1,0 +1,59 @@
+"""Where the cost of drawing a Markdown answer goes, by kind of block.
+
+The 20,000-token benchmark answer is cut into its settled blocks (as the REPL cuts it)
+and each kind is printed with chatrepl's renderer into a buffer; CPU seconds per kind,
+one run (the first code block pays for building the Python lexer).
+
+    python bench/render_kinds.py [--tokens 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from answers import markdown_answer
+
+from chatrepl.blocks import Blocks
+from chatrepl.render.drawing import Trimmed, make_console, markdown
+
+
+def kind(block: str) -> str:
+    if block.startswith(("```", "~~~")):
+        return "code"
+    if block.startswith("|"):
+        return "table"
+    if block.startswith(("-", "*")):
+        return "list"
+    return "heading" if block.startswith("#") else "paragraph"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tokens", type=int, default=20000)
+    args = parser.parse_args()
+    blocks = Blocks()
+    settled = blocks.feed("".join(markdown_answer(args.tokens)))
+    settled.append(blocks.tail())
+    kinds: dict[str, list[str]] = {}
+    for block in settled:
+        kinds.setdefault(kind(block), []).append(block)
+    console = make_console(io.StringIO(), force_terminal=True, width=100)
+    console.print(markdown("warm **up**"))
+    total = 0.0
+    for name, found in kinds.items():
+        started = time.process_time()
+        for block in found:
+            console.print(Trimmed(markdown(block)))
+        took = time.process_time() - started
+        total += took
+        print(f"  {name:<10} {len(found):4d} blocks  {took:.3f} s")
+    print(f"  {'all':<10} {len(settled):4d} blocks  {total:.3f} s")
+
+
+if __name__ == "__main__":
+    main()
