@@ -16,8 +16,9 @@ THINKING_HEADER = "Thinking…"
 
 
 class PlainView:
-    """One answer in plain text; reasoning only to the reasoning file, if any. The same
-    interface as `view.AnswerView`; use as a context manager."""
+    """One answer in plain text; reasoning only to the reasoning file, if any. Use as a
+    context manager. `view.AnswerView` builds on it: what it does without Markdown, or
+    without a terminal of the REPL's, is what this class does."""
 
     def __init__(self, renderer: Renderer) -> None:
         self.r = renderer
@@ -74,12 +75,22 @@ class PlainView:
             self.r.reasoning_file.flush()
 
     def close(self) -> None:
+        """Settle the answer, once: end its thinking, then its last line."""
         if self._closed:
             return
         self._closed = True
         self._text.flush()
-        if self.thought.pending:
-            self._end_thinking()
+        try:
+            if self.thought.pending:
+                self._end_thinking()
+            self._stop()
+        finally:
+            self._settle()
+
+    def _stop(self) -> None:
+        """Stop what shows the answer as it streams (nothing, in plain text)."""
+
+    def _settle(self) -> None:
         if not self._ends_with_newline:
             self.file.write("\n")
             self.file.flush()

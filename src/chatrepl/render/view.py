@@ -12,8 +12,8 @@ from rich.text import Text
 
 from chatrepl.blocks import Blocks, code_blocks
 from chatrepl.render.drawing import Trimmed, trimmed_lines
-from chatrepl.render.plain import THINKING_HEADER
-from chatrepl.sanitize import Sanitizer, sanitize
+from chatrepl.render.plain import THINKING_HEADER, PlainView
+from chatrepl.sanitize import sanitize
 from chatrepl.think import Thought
 
 if TYPE_CHECKING:
@@ -104,15 +104,17 @@ class _Refresher(threading.Thread):
             self.view.repaint()
 
 
-class AnswerView:
-    """Shows one answer as it streams. Use as a context manager; `close` is idempotent."""
+class AnswerView(PlainView):
+    """Shows one answer as it streams. Use as a context manager; `close` is idempotent.
+
+    Without Markdown the text is written as `PlainView` writes it; without a REPL's
+    terminal (`fancy`), reasoning is handled as `PlainView` handles it.
+    """
 
     def __init__(self, renderer: Renderer) -> None:
-        self.r = renderer
+        super().__init__(renderer)
         self.console = renderer.console
         self.markdown = renderer.markdown and not renderer.plain
-        self._text = Sanitizer()
-        self._reasoning = Sanitizer()
         self._blocks = Blocks()
         self._tail = _Tail(renderer)
         self._printed_blocks = 0
@@ -121,34 +123,23 @@ class AnswerView:
         self._refresher: _Refresher | None = None
         self._lock = threading.RLock()
         self._dirty = False
-        self._ends_with_newline = True
         self._reasoning_line = ""
-        self._closed = False
         # A terminal in the REPL: reasoning is shown, then collapsed.
         self.fancy = not renderer.plain and renderer.console_reasoning
-        self.thought = Thought(renderer.clock)
         if self.markdown:
             warm_up()
-
-    def __enter__(self) -> AnswerView:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # ---------------------------------------------------------- input
 
     def text(self, piece: str) -> None:
+        if not self.markdown:
+            super().text(piece)
+            return
         safe = self._text.feed(piece)
         if not safe:
             return
         if self.thought.pending:
             self._end_thinking()
-        if not self.markdown:
-            self.console.file.write(safe)
-            self.console.file.flush()
-            self._ends_with_newline = safe.endswith("\n")
-            return
         blocks = self._blocks.feed(safe)
         # Only a screenful of the tail is ever rendered, so this costs the same at any
         # length of the answer.
@@ -169,7 +160,7 @@ class AnswerView:
         """A saved answer, all at once: the same blocks it streamed as, printed together
         with no live region (resume, --show)."""
         if not self.markdown:
-            self.text(text)
+            super().whole(text)
             return
         safe = self._text.feed(text)
         blocks = self._blocks.feed(safe)
@@ -181,16 +172,14 @@ class AnswerView:
             self._print_blocks(blocks)
 
     def reasoning(self, piece: str) -> None:
+        if not self.fancy:  # the answer only; reasoning to stderr if asked
+            super().reasoning(piece)
+            return
         safe = self._reasoning.feed(piece)
         if not safe:
             return
         with self._lock:
             self.thought.add(safe)
-        if not self.fancy:  # pipes get the answer only; reasoning to stderr if asked
-            if self.r.reasoning_file is not None:
-                self.r.reasoning_file.write(safe)
-                self.r.reasoning_file.flush()
-            return
         if self.r.show_reasoning:  # expanded: dim lines that stay in the scrollback
             if self.thought.size == len(safe):  # the first piece: the header once
                 with self._lock:
@@ -210,17 +199,10 @@ class AnswerView:
 
     def recast(self, into: str, text: str) -> None:
         """What was shown as one kind was the other (see `think.Recast`)."""
-        if into == "answer":
-            self.thought.clear()
-            self._end_thinking()
-            self.text(text)
+        if into == "answer" or not self.fancy:
+            super().recast(into, text)
             return
         # The answer so far was reasoning: say so; the real answer follows.
-        if not self.fancy:
-            self.r.warn("The text above was the model's reasoning: it sent no opening <think> tag.")
-            if self.r.reasoning_file is not None:
-                self.r.reasoning_file.write(text)
-            return
         self._stop_live()
         self._settle_markdown()
         self.thought.recast(text)
@@ -258,9 +240,7 @@ class AnswerView:
         for block in blocks:
             if self._printed_blocks:
                 parts.append(NewLine())
-            codes = (
-                code_blocks(block) if ("```" in block or "~~~" in block or "    " in block) else []
-            )
+            codes = code_blocks(block) if _may_hold_code(block) else []
             if codes:  # numbered, for /copy code N and /save PATH N
                 first = self._code_blocks + 1
                 self._code_blocks += len(codes)
@@ -279,12 +259,10 @@ class AnswerView:
 
     def _end_thinking(self) -> None:
         """The answer starts: the reasoning collapses to one line."""
-        summary = self.thought.end()
         if not self.fancy:
-            if self.r.reasoning_file is not None and summary:
-                self.r.reasoning_file.write("\n\n")
-                self.r.reasoning_file.flush()
+            super()._end_thinking()
             return
+        summary = self.thought.end()
         self._flush_reasoning()
         self._stop_live()
         if summary:
@@ -310,20 +288,13 @@ class AnswerView:
         if self._printed_blocks:
             self.console.print()  # a blank line between the answer and what follows
 
-    def close(self) -> None:
-        """Settle everything: stop the live region, print what it showed, once."""
-        if self._closed:
-            return
-        self._closed = True
-        self._text.flush()
-        try:
-            if self.thought.pending:
-                self._end_thinking()
-            self._flush_reasoning()
-            self._stop_live()
-        finally:
-            if self.markdown:
-                self._settle_markdown()
-            elif not self._ends_with_newline:
-                self.console.file.write("\n")
-                self.console.file.flush()
+    def _stop(self) -> None:
+        self._flush_reasoning()
+        self._stop_live()
+
+    def _settle(self) -> None:
+        """Print what the live region showed, once."""
+        if self.markdown:
+            self._settle_markdown()
+        else:
+            super()._settle()
