@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chatrepl.errors import UsageError
+from chatrepl.wording import plural
 
 DEFAULT_MAX_KB = 256
 SNIFF_BYTES = 8192
@@ -69,7 +70,7 @@ class Attachment:
 
     def describe(self) -> str:
         """One line for the screen: `src/app.py, 212 lines` (sanitize before showing)."""
-        count = f"{self.lines} line{'s' if self.lines != 1 else ''}"
+        count = plural(self.lines, "line")
         if self.kind == "file":
             return f"{self.name}, {count}"
         how = "stopped" if self.status is None else f"exit status {self.status}"
@@ -193,6 +194,16 @@ def read_all(specs: Iterable[str], max_bytes: int) -> tuple[list[Attachment], li
             except AttachmentError as exc:
                 errors.append(str(exc))
     return found, errors
+
+
+def gather(specs: Iterable[str], max_bytes: int, hint: str) -> list[Attachment]:
+    """Every file the specs name, each once; AttachmentError (the first failure, and how
+    many more) if any cannot be attached, so that nothing is."""
+    found, errors = read_all(specs, max_bytes)
+    if errors:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise AttachmentError(errors[0] + more, hint)
+    return merge([], found)
 
 
 def merge(first: Iterable[Attachment], more: Iterable[Attachment]) -> list[Attachment]:

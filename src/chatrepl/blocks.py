@@ -9,6 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from chatrepl.errors import ChatreplError
+from chatrepl.wording import plural
+
 _LIST_ITEM = re.compile(r" {0,3}(?:[-+*]|\d{1,9}[.)])(?: |$)")
 
 
@@ -163,6 +166,22 @@ def code_blocks(source: str) -> list[CodeBlock]:
         previous_blank = not line.strip()
         i += 1
     return found
+
+
+def choose_code(
+    source: str, number: int | None, whose: str, hint: str = ""
+) -> list[tuple[int, CodeBlock]]:
+    """The code blocks of `source` with their numbers (from 1): all of them, or the
+    `number`-th alone. ChatreplError, naming `whose` answer, when there is none."""
+    blocks = code_blocks(source)
+    if not blocks:
+        raise ChatreplError(f"{whose} has no code block.", hint)
+    if number is None:
+        return list(enumerate(blocks, 1))
+    if number > len(blocks):
+        count = plural(len(blocks), "code block")
+        raise ChatreplError(f"{whose} has {count}; there is no code block {number}.")
+    return [(number, blocks[number - 1])]
 
 
 def _indent(line: str) -> int:

@@ -11,6 +11,7 @@ from chatrepl import tree
 from chatrepl.chat import Chat
 from chatrepl.conversation import Message
 from chatrepl.errors import ChatreplError
+from chatrepl.wording import plural
 
 
 def step(chat: Chat, delta: int) -> tree.Alternatives:
@@ -52,7 +53,7 @@ def switch(chat: Chat, number: int) -> Message:
     """Put branch `number` (from 1, as /branches shows them) on screen; return its end."""
     leaves = tree.leaves(chat.conversation)
     if not 1 <= number <= len(leaves):
-        count = f"{len(leaves)} branch{'es' if len(leaves) != 1 else ''}"
+        count = plural(len(leaves), "branch", "branches")
         raise ChatreplError(
             f"There is no branch {number}; this conversation has {count}.",
             "/branches shows them.",

@@ -277,9 +277,7 @@ class Chat:
         return question
 
     def last_answer(self) -> Message | None:
-        return next(
-            (m for m in reversed(self.conversation.messages) if m.role == "assistant"), None
-        )
+        return self.conversation.last_answer()
 
     def set_system(self, text: str) -> None:
         self.conversation.system = text

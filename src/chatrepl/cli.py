@@ -281,11 +281,7 @@ def _attachments(files: list[str], max_bytes: int, question: str) -> list[Attach
     """The files of -f and of `@path` in the question; one line for the first that fails."""
     from chatrepl import attach
 
-    found, errors = attach.read_all([*files, *attach.mentions(question)], max_bytes)
-    if errors:
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise attach.AttachmentError(errors[0] + more, "Nothing was sent.")
-    return attach.merge([], found)
+    return attach.gather([*files, *attach.mentions(question)], max_bytes, "Nothing was sent.")
 
 
 def _chat(settings: Settings, renderer: Renderer, args: argparse.Namespace) -> Chat:

@@ -166,6 +166,10 @@ class Conversation:
         ]
         return system, messages
 
+    def last_answer(self) -> Message | None:
+        """The newest answer on the branch on screen."""
+        return next((m for m in reversed(self.messages) if m.role == "assistant"), None)
+
     def active_summary(self) -> Message | None:
         """The summary of /compact that is sent in place of the turns it covers."""
         for message in reversed(self.messages):

@@ -6,9 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from chatrepl.blocks import code_blocks
+from chatrepl.blocks import choose_code
 from chatrepl.conversation import Conversation, make_title, to_json, to_markdown
-from chatrepl.errors import EXIT_FAILED, EXIT_OK, ChatreplError, UsageError
+from chatrepl.errors import EXIT_FAILED, EXIT_OK, UsageError
 from chatrepl.render import Renderer
 from chatrepl.sanitize import sanitize
 from chatrepl.store import Store
@@ -30,17 +30,10 @@ def write_export(conversation: Conversation, path: Path, fmt: str = "") -> str:
 
 def show_code(conversation: Conversation, number: int) -> int:
     """`--show ID --code [N]`: the last answer's code blocks (or its N-th) to stdout."""
-    last = next((m for m in reversed(conversation.messages) if m.role == "assistant"), None)
-    blocks = code_blocks(last.content) if last is not None else []
-    if not blocks:
-        raise ChatreplError(f"The last answer of {conversation.id} has no code block.")
-    if number > len(blocks):
-        raise ChatreplError(
-            f"The last answer of {conversation.id} has {len(blocks)} code block"
-            f"{'s' if len(blocks) != 1 else ''}; there is no code block {number}."
-        )
-    chosen = [blocks[number - 1]] if number else blocks
-    text = "\n".join(b.text.rstrip("\n") + "\n" for b in chosen)
+    last = conversation.last_answer()
+    whose = f"The last answer of {conversation.id}"
+    chosen = choose_code(last.content if last is not None else "", number or None, whose)
+    text = "\n".join(b.text.rstrip("\n") + "\n" for _, b in chosen)
     sys.stdout.write(text if not sys.stdout.isatty() else sanitize(text))
     sys.stdout.flush()
     return EXIT_OK

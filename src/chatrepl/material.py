@@ -9,12 +9,13 @@ import shlex
 from pathlib import Path
 
 from chatrepl import attach, clipboard, commands, shell
-from chatrepl.attach import Attachment, AttachmentError
-from chatrepl.blocks import CodeBlock, code_blocks
+from chatrepl.attach import Attachment
+from chatrepl.blocks import CodeBlock, choose_code
 from chatrepl.chat import Chat
 from chatrepl.errors import ChatreplError
 from chatrepl.render import Renderer
 from chatrepl.sanitize import Sanitizer, sanitize
+from chatrepl.wording import plural
 
 
 def _words(arg: str) -> list[str]:
@@ -22,10 +23,6 @@ def _words(arg: str) -> list[str]:
         return shlex.split(arg)
     except ValueError as exc:
         raise commands.CommandError(f"Cannot read the paths: {exc}.") from None
-
-
-def _count(n: int, what: str) -> str:
-    return f"{n} {what}{'s' if n != 1 else ''}"
 
 
 def _number(text: str, what: str) -> int:
@@ -59,7 +56,7 @@ class Material:
         if arg == "clear":
             count = len(self.attached)
             self.attached = []
-            self.renderer.note(f"Dropped {count} attachment{'s' if count != 1 else ''}.")
+            self.renderer.note(f"Dropped {plural(count, 'attachment')}.")
             return
         if not arg:
             if not self.attached:
@@ -81,19 +78,17 @@ class Material:
             self.renderer.attachments(added)
         total = len(self.attached)
         self.renderer.note(
-            f"{total} attachment{'s' if total != 1 else ''} will go with your next question; "
+            f"{plural(total, 'attachment')} will go with your next question; "
             "/file clear drops them."
         )
 
     def mentioned(self, text: str) -> list[Attachment]:
         """The files `@path` names in a question; AttachmentError for any that fails."""
-        found, errors = attach.read_all(attach.mentions(text), self.max_bytes)
-        if errors:
-            raise AttachmentError(
-                errors[0] if len(errors) == 1 else f"{errors[0]} (and {len(errors) - 1} more)",
-                "Nothing was sent; your question is back at the prompt.",
-            )
-        return found
+        return attach.gather(
+            attach.mentions(text),
+            self.max_bytes,
+            "Nothing was sent; your question is back at the prompt.",
+        )
 
     def run_command(self, command: str) -> None:
         if not command:
@@ -126,7 +121,7 @@ class Material:
             a for a in self.attached if not (a.kind == "output" and a.name == command)
         ] + [output]
         self.renderer.note(
-            f"The output ({_count(output.lines, 'line')}) will go with your next question; "
+            f"The output ({plural(output.lines, 'line')}) will go with your next question; "
             "/file clear drops it."
         )
 
@@ -136,17 +131,10 @@ class Material:
         last = self.chat.last_answer()
         if last is None or not last.content:
             raise ChatreplError("There is no answer yet.")
-        blocks = code_blocks(last.content)
-        if not blocks:
-            raise ChatreplError(
-                "The last answer has no code block.", "/copy copies the whole answer."
-            )
-        if number is None:
-            return len(blocks), blocks[-1]
-        if number > len(blocks):
-            count = f"{len(blocks)} code block{'s' if len(blocks) != 1 else ''}"
-            raise ChatreplError(f"The last answer has {count}; there is no code block {number}.")
-        return number, blocks[number - 1]
+        chosen = choose_code(
+            last.content, number, "The last answer", "/copy copies the whole answer."
+        )
+        return chosen[-1]
 
     def copy(self, arg: str = "") -> None:
         words = arg.split()
@@ -161,7 +149,7 @@ class Material:
             raise commands.CommandError("/copy takes nothing, or code and a block's number.")
         number, block = self._code(_number(words[1], "/copy code") if len(words) > 1 else None)
         how = clipboard.copy(block.text, self.renderer.write_control)
-        self.renderer.note(f"Copied code block {number} ({_count(block.lines, 'line')}) to {how}.")
+        self.renderer.note(f"Copied code block {number} ({plural(block.lines, 'line')}) to {how}.")
 
     def save(self, arg: str) -> None:
         words = _words(arg)
@@ -182,4 +170,4 @@ class Material:
             path.write_text(text, encoding="utf-8")
         except OSError as exc:
             raise ChatreplError(f"Could not write {shown}: {exc.strerror or exc}.") from None
-        self.renderer.note(f"Wrote code block {number} ({_count(block.lines, 'line')}) to {shown}.")
+        self.renderer.note(f"Wrote code block {number} ({plural(block.lines, 'line')}) to {shown}.")

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from chatrepl.conversation import Conversation, Message, make_title
+from chatrepl.wording import plural
 
 WORDS = 40  # characters of a branch's first words
 
@@ -49,7 +50,10 @@ def newest_leaf(conversation: Conversation, under: Message) -> Message:
 
 def leaves(conversation: Conversation) -> list[Message]:
     """Every branch's last message, numbered from 1 in the order of `tree_lines`."""
-    kids = children(conversation)
+    return _leaves(children(conversation))
+
+
+def _leaves(kids: dict[int, list[Message]]) -> list[Message]:
     out: list[Message] = []
     stack = list(reversed(kids.get(0, [])))
     while stack:
@@ -104,7 +108,7 @@ def tree_lines(conversation: Conversation) -> list[tuple[str, bool]]:
     marks lines on the branch on screen."""
     kids = children(conversation)
     on_screen = {id(m) for m in conversation.messages}
-    numbers = {id(leaf): k for k, leaf in enumerate(leaves(conversation), 1)}
+    numbers = {id(leaf): k for k, leaf in enumerate(_leaves(kids), 1)}
     lines: list[tuple[str, bool]] = []
 
     def walk(starts: Iterable[Message], prefix: str, fork: bool) -> None:
@@ -115,7 +119,7 @@ def tree_lines(conversation: Conversation) -> list[tuple[str, bool]]:
             while len(below := kids.get(id(node), [])) == 1:
                 node, count = below[0], count + 1
             branch = f"  [{numbers[id(node)]}]" if id(node) in numbers else ""
-            size = f"{count} message{'s' if count != 1 else ''}"
+            size = plural(count, "message")
             joint = ("└─ " if last else "├─ ") if fork else ""
             lines.append(
                 (f"{prefix}{joint}{_words(start)} ({size}){branch}", id(start) in on_screen)
