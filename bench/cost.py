@@ -8,11 +8,16 @@ started fresh, median of --runs interleaved runs:
   floor script run by this benchmark (requests, `iter_content`, split on blank lines,
   `json.loads`, write), at 20,000 tokens;
 - pty: `chatrepl "q"` in a pseudo-terminal, Markdown and `--plain`, at 2,000, 8,000 and
-  20,000 tokens, with the peak memory (maximum resident size) of each Markdown run;
+  20,000 tokens, with the ratio of their CPU times (user and system: less noisy than
+  wall time here) and the peak memory (maximum resident size) of each Markdown run;
 - show: `chatrepl --show ID` of a 2,000-message conversation in a pseudo-terminal,
   beside a script that renders the same messages once with rich.
 
     python bench/cost.py [--runs 5] [--only pipe,pty,show] [--reference SRC]
+
+Each case runs once untimed first, with bytecode writing allowed, so every timed run
+reads compiled modules as an installed copy does (an editable install under
+PYTHONDONTWRITEBYTECODE would otherwise compile chatrepl's modules at every start).
 
 With `--reference SRC` (the `src` folder of another checkout, e.g. a `git worktree` of
 an earlier commit) that version runs beside this one in every table, in the same run.
@@ -118,6 +123,9 @@ REFERENCE: str = ""  # the src folder of another version to run beside this one
 
 def _env(home: Path, url: str, reference: bool = False) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHATREPL_")}
+    # As a user runs it: `pip install` compiles the package's bytecode, so a run reads
+    # it rather than compiling every module from source.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     if reference:
         env["PYTHONPATH"] = REFERENCE
     env.update(CHATREPL_HOME=str(home), CHATREPL_URL=url, TERM="xterm-256color")
@@ -126,8 +134,8 @@ def _env(home: Path, url: str, reference: bool = False) -> dict[str, str]:
     return env
 
 
-def run_pipe(command: list[str], env: dict[str, str]) -> tuple[float, int, bytes]:
-    """Wall seconds, peak KiB and stdout of a process writing into a pipe."""
+def run_pipe(command: list[str], env: dict[str, str]) -> tuple[float, int, bytes, float]:
+    """Wall seconds, peak KiB, stdout and CPU seconds of a process writing into a pipe."""
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
@@ -146,11 +154,12 @@ def run_pipe(command: list[str], env: dict[str, str]) -> tuple[float, int, bytes
         reader.join()
     if status:
         raise SystemExit(f"{command} failed: {b''.join(err).decode()[-500:]}")
-    return took, usage.ru_maxrss, b"".join(out)
+    return took, usage.ru_maxrss, b"".join(out), usage.ru_utime + usage.ru_stime
 
 
-def run_pty(command: list[str], env: dict[str, str]) -> tuple[float, int, int]:
-    """Wall seconds, peak KiB and bytes written, of a process on a pseudo-terminal."""
+def run_pty(command: list[str], env: dict[str, str]) -> tuple[float, int, int, float]:
+    """Wall seconds, peak KiB, bytes written and CPU seconds (user and system) of a
+    process on a pseudo-terminal."""
     import fcntl
     import struct
     import termios
@@ -184,7 +193,7 @@ def run_pty(command: list[str], env: dict[str, str]) -> tuple[float, int, int]:
     os.close(master)
     if status:
         raise SystemExit(f"{command} exited with {status}")
-    return took, usage.ru_maxrss, total[0]
+    return took, usage.ru_maxrss, total[0], usage.ru_utime + usage.ru_stime
 
 
 Runs = dict[str, list[tuple[float, ...]]]
@@ -192,6 +201,8 @@ Runs = dict[str, list[tuple[float, ...]]]
 
 def median_runs(runs: int, cases: Mapping[str, Callable[[], tuple[float, ...]]]) -> Runs:
     results: dict[str, list[tuple[float, ...]]] = {name: [] for name in cases}
+    for case in cases.values():  # once untimed: bytecode is written, files are cached
+        case()
     for _ in range(runs):
         for name, case in cases.items():  # interleaved: noise falls on every case alike
             results[name].append(case())
@@ -202,6 +213,11 @@ def med(values: list[tuple[float, ...]], index: int = 0) -> float:
     return statistics.median(v[index] for v in values)
 
 
+def _timings(run: tuple[float, int, bytes, float]) -> tuple[float, ...]:
+    """Wall seconds, peak KiB and CPU seconds of a run_pipe."""
+    return run[0], run[1], run[3]
+
+
 def bench_pipe(server: Server, home: Path, runs: int, tokens: int) -> None:
     url = server.url(tokens)
     env = _env(home, url)
@@ -209,13 +225,13 @@ def bench_pipe(server: Server, home: Path, runs: int, tokens: int) -> None:
     chatrepl = [py, "-m", "chatrepl", "q"]
     expected = "".join(markdown_answer(tokens))
     cases = {
-        "floor": lambda: run_pipe([py, "-c", FLOOR, url], env)[:2],
-        "chatrepl --no-save": lambda: run_pipe([*chatrepl, "--no-save"], env)[:2],
-        "chatrepl": lambda: run_pipe(chatrepl, env)[:2],
+        "floor": lambda: _timings(run_pipe([py, "-c", FLOOR, url], env)),
+        "chatrepl --no-save": lambda: _timings(run_pipe([*chatrepl, "--no-save"], env)),
+        "chatrepl": lambda: _timings(run_pipe(chatrepl, env)),
     }
     if REFERENCE:
         ref_env = _env(home.parent / "pipe-reference", url, reference=True)
-        cases["reference"] = lambda: run_pipe(chatrepl, ref_env)[:2]
+        cases["reference"] = lambda: _timings(run_pipe(chatrepl, ref_env))
     exact = run_pipe(chatrepl, env)[2].decode() == expected + (
         "" if expected.endswith("\n") else "\n"
     )
@@ -226,8 +242,12 @@ def bench_pipe(server: Server, home: Path, runs: int, tokens: int) -> None:
         print(f"  {name:<20} {med(values):6.3f} s   × floor {med(values) / floor:5.2f}"
               f"   peak {med(values, 1) / 1024:5.1f} MB")  # fmt: skip
     save = med(results["chatrepl"]) / med(results["chatrepl --no-save"])
-    print(f"  saving while streaming costs ×{save:.3f} over --no-save (target ≤ 1.10);"
-          f" chatrepl / floor {med(results['chatrepl']) / floor:.2f} (target ≤ 1.25)")  # fmt: skip
+    save_cpu = med(results["chatrepl"], 2) / med(results["chatrepl --no-save"], 2)
+    to_floor = med(results["chatrepl"]) / floor
+    to_floor_cpu = med(results["chatrepl"], 2) / med(results["floor"], 2)
+    print(f"  saving while streaming costs ×{save:.3f} over --no-save (CPU ×{save_cpu:.3f};"
+          f" target ≤ 1.10); chatrepl / floor {to_floor:.2f} (CPU {to_floor_cpu:.2f};"
+          " target ≤ 1.25)")  # fmt: skip
 
 
 def bench_pty(server: Server, home: Path, runs: int, sizes: list[int]) -> None:
@@ -249,9 +269,10 @@ def bench_pty(server: Server, home: Path, runs: int, sizes: list[int]) -> None:
         plain, markdown = med(results["plain"]), med(results["markdown"])
         markdown_times[tokens] = markdown
         peak = med(results["markdown"], 1) / 1024
+        cpu = med(results["markdown"], 3) / med(results["plain"], 3)
         print(
             f"  {tokens:>6,} tokens: plain {plain:6.3f} s  markdown {markdown:6.3f} s"
-            f"  ratio {markdown / plain:4.2f}  markdown peak {peak:5.1f} MB"
+            f"  ratio {markdown / plain:4.2f} (CPU {cpu:4.2f})  markdown peak {peak:5.1f} MB"
         )
         if REFERENCE:
             ref_plain, ref_markdown = (
@@ -260,8 +281,8 @@ def bench_pty(server: Server, home: Path, runs: int, sizes: list[int]) -> None:
             )
             print(
                 f"  {'reference':>13}: plain {ref_plain:6.3f} s  markdown {ref_markdown:6.3f} s"
-                f"  ratio {ref_markdown / ref_plain:4.2f}   this markdown / reference plain "
-                f"{markdown / ref_plain:4.2f}"
+                f"  ratio {ref_markdown / ref_plain:4.2f}   this markdown / reference markdown "
+                f"{markdown / ref_markdown:4.2f}"
             )
     small, large = min(sizes), max(sizes)
     if large > small:

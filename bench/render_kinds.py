@@ -19,7 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from answers import markdown_answer
 
 from chatrepl.blocks import Blocks
-from chatrepl.render.drawing import Trimmed, make_console, markdown
+from chatrepl.render.drawing import Trimmed, make_console
+from chatrepl.render.layout import markdown
 
 
 def kind(block: str) -> str:

@@ -176,8 +176,18 @@ def test_plain_mode_writes_text_as_it_comes() -> None:
 
 
 def _cells(lines: Any) -> list[list[tuple[str, Any]]]:
+    """Each cell's character and what shows of its style: all of it, or for a space
+    only its background and lines (its colour and weight do not show)."""
+    from chatrepl.render.drawing import space_look
+
     return [
-        [(ch, seg.style) for seg in line if not seg.control for ch in seg.text] for line in lines
+        [
+            (ch, space_look(seg.style) if ch == " " else seg.style)
+            for seg in line
+            if not seg.control
+            for ch in seg.text
+        ]
+        for line in lines
     ]
 
 

@@ -8,6 +8,11 @@ per token is bounded by the size of that last block, so the cost stays linear in
 answer's length. In plain mode (a pipe, `--plain`, `NO_COLOR`, `TERM=dumb`) text is
 written as it arrives, with no escape codes. Every untrusted string goes through
 `sanitize` first and is never parsed as rich markup or emoji codes.
+
+Markdown is read by `render.reading` (inline text by `render.inline`) and drawn by
+`render.layout` as rich's Markdown draws it; rich's Markdown, with markdown-it, draws
+only the blocks those are unsure of. Code is highlighted with Pygments' lexers, made
+cheaper by `render.lexers`.
 """
 
 from __future__ import annotations
@@ -26,8 +31,7 @@ from chatrepl.sanitize import sanitize
 from chatrepl.think import describe_words
 
 if TYPE_CHECKING:
-    from rich.console import Console
-    from rich.markdown import Markdown
+    from rich.console import Console, RenderableType
 
     from chatrepl.render.view import AnswerView
 
@@ -68,10 +72,10 @@ def make_console(
     return make(file, plain=plain, force_terminal=force_terminal, width=width)
 
 
-def markdown(source: str, code_theme: str = "monokai") -> Markdown:
-    from chatrepl.render.drawing import markdown as make
+def markdown(source: str, code_theme: str = "monokai", lenient: bool = False) -> RenderableType:
+    from chatrepl.render.layout import markdown as make
 
-    return make(source, code_theme)
+    return make(source, code_theme, lenient)
 
 
 def _text(message: str, style: str = "") -> Any:
@@ -139,8 +143,9 @@ class Renderer:
     def err_console(self, console: Console) -> None:
         self._err_console = console
 
-    def markdown_renderable(self, source: str) -> Markdown:
-        return markdown(source, self.code_theme)
+    def markdown_renderable(self, source: str, lenient: bool = False) -> RenderableType:
+        """`source` as Markdown; `lenient` for an unfinished tail (see render.reading)."""
+        return markdown(source, self.code_theme, lenient)
 
     def answer(self) -> AnswerView | PlainView:
         if self.plain:

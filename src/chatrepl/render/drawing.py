@@ -13,6 +13,8 @@ from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.segment import Segment
 from rich.style import Style
 
+from chatrepl.render.lexers import lexer
+
 if TYPE_CHECKING:
     from rich.markdown import Markdown
 
@@ -26,35 +28,18 @@ def _markdown_class() -> type[Markdown]:
     so `--list` and `--search` start faster.
     """
     from markdown_it import MarkdownIt
-    from rich.constrain import Constrain
     from rich.markdown import CodeBlock, Markdown, MarkdownElement
-    from rich.syntax import Syntax
 
     parser = MarkdownIt().enable("strikethrough").enable("table")
 
     class FittedCodeBlock(CodeBlock):
-        """A code block only as wide as its code, not the window: its background then
-        does not wrap into blank rows when the terminal is made narrower.
-
-        Code that fits is drawn straight from Pygments' tokens (`code_lines`), the same
-        cells and colours rich's Syntax draws at a fraction of its cost; code that must
-        wrap, or a theme without a background, goes through Syntax.
-        """
+        """A code block drawn by `code_block_lines`."""
 
         def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
             code = str(self.text).rstrip()
-            widest = max((cell_len(line.expandtabs(4)) for line in code.splitlines()), default=1)
-            width = max(1, min(widest, options.max_width - 2))  # padding: one cell each side
-            lines = (
-                code_lines(code, self.lexer_name, self.theme, width) if widest == width else None
-            )
-            if lines is not None:
-                for line in lines:
-                    yield from line
-                    yield Segment.line()
-                return
-            syntax = Syntax(code, self.lexer_name, theme=self.theme, word_wrap=True, padding=1)
-            yield Constrain(syntax, width + 2)
+            for line in code_block_lines(console, options, code, self.lexer_name, self.theme):
+                yield from line
+                yield Segment.line()
 
     class SharedParserMarkdown(Markdown):
         """Links show their target (no hyperlinks); parsed by the shared parser."""
@@ -78,65 +63,156 @@ def _markdown_class() -> type[Markdown]:
     return SharedParserMarkdown
 
 
+#: rich's own code themes (rich.syntax.RICH_SYNTAX_THEMES), drawn by its Syntax.
+ANSI_THEMES = ("ansi_dark", "ansi_light")
+
+
+class _Theme:
+    """A code theme's styles on its background, made once per token and per look."""
+
+    def __init__(self, base: Style, style_for: Callable[[Any], Style]) -> None:
+        self.base = base
+        self.style_for = style_for
+        self.by_token: dict[Any, Style] = {}
+        self.same: dict[Style, Style] = {}  # one object for equal styles
+        self.looks: dict[Style, tuple[Any, ...]] = {base: space_look(base)}
+
+    def style(self, token: Any) -> Style:
+        style = self.by_token.get(token)
+        if style is None:
+            made = self.base + self.style_for(token)
+            style = self.by_token[token] = self.same.setdefault(made, made)
+            self.looks.setdefault(style, space_look(style))
+        return style
+
+
 @functools.cache
-def _lexer(name: str) -> Any:
-    """A Pygments lexer, made once per name (rich's Syntax looks one up at every use)."""
-    from pygments.lexers import get_lexer_by_name  # type: ignore[import-untyped]
+def _token_styles(theme: str) -> _Theme | None:
+    """A theme's background style and token styles; None for a theme without a
+    background (rich's Syntax draws those).
+
+    The styles are made as rich.syntax's PygmentsSyntaxTheme makes them, without
+    importing rich.syntax (a test compares them); rich's own ANSI themes have no
+    background.
+    """
+    from pygments.styles import get_style_by_name  # type: ignore[import-untyped]
     from pygments.util import ClassNotFound  # type: ignore[import-untyped]
 
+    if theme in ANSI_THEMES:
+        return None
     try:
-        return get_lexer_by_name(name or "text", stripnl=False, ensurenl=True, tabsize=4)
+        pygments_style = get_style_by_name(theme)
     except ClassNotFound:
-        return get_lexer_by_name("text", stripnl=False, ensurenl=True, tabsize=4)
-
-
-@functools.cache
-def _token_styles(theme: str) -> tuple[Style, Callable[[Any], Style], dict[Any, Style]] | None:
-    """A theme's background style, its token styles and a cache of those on that
-    background; None for a theme without a background (rich's Syntax draws those)."""
-    from rich.syntax import Syntax
-
-    syntax_theme = Syntax.get_theme(theme)
-    base = syntax_theme.get_background_style()
+        pygments_style = get_style_by_name("default")
+    background = pygments_style.background_color
+    base = Style(bgcolor=background)
     if base.transparent_background:
         return None
-    return base, syntax_theme.get_style_for_token, {}
+
+    def style_for(token: Any) -> Style:
+        try:
+            found = pygments_style.style_for_token(token)
+        except KeyError:
+            return Style.null()
+        color, bgcolor = found["color"], found["bgcolor"]
+        return Style(
+            color="#" + color if color else "#000000",
+            bgcolor="#" + bgcolor if bgcolor else background,
+            bold=found["bold"],
+            italic=found["italic"],
+            underline=found["underline"],
+        )
+
+    return _Theme(base, style_for)
+
+
+def space_look(style: Style) -> tuple[Any, ...]:
+    """What of a style shows on a space: its background and lines, not its colour or
+    weight. Spaces of the same look can take either style."""
+    lines = (style.underline, style.underline2, style.strike, style.overline, style.reverse,
+             style.blink, style.blink2, style.conceal)  # fmt: skip
+    return (style.bgcolor, style.link, *(bool(flag) for flag in lines))
 
 
 def code_lines(code: str, lexer_name: str, theme: str, width: int) -> list[list[Segment]] | None:
     """Highlighted code as lines of segments, padded by one cell all round and to
-    `width` columns; None when rich's Syntax must draw it (see FittedCodeBlock)."""
-    styles = _token_styles(theme)
-    if styles is None:
+    `width` columns; None when rich's Syntax must draw it (see FittedCodeBlock).
+
+    The cells are rich's Syntax's, with fewer segments (each costs an escape code):
+    neighbouring tokens of the same style make one, and spaces join the token beside
+    them when they look the same there (`space_look`)."""
+    found = _token_styles(theme)
+    if found is None:
         return None
-    base, style_for, cache = styles
-    rows: list[list[Segment]] = [[Segment(" ", base)]]
+    base, looks = found.base, found.looks
+    base_look = looks[base]
+    rows: list[list[list[Any]]] = [[[" ", base, True]]]  # [text, style, spaces only] runs
     used = [0]
-    for token, value in _lexer(lexer_name).get_tokens(code.expandtabs(4) + "\n"):
-        style = cache.get(token)
-        if style is None:
-            style = cache[token] = base + style_for(token)
-        parts = value.split("\n")
-        for n, part in enumerate(parts):
+    code = code.expandtabs(4) + "\n"
+    ascii = code.isascii()
+    measure = len if ascii else cell_len  # an ASCII character takes one cell
+    for token, value in lexer(lexer_name, ascii).get_tokens(code):
+        style = found.style(token)
+        for n, part in enumerate(value.split("\n")):
             if n:
-                rows.append([Segment(" ", base)])
+                rows.append([[" ", base, True]])
                 used.append(0)
-            if part:
-                rows[-1].append(Segment(part, style))
-                used[-1] += cell_len(part)
-    if len(rows) > 1 and used[-1] == 0 and len(rows[-1]) == 1:
+            if not part:
+                continue
+            used[-1] += measure(part)
+            last = rows[-1][-1]
+            blank = not part.strip(" ")
+            if last[1] is style:
+                last[0] += part
+                last[2] = last[2] and blank
+            elif blank and looks[last[1]] == looks[style]:
+                last[0] += part  # spaces in the look of what is before them
+            elif last[2] and looks[last[1]] == looks[style]:
+                last[0] += part  # what was spaces takes this token's style
+                last[1], last[2] = style, blank
+            else:
+                rows[-1].append([part, style, blank])
+    if len(rows) > 1 and used[-1] == 0:
         rows.pop()  # the newline the lexer ensures
         used.pop()
     if any(n > width for n in used):
         return None
+    lines = []
     for row, n in zip(rows, used, strict=True):
-        row.append(Segment(" " * (width - n + 1), base))
-    blank = [Segment(" " * (width + 2), base)]
-    return [blank, *rows, blank]
+        pad = " " * (width - n + 1)
+        if looks[row[-1][1]] == base_look:
+            row[-1][0] += pad
+        else:
+            row.append([pad, base, True])
+        lines.append([Segment(text, style) for text, style, _ in row])
+    blank_line = [Segment(" " * (width + 2), base)]
+    return [blank_line, *lines, blank_line]
 
 
-def markdown(source: str, code_theme: str = "monokai") -> Markdown:
-    """A rich Markdown renderable for `source`."""
+def code_block_lines(
+    console: Console, options: ConsoleOptions, code: str, lexer_name: str, theme: str
+) -> list[list[Segment]]:
+    """A code block only as wide as its code, not the window: its background then does
+    not wrap into blank rows when the terminal is made narrower.
+
+    Code that fits is drawn straight from Pygments' tokens (`code_lines`), the same
+    cells and colours rich's Syntax draws at a fraction of its cost; code that must
+    wrap, or a theme without a background, goes through Syntax.
+    """
+    widest = max((cell_len(line.expandtabs(4)) for line in code.splitlines()), default=1)
+    width = max(1, min(widest, options.max_width - 2))  # padding: one cell each side
+    lines = code_lines(code, lexer_name, theme, width) if widest == width else None
+    if lines is not None:
+        return lines
+    from rich.constrain import Constrain
+    from rich.syntax import Syntax
+
+    syntax = Syntax(code, lexer_name, theme=theme, word_wrap=True, padding=1)
+    return console.render_lines(Constrain(syntax, width + 2), options, pad=False)
+
+
+def rich_markdown(source: str, code_theme: str = "monokai") -> Markdown:
+    """rich's Markdown renderable for `source` (see `render.layout.markdown`)."""
     return _markdown_class()(source, code_theme)
 
 
@@ -168,12 +244,26 @@ def _blank(line: list[Segment]) -> bool:
     )
 
 
+_UNSEEN = (None, None, *(False,) * 8)  # the space_look of a style that shows nothing
+_unseen: dict[Style, bool] = {}
+
+
 def _rstrip(line: list[Segment]) -> list[Segment]:
-    """Drop the padding rich adds to the right of a line, unless it shows a background.
+    """Drop the padding rich adds to the right of a line, unless it shows a background,
+    and write spaces whose style shows nothing on them (a table's border colour, say)
+    without it: one escape code fewer each.
 
     Padded lines would wrap into blank ones when the terminal is made narrower.
     """
     line = list(line)
+    for n, seg in enumerate(line):
+        style = seg.style
+        if style and not seg.control and not seg.text.strip(" "):
+            unseen = _unseen.get(style)
+            if unseen is None:
+                unseen = _unseen[style] = space_look(style) == _UNSEEN
+            if unseen:
+                line[n] = Segment(seg.text)
     while line:
         last = line[-1]
         if last.control or (last.style and last.style.bgcolor):
@@ -190,7 +280,11 @@ def trimmed_lines(
     console: Console, renderable: RenderableType, options: ConsoleOptions
 ) -> list[list[Segment]]:
     """Render, then drop blank lines at both ends (rich pads some blocks with them)."""
-    lines = console.render_lines(renderable, options, pad=False)
+    draw_lines = getattr(renderable, "draw_lines", None)  # render.layout.Layout
+    if draw_lines is not None:
+        lines: list[list[Segment]] = draw_lines(console, options)
+    else:
+        lines = console.render_lines(renderable, options, pad=False)
     start, end = 0, len(lines)
     while start < end and _blank(lines[start]):
         start += 1

@@ -27,21 +27,25 @@ MAX_FPS = 20
 _warming: threading.Thread | None = None
 
 
-def _warm_up() -> None:
-    """Import the Markdown stack and build its parser (some 50 ms) while the request is
-    on its way, so the first token is drawn as soon as it arrives."""
+def _warm_up(code_theme: str) -> None:
+    """Import what draws Markdown, and load the code theme (some 40 ms together), while
+    the request is on its way, so the first token is drawn as soon as it arrives.
+    markdown-it and each language's lexer wait until a block needs them."""
     from rich.live import Live  # noqa: F401
 
-    from chatrepl.render.drawing import _markdown_class
+    import chatrepl.render.layout  # noqa: F401
+    from chatrepl.render.drawing import _token_styles
 
-    _markdown_class()
+    _token_styles(code_theme)
 
 
-def warm_up() -> None:
+def warm_up(code_theme: str) -> None:
     """Start `_warm_up` in the background, once per process."""
     global _warming
     if _warming is None:
-        _warming = threading.Thread(target=_warm_up, name="chatrepl-warm-up", daemon=True)
+        _warming = threading.Thread(
+            target=_warm_up, args=(code_theme,), name="chatrepl-warm-up", daemon=True
+        )
         _warming.start()
 
 
@@ -75,7 +79,7 @@ class _Tail:
                 lines = console.render_lines(header, options, pad=False)[:1]
                 lines += body[-(height - 1) :] if height > 1 else []
             elif source.strip():
-                lines = trimmed_lines(console, self.r.markdown_renderable(source), options)
+                lines = trimmed_lines(console, self.r.markdown_renderable(source, True), options)
             else:
                 lines = []
             self._lines = lines[-height:]
@@ -127,7 +131,7 @@ class AnswerView(PlainView):
         # A terminal in the REPL: reasoning is shown, then collapsed.
         self.fancy = not renderer.plain and renderer.console_reasoning
         if self.markdown:
-            warm_up()
+            warm_up(renderer.code_theme)
 
     # ---------------------------------------------------------- input
 

@@ -1,0 +1,195 @@
+"""Markdown drawn as rich's Markdown draws it, for what `render.reading` reads.
+
+`markdown` gives a `Layout` of the elements `reading.parse` finds, or rich's Markdown
+(markdown-it) when it is unsure. `Layout` draws with the calls rich's Markdown elements
+make (rich 15), so a block looks the same either way (tests compare the two over
+generated Markdown); what it saves is markdown-it's import, some 25 ms, its parse of
+every block, and for tables rich.table's measuring machinery.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+
+from chatrepl.render.drawing import code_block_lines, rich_markdown
+from chatrepl.render.inline import Piece
+from chatrepl.render.reading import Code, Element, Heading, ListBlock, Paragraph, Table, parse
+
+if TYPE_CHECKING:
+    from rich.console import JustifyMethod
+
+
+def markdown(source: str, code_theme: str = "monokai", lenient: bool = False) -> RenderableType:
+    """`source` drawn as Markdown: by `Layout` when `parse` reads it, else by rich."""
+    elements = parse(source, lenient)
+    if elements is None:
+        return rich_markdown(source, code_theme)
+    return Layout(elements, code_theme)
+
+
+Lines = list[list[Segment]]
+
+
+class Layout:
+    """Elements drawn as rich's Markdown draws them (rich 15), with no markdown-it.
+
+    `draw_lines` gives the drawing as lines, which `drawing.trimmed_lines` takes as they are:
+    what rich's Markdown yields goes through rich's line splitting once more.
+    """
+
+    def __init__(self, elements: list[Element], code_theme: str) -> None:
+        self.elements = elements
+        self.code_theme = code_theme
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for line in self.draw_lines(console, options):
+            yield from line
+            yield Segment.line()
+
+    def draw_lines(self, console: Console, options: ConsoleOptions) -> Lines:
+        options = options.update(height=None)
+        styles: dict[tuple[str, ...], Style] = {}
+        base = console.get_style("none", default="none")
+
+        def style(names: tuple[str, ...]) -> Style:
+            found = styles.get(names)
+            if found is None:
+                found = base
+                for name in names:
+                    found = found + console.get_style(name, default="none")
+                styles[names] = found
+            return found
+
+        def text(pieces: list[Piece], outer: tuple[str, ...], justify: JustifyMethod) -> Text:
+            result = Text(justify=justify)
+            for value, names in pieces:
+                result.append(value, style(outer + names))
+            return result
+
+        out: Lines = []
+        for n, element in enumerate(self.elements):
+            if n:
+                out.append([])  # the blank line between elements
+            if isinstance(element, Paragraph):
+                body = text(element.pieces, ("markdown.paragraph",), "left")
+                out += console.render_lines(body, options, pad=False)
+            elif isinstance(element, Heading):
+                justify: JustifyMethod = "center" if element.level == 1 else "left"
+                body = text(element.pieces, (f"markdown.h{element.level}",), justify)
+                out += console.render_lines(body, options, pad=False)
+            elif isinstance(element, Code):
+                out += code_block_lines(console, options, element.code.rstrip(), element.lexer,
+                                        self.code_theme)  # fmt: skip
+            elif isinstance(element, ListBlock):
+                out += _list(console, options, element, style, text)
+            else:
+                out += _table(console, options, element, text)
+        return out
+
+
+def _list(console: Console, options: ConsoleOptions, block: ListBlock, style, text) -> Lines:  # type: ignore[no-untyped-def]
+    item_style = style(("markdown.item",))
+    if block.ordered:
+        last = block.start + len(block.items)
+        width = len(str(last)) + 2
+        marker_style = console.get_style("markdown.item.number", default="none")
+    else:
+        width = 3
+        marker_style = console.get_style("markdown.item.bullet", default="none")
+    padding = Segment(" " * width, marker_style)
+    render_options = options.update(width=options.max_width - width)
+    out: Lines = []
+    for index, pieces in enumerate(block.items):
+        body = text(pieces, ("markdown.item", "markdown.paragraph"), "left")
+        if block.ordered:
+            first = Segment(f"{block.start + index}".rjust(width - 1) + " ", marker_style)
+        else:
+            first = Segment(" • ", marker_style)
+        for k, line in enumerate(console.render_lines(body, render_options, style=item_style)):
+            out.append([padding if k else first, *line])
+    return out
+
+
+def _table(console: Console, options: ConsoleOptions, table: Table, text) -> Lines:  # type: ignore[no-untyped-def]
+    header = [
+        text(pieces, (), justify)
+        for pieces, justify in zip(table.header, table.aligns, strict=True)
+    ]
+    for heading in header:
+        heading.stylize("markdown.table.header")
+    rows = [[text(p, (), j) for p, j in zip(row, table.aligns, strict=True)] for row in table.rows]
+    fast = _fitted_table(console, options, header, rows)
+    if fast is not None:
+        return fast
+    from rich import box
+    from rich.table import Table as RichTable
+
+    drawn = RichTable(
+        box=box.SIMPLE,
+        pad_edge=False,
+        style="markdown.table.border",
+        show_edge=True,
+        collapse_padding=True,
+    )
+    for heading in header:
+        drawn.add_column(heading)
+    for row in rows:
+        drawn.add_row(*row)
+    return console.render_lines(drawn, options, pad=False)
+
+
+def _fitted_table(
+    console: Console, options: ConsoleOptions, header: list[Text], rows: list[list[Text]]
+) -> Lines | None:
+    """The table rich's Markdown draws (rich.table with a SIMPLE box, no edge padding,
+    collapsed padding) when every cell fits on one line, drawn without rich.table's
+    measuring and padding machinery; None when rich must draw it."""
+    from rich import box
+
+    if options.ascii_only or options.legacy_windows:
+        return None  # rich swaps the box's lines for others
+    last = len(header) - 1
+    widths = []  # content and right padding, as rich.table measures them
+    for n, column in enumerate(zip(header, *rows, strict=True)):
+        widest = max(cell.cell_len for cell in column)
+        widths.append(widest + (n < last) or 1)
+    if sum(widths) > options.max_width - 2 - last or any("\n" in cell.plain for cell in header):
+        return None
+    if any("\n" in cell.plain for row in rows for cell in row):
+        return None
+    border = console.get_style("markdown.table.border") + console.get_style("")
+    header_style = console.get_style("table.header") + console.get_style("")
+    null = Style.null()
+    out: Lines = [[Segment(box.SIMPLE.get_top(widths), border)]]
+    divider = Segment(box.SIMPLE.head_vertical, Style().background_style + border)
+    all_rows = [header, *rows]
+    for index, row in enumerate(all_rows):
+        if index == 0:
+            left, right = box.SIMPLE.head_left, box.SIMPLE.head_right
+        elif index == len(all_rows) - 1:
+            left, right = box.SIMPLE.foot_left, box.SIMPLE.foot_right
+        else:
+            left, right = box.SIMPLE.mid_left, box.SIMPLE.mid_right
+        base = header_style if index == 0 else null
+        drawn = [Segment(left, border)]
+        for n, (cell, width) in enumerate(zip(row, widths, strict=True)):
+            pad = 1 if n < last else 0
+            inner = options.update(width=width - pad, justify="left", no_wrap=False,
+                                   overflow="ellipsis", height=None, highlight=False)  # fmt: skip
+            (line,) = console.render_lines(cell, inner, style=null, pad=True)
+            if pad:
+                line = [*line, Segment(" ", null)]
+            drawn.extend(Segment.apply_style(line, base) if base else line)
+            if n < last:
+                drawn.append(divider)
+        drawn.append(Segment(right, border))
+        out.append(drawn)
+        if index == 0:
+            out.append([Segment(box.SIMPLE.get_row(widths, "head", edge=True), border)])
+    out.append([Segment(box.SIMPLE.get_bottom(widths), border)])
+    return out
