@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.segment import Segment
+from rich.style import Style
 
 from chatrepl.render import make_console
 from chatrepl.render.drawing import rich_markdown, trimmed_lines
@@ -24,9 +25,13 @@ WIDTHS = (13, 40, 90)
 
 
 def drawn(renderable: Any, width: int) -> list[list[Segment]]:
+    """The lines drawn, neighbouring segments of one style joined, and no style the
+    same as an empty one (both are written as plain text)."""
     console = make_console(io.StringIO(), force_terminal=True, width=width)
+    lines = trimmed_lines(console, renderable, console.options)
     return [
-        list(Segment.simplify(line)) for line in trimmed_lines(console, renderable, console.options)
+        list(Segment.simplify(Segment(s.text, s.style or Style.null(), s.control) for s in line))
+        for line in lines
     ]
 
 

@@ -77,11 +77,11 @@ class Layout:
                 out.append([])  # the blank line between elements
             if isinstance(element, Paragraph):
                 body = text(element.pieces, ("markdown.paragraph",), "left")
-                out += console.render_lines(body, options, pad=False)
+                out += _text_lines(console, body, options)
             elif isinstance(element, Heading):
                 justify: JustifyMethod = "center" if element.level == 1 else "left"
                 body = text(element.pieces, (f"markdown.h{element.level}",), justify)
-                out += console.render_lines(body, options, pad=False)
+                out += _text_lines(console, body, options)
             elif isinstance(element, Code):
                 out += code_block_lines(console, options, element.code.rstrip(), element.lexer,
                                         self.code_theme)  # fmt: skip
@@ -110,7 +110,7 @@ def _list(console: Console, options: ConsoleOptions, block: ListBlock, style, te
             first = Segment(f"{block.start + index}".rjust(width - 1) + " ", marker_style)
         else:
             first = Segment(" • ", marker_style)
-        for k, line in enumerate(console.render_lines(body, render_options, style=item_style)):
+        for k, line in enumerate(_text_lines(console, body, render_options, item_style)):
             out.append([padding if k else first, *line])
     return out
 
@@ -179,9 +179,7 @@ def _fitted_table(
         drawn = [Segment(left, border)]
         for n, (cell, width) in enumerate(zip(row, widths, strict=True)):
             pad = 1 if n < last else 0
-            inner = options.update(width=width - pad, justify="left", no_wrap=False,
-                                   overflow="ellipsis", height=None, highlight=False)  # fmt: skip
-            (line,) = console.render_lines(cell, inner, style=null, pad=True)
+            line = _cell_line(console, cell, width - pad, null)
             if pad:
                 line = [*line, Segment(" ", null)]
             drawn.extend(Segment.apply_style(line, base) if base else line)
@@ -192,4 +190,48 @@ def _fitted_table(
         if index == 0:
             out.append([Segment(box.SIMPLE.get_row(widths, "head", edge=True), border)])
     out.append([Segment(box.SIMPLE.get_bottom(widths), border)])
+    return out
+
+
+def _cell_line(console: Console, cell: Text, width: int, null: Style) -> list[Segment]:
+    """A one-line cell that fits `width`, as rich's Text.wrap justifies it and
+    render_lines pads it (a cell's text has no tabs, new lines or spaces at its ends)."""
+    spare = width - cell.cell_len
+    justify = cell.justify
+    if justify == "left":
+        cell.pad_right(spare)
+    elif justify == "center":
+        cell.pad_left(spare // 2)
+        cell.pad_right(spare - spare // 2)
+    elif justify == "right":
+        cell.pad_left(spare)
+    line = list(cell.render(console, end=""))
+    if justify not in ("left", "center", "right") and spare:
+        line.append(Segment(" " * spare, null))
+    return line
+
+
+def _text_lines(
+    console: Console, text: Text, options: ConsoleOptions, style: Style | None = None
+) -> Lines:
+    """`console.render_lines(text, options)` (with `style` under it and padded, if
+    given) for text with no tabs: wrapped by rich's Text.wrap, without the rendering
+    machinery around it."""
+    width = options.max_width
+    wrapped = text.wrap(
+        console,
+        width,
+        justify=text.justify or options.justify or "default",
+        overflow=text.overflow or options.overflow or "fold",
+        no_wrap=bool(text.no_wrap or options.no_wrap),
+    )
+    out: Lines = []
+    for line in wrapped:
+        segments = list(line.render(console, end=""))
+        if style:
+            segments = list(Segment.apply_style(segments, style))
+            spare = width - Segment.get_line_length(segments)
+            if spare > 0:
+                segments.append(Segment(" " * spare, style))
+        out.append(segments)
     return out
