@@ -29,6 +29,7 @@ from chatrepl.errors import (
     StreamError,
     Terminated,
 )
+from chatrepl.gauge import Gauge
 from chatrepl.outcome import Outcome
 from chatrepl.render import Renderer
 from chatrepl.store import Store
@@ -77,8 +78,7 @@ class Chat:
         #: Set by `load` when the conversation was open elsewhere and a copy was made.
         self.copied_from: tuple[str, int] | None = None
         self.window = Window(self._endpoint_state, self._save_endpoint_state)
-        self._share_key: object = None
-        self._share = ""
+        self.gauge = Gauge()
         self._use_window()
 
     # ---------------------------------------------------------- the context window
@@ -105,42 +105,11 @@ class Chat:
 
     def context_share(self) -> str:
         """For the toolbar: the share of the window the next request will use."""
-        budget = self.window.budget
-        key = (
-            self.conversation.id,
-            len(self.conversation.messages),
-            id(self.conversation.messages[-1]) if self.conversation.messages else 0,
-            budget.context_tokens,
-            budget.ratio,
-            self.conversation.active_summary() is not None,
-        )
-        if key != self._share_key:
-            try:
-                plan = self.plan()
-                self._share = f"ctx {round(100 * plan.tokens / plan.window)}%"
-            except ContextError:
-                self._share = "ctx >100%"
-            self._share_key = key
-        return self._share
+        return self.gauge.share(self.window, self.conversation, self.plan)
 
     def context_report(self) -> str:
         """For /stats: the estimate, the server's count, and what was trimmed."""
-        try:
-            plan = self.plan()
-        except ContextError as exc:
-            return exc.message
-        budget = self.window.budget
-        parts = [
-            f"next request about {plan.tokens:,} of {plan.window:,} tokens "
-            f"({budget.answer_tokens:,} kept for the answer; estimate × {budget.ratio:g})"
-        ]
-        if self.window.reported is not None:
-            parts.append(f"the server counted {self.window.reported:,} for the last one")
-        if plan.trimmed:
-            parts.append(f"{plan.total - plan.sent} of {plan.total} messages left out")
-        if self.conversation.active_summary() is not None:
-            parts.append("a /compact summary stands for the earliest turns")
-        return "; ".join(parts)
+        return self.gauge.report(self.window, self.conversation, self.plan)
 
     def _stream(self) -> Any:
         """The answer's events; a request the server refuses as too long for its window

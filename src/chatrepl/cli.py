@@ -225,7 +225,8 @@ def _read_stdin(stream: TextIO) -> str:
 def run(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if args.print_config:
-        from chatrepl.config import describe, find_paths
+        from chatrepl.config import find_paths
+        from chatrepl.printconfig import describe
 
         paths = find_paths()
         print(describe(settings, paths, args.config or paths.config_file))

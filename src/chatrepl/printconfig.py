@@ -1,0 +1,75 @@
+"""`--print-config`: the effective settings as TOML, secrets masked."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from chatrepl.config import Paths, Settings
+
+SECRET_HEADER = re.compile(r"auth|key|token|secret|cookie|session", re.IGNORECASE)
+
+
+def describe(
+    settings: Settings, paths: Paths, config_file: Path, env: Mapping[str, str] | None = None
+) -> str:
+    """The effective settings as TOML, secrets masked (for `--print-config`).
+
+    The token itself is never shown, nor is token_command run: only where it comes from.
+    """
+    env = os.environ if env is None else env
+    ep = settings.endpoint
+    if env.get(ep.token_env):
+        token = f"set, from ${ep.token_env}"
+    elif ep.token_command:
+        token = "from token_command"
+    elif ep.token:
+        token = "set, in the config file"
+    else:
+        token = "not set"
+
+    def q(value: str) -> str:
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+    lines = [
+        f"# config file: {config_file}{'' if config_file.exists() else ' (not found)'}",
+        f"# data folder: {paths.data_dir}",
+        f"endpoint = {q(ep.name)}",
+        f"system = {q(settings.system)}",
+        f"markdown = {str(settings.markdown).lower()}",
+        f"code_theme = {q(settings.code_theme)}",
+        f"show_reasoning = {str(settings.show_reasoning).lower()}",
+        f"max_file_kb = {settings.max_file_kb}",
+        f"plain = {str(settings.plain).lower()}",
+        f"save = {str(settings.save).lower()}",
+        "",
+        "[timeouts]",
+        f"connect = {settings.connect_timeout:g}",
+        f"idle = {settings.idle_timeout:g}",
+        "",
+        f"[endpoints.{ep.name}]",
+        f"url = {q(ep.url)}",
+        f"api = {q(ep.api)}",
+        f"model = {q(ep.model)}",
+        f"token_env = {q(ep.token_env)}",
+        f"context_tokens = {ep.context_tokens or 8192}"
+        + ("" if ep.context_tokens else "   # the default"),
+        f"answer_tokens = {ep.answer_tokens or 1024}",
+        f"# token: {token}",
+    ]
+    if ep.token_command:
+        lines.append(f"token_command = {q(ep.token_command)}")
+    if ep.token:
+        lines.append('token = "********"')
+    if ep.headers:
+        shown = ", ".join(
+            f"{q(k)} = {q('********' if SECRET_HEADER.search(k) else v)}"
+            for k, v in ep.headers.items()
+        )
+        lines.append(f"headers = {{ {shown} }}")
+    others = sorted(name for name in settings.endpoints if name != ep.name)
+    if others:
+        lines += ["", f"# other endpoints: {', '.join(others)}"]
+    return "\n".join(lines)
