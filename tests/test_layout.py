@@ -65,6 +65,7 @@ COMMON = [
     "3. starts at three\n4. then four",
     "Text then a list:\n1. one\n2. two",
     "_underscored emphasis_ and __strong underscores__",
+    "See [the query](https://x.io/a?b=1&c=2#top), [a port](http://localhost:8080/x%20y).",
 ]
 
 
@@ -96,6 +97,8 @@ UNSURE = [
     "intra*word*emphasis",
     "[label with *star*](https://x.io)",
     "[x](javascript:alert(1))",
+    "[an entity in a link](https://x.io/?a=1&amp;b=2)",
+    "[a space](https://x.io/a b)",
     "| no | delimiter |\n| row | here |",
     "text\n| a | b |\n|---|---|",
     "trailing two spaces  \nmake a hard break",
@@ -114,6 +117,7 @@ def test_what_it_is_unsure_of_goes_to_rich(source: str) -> None:
 FRAGMENTS = [
     "word", "Ünï", "日本", "x", " ", " ", "  ", "\n", "\n", "\n\n", "**", "*", "_", "__",
     "~~", "~", "`", "``", "[a](https://x.io/p)", "[b c](http://e.org)", "[", "]", "(", ")",
+    "[q](https://x.io/a?b=1&c=2)", "[p](http://localhost:8080/x%20y)", "[e](https://x.io/&copy;)",
     "<", "<b>", "&", "&amp;", "!", "#", "# ", "## ", "- ", "* ", "+ ", "1. ", "2) ", "|",
     "| a | b |\n|---|:-:|\n", "| c | d |\n", "```py\n", "```\n", "~~~\n", "> ", "---",
     "===", "\\", ".", ",", ":", "'", '"', "😀", "    ", "\xa0", "  \n",

@@ -23,7 +23,8 @@ _WHITESPACE = set("\t\n\x0b\x0c\r \xa0\u1680\u202f\u205f\u3000") | {
     chr(c) for c in range(0x2000, 0x200B)
 }
 _LINK = re.compile(
-    r"\[([^\[\]\n`*_~<>\\&!]+)\]\((https?://[a-z0-9.-]+(?:/[A-Za-z0-9._~/?#=+-]*)?)\)"
+    r"\[([^\[\]\n`*_~<>\\&!]+)\]"
+    r"\((https?://[a-z0-9.-]+(?::[0-9]{1,5})?(?:/(?:[A-Za-z0-9._~/?#=+&:-]|%[0-9A-Fa-f]{2})*)?)\)"
 )
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _PLAIN_RUN = re.compile(r"[^`*_~\[\]\\<&!\n]+")
@@ -119,7 +120,7 @@ def inline(src: str, lenient: bool = False) -> list[Piece]:
             i = j
         elif ch == "[":
             m = _LINK.match(src, i)
-            if m is None:
+            if m is None or _ENTITY.search(m[2]):
                 unsure(ch)
                 i += 1
             else:
