@@ -13,7 +13,7 @@ started fresh, median of --runs interleaved runs:
 - show: `chatrepl --show ID` of a 2,000-message conversation in a pseudo-terminal,
   beside a script that renders the same messages once with rich.
 
-    python bench/cost.py [--runs 5] [--only pipe,pty,show] [--reference SRC]
+    python bench/cost.py [--runs 5] [--only pipe,pty,show] [--reference SRC] [--spread]
 
 Each case runs once untimed first, with bytecode writing allowed, so every timed run
 reads compiled modules as an installed copy does (an editable install under
@@ -250,7 +250,16 @@ def bench_pipe(server: Server, home: Path, runs: int, tokens: int) -> None:
           " target ≤ 1.25)")  # fmt: skip
 
 
-def bench_pty(server: Server, home: Path, runs: int, sizes: list[int]) -> None:
+def _spread(values: list[tuple[float, ...]]) -> str:
+    """Fastest, quartiles and slowest wall times, in ms."""
+    walls = sorted(v[0] * 1000 for v in values)
+    q1, _, q3 = statistics.quantiles(walls, n=4) if len(walls) > 1 else (walls[0],) * 3
+    return f"{walls[0]:.0f} [{q1:.0f}–{q3:.0f}] {walls[-1]:.0f} ms"
+
+
+def bench_pty(
+    server: Server, home: Path, runs: int, sizes: list[int], spread: bool = False
+) -> None:
     py = sys.executable
     print(f"pty, one-shot in a terminal (wall s, medians of {runs})")
     markdown_times: dict[int, float] = {}
@@ -274,6 +283,9 @@ def bench_pty(server: Server, home: Path, runs: int, sizes: list[int]) -> None:
             f"  {tokens:>6,} tokens: plain {plain:6.3f} s  markdown {markdown:6.3f} s"
             f"  ratio {markdown / plain:4.2f} (CPU {cpu:4.2f})  markdown peak {peak:5.1f} MB"
         )
+        if spread:
+            print(f"  {'spread':>13}: plain {_spread(results['plain'])}"
+                  f"  markdown {_spread(results['markdown'])}")  # fmt: skip
         if REFERENCE:
             ref_plain, ref_markdown = (
                 med(results["plain, reference"]),
@@ -336,6 +348,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="2000,8000,20000")
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--reference", default="", help="src folder of a version to compare")
+    parser.add_argument("--spread", action="store_true", help="pty: quartiles of each case")
     args = parser.parse_args()
     global REFERENCE
     REFERENCE = str(Path(args.reference).resolve()) if args.reference else ""
@@ -346,7 +359,8 @@ def main() -> None:
         if "pipe" in only:
             bench_pipe(server, home / "pipe", args.runs, args.tokens)
         if "pty" in only:
-            bench_pty(server, home / "pty", args.runs, [int(s) for s in args.sizes.split(",")])
+            sizes = [int(size) for size in args.sizes.split(",")]
+            bench_pty(server, home / "pty", args.runs, sizes, args.spread)
         if "show" in only:
             (home / "show").mkdir()
             bench_show(home / "show", args.runs, args.messages)
