@@ -66,6 +66,12 @@ COMMON = [
     "Text then a list:\n1. one\n2. two",
     "_underscored emphasis_ and __strong underscores__",
     "See [the query](https://x.io/a?b=1&c=2#top), [a port](http://localhost:8080/x%20y).",
+    "- **Setup**\n  - install it\n  - run `chatrepl`\n- **Use**\n    - ask\n- done",
+    "1. First\n   1. one\n   2. two\n      - deeper, with a lazy\n      line\n2. Second",
+    "Above\n\n---\n\nBelow, then a rule and a list:\n\n* * *\n- item",
+    "# Title\n___\n| a | b |\n|---|---|\n| 1 | 2 |",
+    "> **Note:** quoted, and long enough to wrap in a narrow window\n> over two lines\n>\n"
+    "> and a second paragraph",
 ]
 
 
@@ -80,8 +86,12 @@ def test_code_in_other_themes(theme: str) -> None:
 
 
 UNSURE = [
-    "> a quote",
-    "- outer\n  - nested",
+    "> a quote\nand a lazy line",
+    "> - a list in a quote",
+    "- outer\n  more of its text",
+    "1. a\n    2. b (an ordered list interrupts a paragraph only from 1)",
+    "- a\n  - b\nlazy, right after a nested list",
+    "- a\n        - indented as code",
     "- loose\n\n- list",
     "<div>html</div>",
     "an <b>inline</b> tag",
@@ -90,7 +100,7 @@ UNSURE = [
     "an ![image](https://x.io/a.png)",
     "a [reference][ref] link",
     "Setext\n======",
-    "---",
+    "Setext two\n---",
     "    indented code",
     "a\ttab",
     "**mismatched*",
@@ -120,9 +130,25 @@ FRAGMENTS = [
     "[q](https://x.io/a?b=1&c=2)", "[p](http://localhost:8080/x%20y)", "[e](https://x.io/&copy;)",
     "<", "<b>", "&", "&amp;", "!", "#", "# ", "## ", "- ", "* ", "+ ", "1. ", "2) ", "|",
     "| a | b |\n|---|:-:|\n", "| c | d |\n", "```py\n", "```\n", "~~~\n", "> ", "---",
-    "===", "\\", ".", ",", ":", "'", '"', "😀", "    ", "\xa0", "  \n",
+    "===", "\\", ".", ",", ":", "'", '"', "😀", "    ", "\xa0", "  \n", "***", "___",
+    "* * *", ">", "> **q** ",
 ]  # fmt: skip
 ANY_MARKDOWN = st.lists(st.sampled_from(FRAGMENTS), max_size=25).map("".join)
+
+
+def _list_text(tree: list[Any], marker: str, indent: int = 0) -> str:
+    """A list of `tree` (items: text and maybe (subtree, extra indent)), nested lists
+    indented to their item's text plus the extra (more than 3 makes code)."""
+    lines = []
+    for n, (text, child) in enumerate(tree):
+        mark = marker if marker[0] in "-*" else f"{n + 1}{marker[1:]}"
+        lines.append(" " * indent + mark + text)
+        if child is not None:
+            subtree, extra = child
+            inner = "* " if marker == "- " else ("1. " if marker[0] in "-*" else "- ")
+            lines.append(_list_text(subtree, inner, indent + len(mark) + extra))
+    return "\n".join(lines)
+
 
 WORD = st.sampled_from(
     ["word", "Ünï", "日本語", "a", "x1", "😀", "snake_case", "2", "it's", '"q"', "(p)",
@@ -139,6 +165,22 @@ TEXT = st.lists(st.tuples(SPAN, SEP), min_size=1, max_size=12).map(
     lambda xs: "".join(a + b for a, b in xs).strip()
 )
 LINE = TEXT.map(lambda s: s.replace("\n", " "))
+ITEM = st.lists(
+    st.sampled_from(["word", "**bold**", "`code`", "*em*", "日本語", "x1", "a.b", "and", "😀"]),
+    min_size=1,
+    max_size=8,
+).map(" ".join)
+NESTED = st.recursive(
+    st.builds(list, st.lists(st.tuples(ITEM, st.none()), min_size=1, max_size=3)),
+    lambda children: st.lists(
+        st.tuples(ITEM, st.one_of(st.none(), st.tuples(children, st.integers(0, 4)))),
+        min_size=1,
+        max_size=3,
+    ),
+    max_leaves=6,
+).flatmap(
+    lambda tree: st.sampled_from(["- ", "* ", "1. ", "3) "]).map(lambda m: _list_text(tree, m))
+)
 BLOCK = st.one_of(
     TEXT,
     LINE.map(lambda s: "## " + s),
@@ -157,6 +199,11 @@ BLOCK = st.one_of(
     st.sampled_from(
         ["```python\ndef f(x):\n    return x * 2\n```", "~~~\nplain\n~~~", "```\nopen"]
     ),
+    NESTED,
+    st.sampled_from(["---", "***", "___", "- - -", "* * *", "_ _ _"]),
+    st.lists(st.one_of(ITEM, st.just("")), min_size=1, max_size=4).map(
+        lambda xs: "\n".join(("> " + x) if x else ">" for x in xs)
+    ),
 )  # fmt: skip
 DOCUMENT = st.lists(st.tuples(BLOCK, st.sampled_from(["\n", "\n\n"])), min_size=1, max_size=4).map(
     lambda xs: "".join(a + b for a, b in xs)
@@ -168,6 +215,13 @@ DOCUMENT = st.lists(st.tuples(BLOCK, st.sampled_from(["\n", "\n\n"])), min_size=
 def test_whatever_it_reads_it_draws_as_rich_does(source: str) -> None:
     """For any Markdown: either `parse` is unsure, or the drawing is rich's, segment for
     segment, at a narrow, a middling and a wide width."""
+    if parse(source) is not None:
+        assert_same_as_rich(source)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(NESTED)
+def test_nested_lists_it_reads_draw_as_rich_does(source: str) -> None:
     if parse(source) is not None:
         assert_same_as_rich(source)
 

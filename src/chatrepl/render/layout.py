@@ -18,7 +18,17 @@ from rich.text import Text
 
 from chatrepl.render.drawing import code_block_lines, rich_markdown
 from chatrepl.render.inline import Piece
-from chatrepl.render.reading import Code, Element, Heading, ListBlock, Paragraph, Table, parse
+from chatrepl.render.reading import (
+    Code,
+    Element,
+    Heading,
+    ListBlock,
+    Paragraph,
+    Quote,
+    Rule,
+    Table,
+    parse,
+)
 
 if TYPE_CHECKING:
     from rich.console import JustifyMethod
@@ -73,8 +83,13 @@ class Layout:
 
         out: Lines = []
         for n, element in enumerate(self.elements):
-            if n:
-                out.append([])  # the blank line between elements
+            # A blank line between elements; after a rule (which draws its own) only
+            # before what rich renders when its inner elements have closed.
+            if n and (
+                not isinstance(self.elements[n - 1], Rule)
+                or isinstance(element, ListBlock | Table | Quote)
+            ):
+                out.append([])
             if isinstance(element, Paragraph):
                 body = text(element.pieces, ("markdown.paragraph",), "left")
                 out += _text_lines(console, body, options)
@@ -87,13 +102,27 @@ class Layout:
                                         self.code_theme)  # fmt: skip
             elif isinstance(element, ListBlock):
                 out += _list(console, options, element, style, text)
+            elif isinstance(element, Rule):
+                from rich.rule import Rule as RichRule
+
+                hr = RichRule(
+                    style=console.get_style("markdown.hr", default="none"), characters="-"
+                )
+                out += [*console.render_lines(hr, options, pad=False), []]
+            elif isinstance(element, Quote):
+                out += _quote(console, options, element, style, text)
             else:
                 out += _table(console, options, element, text)
         return out
 
 
-def _list(console: Console, options: ConsoleOptions, block: ListBlock, style, text) -> Lines:  # type: ignore[no-untyped-def]
-    item_style = style(("markdown.item",))
+def _list(  # type: ignore[no-untyped-def]
+    console: Console, options: ConsoleOptions, block: ListBlock, style, text, depth: int = 1
+) -> Lines:
+    """A list as rich's ListElement draws it: each item's paragraph, then the list
+    nested under it, drawn in the item's width with the item's style under it."""
+    names = ("markdown.item",) * depth
+    item_style = style(names)
     if block.ordered:
         last = block.start + len(block.items)
         width = len(str(last)) + 2
@@ -104,14 +133,34 @@ def _list(console: Console, options: ConsoleOptions, block: ListBlock, style, te
     padding = Segment(" " * width, marker_style)
     render_options = options.update(width=options.max_width - width)
     out: Lines = []
-    for index, pieces in enumerate(block.items):
-        body = text(pieces, ("markdown.item", "markdown.paragraph"), "left")
+    for index, (pieces, nested) in enumerate(block.items):
+        body = text(pieces, (*names, "markdown.paragraph"), "left")
+        lines = _text_lines(console, body, render_options, item_style)
+        if nested is not None:
+            inner = render_options.max_width
+            for line in _list(console, render_options, nested, style, text, depth + 1):
+                line = list(Segment.apply_style(line, item_style))
+                spare = inner - Segment.get_line_length(line)
+                lines.append([*line, Segment(" " * spare, item_style)] if spare > 0 else line)
         if block.ordered:
             first = Segment(f"{block.start + index}".rjust(width - 1) + " ", marker_style)
         else:
             first = Segment(" • ", marker_style)
-        for k, line in enumerate(_text_lines(console, body, render_options, item_style)):
+        for k, line in enumerate(lines):
             out.append([padding if k else first, *line])
+    return out
+
+
+def _quote(console: Console, options: ConsoleOptions, quote: Quote, style, text) -> Lines:  # type: ignore[no-untyped-def]
+    """A block quote as rich's BlockQuote draws it: its paragraphs one under the other
+    (rich puts no blank line between them), each line after a bar."""
+    quote_style = style(("markdown.block_quote",))
+    inner = options.update(width=options.max_width - 4)
+    bar = Segment("▌ ", quote_style)
+    out: Lines = []
+    for paragraph in quote.paragraphs:
+        body = text(paragraph.pieces, ("markdown.block_quote", "markdown.paragraph"), "left")
+        out += [[bar, *line] for line in _text_lines(console, body, inner, quote_style)]
     return out
 
 

@@ -2,10 +2,11 @@
 
 `parse` reads a block of Markdown into elements when all of it lies in a plain subset
 of CommonMark: paragraphs with emphasis, strikethrough, code spans and links (see
-`render.inline`); ATX headings; fenced code; tight lists of one-paragraph items; pipe
-tables. Anything it is not sure of (nested or loose lists, block quotes, HTML,
-indented code, setext headings, hard breaks, ...) gives None, and rich's Markdown, with
-markdown-it, draws the block instead (see `render.layout`).
+`render.inline`); ATX headings; fenced code; tight lists, nested or not; pipe tables;
+thematic breaks; block quotes of paragraphs. Anything it is not sure of (loose lists,
+lazy lines it cannot place, HTML, indented code, setext headings, hard breaks, ...)
+gives None, and rich's Markdown, with markdown-it, draws the block instead (see
+`render.layout`).
 
 `parse(..., lenient=True)` never gives None: what it cannot read is shown as plain
 paragraph text. Only the live region uses it, for the unfinished tail of an answer,
@@ -43,12 +44,14 @@ class Code:
 
 
 class ListBlock:
+    """A tight list: each item one paragraph, and perhaps a list nested under it."""
+
     __slots__ = ("items", "ordered", "start")
 
     def __init__(self, ordered: bool, start: int) -> None:
         self.ordered = ordered
         self.start = start
-        self.items: list[list[Piece]] = []
+        self.items: list[tuple[list[Piece], ListBlock | None]] = []
 
 
 class Table:
@@ -62,13 +65,29 @@ class Table:
         self.rows = rows
 
 
-Element = Paragraph | Heading | Code | ListBlock | Table
+class Rule:
+    """A thematic break (`---`, `***`, `___`)."""
+
+    __slots__ = ()
+
+
+class Quote:
+    """A block quote of paragraphs."""
+
+    __slots__ = ("paragraphs",)
+
+    def __init__(self, paragraphs: list[Paragraph]) -> None:
+        self.paragraphs = paragraphs
+
+
+Element = Paragraph | Heading | Code | ListBlock | Table | Rule | Quote
 
 _FENCE = re.compile(r"(`{3,}|~{3,})(.*)$")
 _HEADING = re.compile(r"(#{1,6}) +(.*)$")
 _BULLET = re.compile(r"([-*+]) (\S.*)$")
 _ORDERED = re.compile(r"(\d{1,9})([.)]) (\S.*)$")
 _DELIMITER_CELL = re.compile(r":?-+:?$")
+_RULE = re.compile(r"(?:(?:- *){3,}|(?:\* *){3,}|(?:_ *){3,})$")
 
 
 def _plain_start(line: str) -> bool:
@@ -136,6 +155,11 @@ class _Reader:
         return Paragraph([(" ".join(lines), ())])
 
     def element(self, line: str) -> Element:
+        if _RULE.match(line):  # before lists: `* * *` is a rule
+            self.i += 1
+            return Rule()
+        if line.startswith(">"):
+            return self.quote()
         if m := _FENCE.match(line):
             return self.fence(m[1], m[2])
         if m := _HEADING.match(line):
@@ -166,6 +190,19 @@ class _Reader:
             self.i += 1
         return Paragraph(inline(_paragraph_text(lines), self.lenient))
 
+    def quote(self) -> Quote:
+        """A block quote whose every line starts with `>`, holding paragraphs only."""
+        lines = []
+        while (line := self.line()) is not None and line.strip(" "):
+            if not line.startswith(">"):
+                raise Unsure(line)  # a lazy continuation
+            lines.append(line[2:] if line.startswith("> ") else line[1:])
+            self.i += 1
+        inner = _Reader("\n".join(lines), self.lenient).elements()
+        if not inner or not all(isinstance(element, Paragraph) for element in inner):
+            raise Unsure(lines[0])  # empty, or holding more than paragraphs
+        return Quote([element for element in inner if isinstance(element, Paragraph)])
+
     def fence(self, marker: str, info: str) -> Code:
         if marker[0] == "`" and "`" in info:
             raise Unsure(info)
@@ -180,30 +217,46 @@ class _Reader:
         return Code(info.partition(" ")[0] or "text", "\n".join(body) + "\n")
 
     def list(self) -> ListBlock:
+        """A tight list. A list nested under an item starts at its text's column (up to
+        three spaces further) and goes on while lines are indented as far; it is read
+        as a list of its own, with that indent taken off."""
         first = self.line()
         assert first is not None
         bullet = _BULLET.match(first)
-        kind = bullet[1] if bullet else _ORDERED.match(first)[2]  # type: ignore[index]
+        ordered = _ORDERED.match(first)
+        kind = bullet[1] if bullet else ordered[2]  # type: ignore[index]
         block = ListBlock(ordered=bullet is None, start=1)
         item: list[str] = []
+        nested: ListBlock | None = None
+        offset = 0  # where the item's text starts
+
+        def close() -> None:
+            block.items.append((inline(_paragraph_text(item), self.lenient), nested))
+
         while (line := self.line()) is not None and line.strip(" "):
             m = _BULLET.match(line) if bullet else _ORDERED.match(line)
             if m is not None and m[1 if bullet else 2] == kind:
                 if item:
-                    block.items.append(inline(_paragraph_text(item), self.lenient))
+                    close()
                 elif not bullet:
                     block.start = int(m[1])
-                item = [m[2 if bullet else 3]]
+                item, nested = [m[2 if bullet else 3]], None
+                offset = len(line) - len(item[0])
                 if not _plain_start(item[0]):
                     raise Unsure(line)
             elif _interrupts(line):
                 break
+            elif line.startswith(" ") and nested is None:
+                nested = self.nested(offset)
+                continue
             elif _BULLET.match(line) or _ORDERED.match(line) or not _plain_start(line):
-                raise Unsure(line)  # another kind of list, a nested one, or a block
+                raise Unsure(line)  # another kind of list, or a block
+            elif nested is not None:
+                raise Unsure(line)  # would continue the nested item's text
             else:
                 item.append(line)  # a lazy continuation of the item's paragraph
             self.i += 1
-        block.items.append(inline(_paragraph_text(item), self.lenient))
+        close()
         after = self.i
         while (line := self.line()) is not None and not line.strip(" "):
             self.i += 1
@@ -214,6 +267,30 @@ class _Reader:
             raise Unsure(following)  # a loose list, or more of the item
         self.i = after
         return block
+
+    def nested(self, offset: int) -> ListBlock:
+        """The list nested under the item whose text starts at column `offset`."""
+        line = self.line()
+        assert line is not None
+        indent = len(line) - len(line.lstrip(" "))
+        ordered = _ORDERED.match(line[indent:])
+        if not offset <= indent <= offset + 3 or not (
+            _BULLET.match(line[indent:]) or (ordered and ordered[1] == "1")
+        ):
+            # the item's text going on (an ordered list interrupts it only from 1),
+            # code, or a sibling out of line
+            raise Unsure(line)
+        lines = []
+        while (line := self.line()) is not None and line.strip(" "):
+            if len(line) - len(line.lstrip(" ")) < indent:
+                break
+            lines.append(line[indent:])
+            self.i += 1
+        reader = _Reader("\n".join(lines), self.lenient)
+        found = reader.list()
+        if reader.i != len(lines):
+            raise Unsure(lines[reader.i])
+        return found
 
     def table(self) -> Table:
         """Pipe tables whose every line starts with a pipe. As in markdown-it, the
