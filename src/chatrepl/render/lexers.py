@@ -8,8 +8,9 @@ that cost less:
   joined into one alternation, `(?P<r0>rule0)|(?P<r1>rule1)|...`: Python's `re` tries
   the alternatives in order and takes the first that matches, which is the rule Pygments
   would take, and the outermost group that matched names it. A state whose rules refer
-  to their own groups by number or name (`\\1`, `(?P=x)`, `(?(1)...)`) cannot be joined
-  and is matched rule by rule, as are lexers that replace Pygments' matching loop.
+  to their own groups by number or name (`\\1`, `(?P=x)`, `(?(1)...)`) or are verbose
+  cannot be joined and is matched rule by rule, as are lexers that replace Pygments'
+  matching loop.
   Rules are compiled on first use, joined states when first entered.
 - **ASCII classes for ASCII code.** Most of the time of making Python's lexer goes to two
   regexes built from the Unicode identifier classes `xid_start` and `xid_continue`
@@ -87,8 +88,12 @@ def _join(rules: list[tuple[Any, Any, Any]]) -> Any:
     if not sources or any(s is None or _OWN_GROUPS.search(s[0]) for s in sources):
         return None
     flags = {s[1] for s in sources if s is not None}
-    if len(flags) != 1:
-        return None
+    if (
+        len(flags) != 1
+        or next(iter(flags)) & re.VERBOSE
+        or any("x" in m[1] for s in sources if s is not None for m in _LEADING_FLAGS.finditer(s[0]))
+    ):
+        return None  # different flags; or verbose, where a comment would swallow the join
     parts = [f"(?P<r{n}>{_scoped(s[0])})" for n, s in enumerate(sources) if s is not None]
     try:
         joined = re.compile("|".join(parts), flags.pop())
