@@ -147,6 +147,16 @@ def test_bang_runs_a_command_and_offers_its_output(
     assert r.attached == []
 
 
+def test_a_doubled_bang_sends_a_message_that_starts_with_one(
+    server: ChatServer, tmp_path: Path, pipe: PipeInput, project: Path
+) -> None:
+    r, out = repl_for(Settings(endpoint=Endpoint(url=server.url)), tmp_path, pipe)
+    pipe.send_text("!!important: is this a shell command?\r\x04")
+    r.run()
+    assert last_sent(server)[-1] == "!important: is this a shell command?"
+    assert r.attached == [] and "Exit status" not in out.getvalue()
+
+
 def test_code_blocks_are_numbered_copied_and_saved(
     server: ChatServer,
     tmp_path: Path,

@@ -92,7 +92,9 @@ class Material:
 
     def run_command(self, command: str) -> None:
         if not command:
-            raise commands.CommandError("!COMMAND runs a shell command, e.g. !git status.")
+            raise commands.CommandError(
+                "!COMMAND runs a shell command, e.g. !git status; !! starts a message with !."
+            )
         sanitizer = Sanitizer()
         ends_with_newline = [True]
 

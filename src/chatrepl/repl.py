@@ -283,13 +283,13 @@ class Repl(Actions):
             except ChatreplError as exc:
                 self.renderer.error(str(exc))
             return
-        if text.startswith("!"):
+        if text.startswith("!") and not text.startswith("!!"):
             try:
                 self.run_command(text[1:].strip())
             except ChatreplError as exc:
                 self.renderer.error(str(exc))
             return
-        if text.startswith("//"):
+        if text.startswith(("//", "!!")):  # doubled: the message starts with it
             text = text[1:]
         try:
             self.ask(text)
