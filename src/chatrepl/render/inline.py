@@ -28,22 +28,26 @@ _LINK = re.compile(
 )
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _PLAIN_RUN = re.compile(r"[^`*_~\[\]\\<&!\n]+")
-_STYLE_OF = {"*": ("markdown.em", "markdown.strong"), "_": ("markdown.em", "markdown.strong")}
+_EMPHASIS = ("markdown.em", "markdown.strong")  # by the length of the run
 
 
 def _punct(ch: str) -> bool:
     return unicodedata.category(ch).startswith(("P", "S"))
 
 
-def _flanking(src: str, start: int, end: int) -> tuple[bool, bool]:
-    """Left- and right-flanking of the delimiter run src[start:end] (CommonMark)."""
+def _opens_closes(src: str, start: int, end: int, split_word: bool) -> tuple[bool, bool]:
+    """Whether the delimiter run src[start:end] can open and can close, as CommonMark
+    (and markdown-it's scanDelims) decides from the characters on either side; only
+    `split_word` runs (`*`, `~`) may open or close inside a word."""
     last = src[start - 1] if start > 0 else " "
     after = src[end] if end < len(src) else " "
     last_space, next_space = last in _WHITESPACE, after in _WHITESPACE
     last_punct, next_punct = _punct(last), _punct(after)
     left = not (next_space or (next_punct and not (last_space or last_punct)))
     right = not (last_space or (last_punct and not (next_space or next_punct)))
-    return left, right
+    opens = left and (split_word or not right or last_punct)
+    closes = right and (split_word or not left or next_punct)
+    return opens, closes
 
 
 class _Delim:
@@ -91,26 +95,15 @@ def inline(src: str, lenient: bool = False) -> list[Piece]:
             while j < n and src[j] == ch:
                 j += 1
             run = j - i
-            left, right = _flanking(src, i, j)
-            if ch == "~":
-                opens, closes = left, right
-                if run == 1:
-                    items.append(ch)
-                    i = j
-                    continue
-                if run != 2:
-                    unsure(src[i:j])
-                    i = j
-                    continue
-            else:
-                before = src[i - 1] if i > 0 else " "
-                after = src[j] if j < n else " "
-                opens = left and (ch == "*" or not right or _punct(before))
-                closes = right and (ch == "*" or not left or _punct(after))
-                if run > 2 and (opens or closes):
-                    unsure(src[i:j])
-                    i = j
-                    continue
+            opens, closes = _opens_closes(src, i, j, split_word=ch != "_")
+            if ch == "~" and run == 1:  # one tilde is text
+                items.append(ch)
+                i = j
+                continue
+            if run > 2 and (ch == "~" or opens or closes):
+                unsure(src[i:j])
+                i = j
+                continue
             if opens and closes:
                 unsure(src[i:j])
             elif opens or closes:
@@ -198,7 +191,7 @@ def _pieces(items: list[str | tuple[str, str] | _Delim], lenient: bool) -> list[
                 continue
             flush()
             if item.opens:
-                name = "markdown.s" if item.char == "~" else _STYLE_OF[item.char][item.count - 1]
+                name = "markdown.s" if item.char == "~" else _EMPHASIS[item.count - 1]
                 styles.append(name)
             else:
                 styles.pop()
