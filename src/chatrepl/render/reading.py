@@ -103,6 +103,15 @@ def _plain_start(line: str) -> bool:
     return not (line[0].isdigit() and re.match(r"\d+[.)](\s|$)", line))
 
 
+def _item(line: str) -> bool:
+    """A line that starts a list item, of either kind."""
+    return _BULLET.match(line) is not None or _ORDERED.match(line) is not None
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
 def _interrupts(line: str) -> bool:
     """A heading or a fence: it ends the paragraph or list above it."""
     return _HEADING.match(line) is not None or _FENCE.match(line) is not None
@@ -170,7 +179,7 @@ class _Reader:
             return Heading(len(m[1]), inline(content, self.lenient))
         if line.startswith("|"):
             return self.table()
-        if _BULLET.match(line) or _ORDERED.match(line):
+        if _item(line):
             return self.list()
         if not _plain_start(line):
             raise Unsure(line)
@@ -249,7 +258,7 @@ class _Reader:
             elif line.startswith(" ") and nested is None:
                 nested = self.nested(offset)
                 continue
-            elif _BULLET.match(line) or _ORDERED.match(line) or not _plain_start(line):
+            elif _item(line) or not _plain_start(line):
                 raise Unsure(line)  # another kind of list, or a block
             elif nested is not None:
                 raise Unsure(line)  # would continue the nested item's text
@@ -261,9 +270,7 @@ class _Reader:
         while (line := self.line()) is not None and not line.strip(" "):
             self.i += 1
         following = self.line()
-        if following is not None and (
-            following.startswith(" ") or _BULLET.match(following) or _ORDERED.match(following)
-        ):
+        if following is not None and (following.startswith(" ") or _item(following)):
             raise Unsure(following)  # a loose list, or more of the item
         self.i = after
         return block
@@ -272,7 +279,7 @@ class _Reader:
         """The list nested under the item whose text starts at column `offset`."""
         line = self.line()
         assert line is not None
-        indent = len(line) - len(line.lstrip(" "))
+        indent = _indent(line)
         ordered = _ORDERED.match(line[indent:])
         if not offset <= indent <= offset + 3 or not (
             _BULLET.match(line[indent:]) or (ordered and ordered[1] == "1")
@@ -282,7 +289,7 @@ class _Reader:
             raise Unsure(line)
         lines = []
         while (line := self.line()) is not None and line.strip(" "):
-            if len(line) - len(line.lstrip(" ")) < indent:
+            if _indent(line) < indent:
                 break
             lines.append(line[indent:])
             self.i += 1
@@ -313,7 +320,7 @@ class _Reader:
         for cell in rows[1]:
             if not _DELIMITER_CELL.match(cell):
                 raise Unsure(cell)
-            if cell.startswith(":") and cell.endswith(":") and len(cell) > 1:
+            if cell.startswith(":") and cell.endswith(":"):  # (a cell has a dash)
                 aligns.append("center")
             elif cell.endswith(":"):
                 aligns.append("right")
@@ -322,10 +329,11 @@ class _Reader:
             else:
                 aligns.append("default")
         width = len(aligns)
-        cells = [[inline(cell, self.lenient) for cell in row] for row in rows]
+        header, *body = [
+            [inline(cell, self.lenient) for cell in row] for row in rows[:1] + rows[2:]
+        ]
         empty: list[Piece] = []
-        body = [(row + [empty] * width)[:width] for row in cells[2:]]
-        return Table(aligns, cells[0], body)
+        return Table(aligns, header, [(row + [empty] * width)[:width] for row in body])
 
 
 def parse(source: str, lenient: bool = False) -> list[Element] | None:
