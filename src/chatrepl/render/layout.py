@@ -45,6 +45,31 @@ def markdown(source: str, code_theme: str = "monokai", lenient: bool = False) ->
 Lines = list[list[Segment]]
 
 
+class _Styles:
+    """The styles rich's Markdown stacks up (`markdown.item`, then `markdown.paragraph`,
+    then `markdown.strong`...), each made once per drawing."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.base = console.get_style("none", default="none")
+        self.made: dict[tuple[str, ...], Style] = {}
+
+    def style(self, names: tuple[str, ...]) -> Style:
+        found = self.made.get(names)
+        if found is None:
+            found = self.base
+            for name in names:
+                found = found + self.console.get_style(name, default="none")
+            self.made[names] = found
+        return found
+
+    def text(self, pieces: list[Piece], outer: tuple[str, ...], justify: JustifyMethod) -> Text:
+        result = Text(justify=justify)
+        for value, names in pieces:
+            result.append(value, self.style(outer + names))
+        return result
+
+
 class Layout:
     """Elements drawn as rich's Markdown draws them (rich 15), with no markdown-it.
 
@@ -63,24 +88,7 @@ class Layout:
 
     def draw_lines(self, console: Console, options: ConsoleOptions) -> Lines:
         options = options.update(height=None)
-        styles: dict[tuple[str, ...], Style] = {}
-        base = console.get_style("none", default="none")
-
-        def style(names: tuple[str, ...]) -> Style:
-            found = styles.get(names)
-            if found is None:
-                found = base
-                for name in names:
-                    found = found + console.get_style(name, default="none")
-                styles[names] = found
-            return found
-
-        def text(pieces: list[Piece], outer: tuple[str, ...], justify: JustifyMethod) -> Text:
-            result = Text(justify=justify)
-            for value, names in pieces:
-                result.append(value, style(outer + names))
-            return result
-
+        styles = _Styles(console)
         out: Lines = []
         for n, element in enumerate(self.elements):
             # A blank line between elements; after a rule (which draws its own) only
@@ -91,17 +99,17 @@ class Layout:
             ):
                 out.append([])
             if isinstance(element, Paragraph):
-                body = text(element.pieces, ("markdown.paragraph",), "left")
+                body = styles.text(element.pieces, ("markdown.paragraph",), "left")
                 out += _text_lines(console, body, options)
             elif isinstance(element, Heading):
                 justify: JustifyMethod = "center" if element.level == 1 else "left"
-                body = text(element.pieces, (f"markdown.h{element.level}",), justify)
+                body = styles.text(element.pieces, (f"markdown.h{element.level}",), justify)
                 out += _text_lines(console, body, options)
             elif isinstance(element, Code):
                 out += code_block_lines(console, options, element.code.rstrip(), element.lexer,
                                         self.code_theme)  # fmt: skip
             elif isinstance(element, ListBlock):
-                out += _list(console, options, element, style, text)
+                out += _list(console, options, element, styles)
             elif isinstance(element, Rule):
                 from rich.rule import Rule as RichRule
 
@@ -110,19 +118,19 @@ class Layout:
                 )
                 out += [*console.render_lines(hr, options, pad=False), []]
             elif isinstance(element, Quote):
-                out += _quote(console, options, element, style, text)
+                out += _quote(console, options, element, styles)
             else:
-                out += _table(console, options, element, text)
+                out += _table(console, options, element, styles)
         return out
 
 
-def _list(  # type: ignore[no-untyped-def]
-    console: Console, options: ConsoleOptions, block: ListBlock, style, text, depth: int = 1
+def _list(
+    console: Console, options: ConsoleOptions, block: ListBlock, styles: _Styles, depth: int = 1
 ) -> Lines:
     """A list as rich's ListElement draws it: each item's paragraph, then the list
     nested under it, drawn in the item's width with the item's style under it."""
     names = ("markdown.item",) * depth
-    item_style = style(names)
+    item_style = styles.style(names)
     if block.ordered:
         last = block.start + len(block.items)
         width = len(str(last)) + 2
@@ -134,14 +142,12 @@ def _list(  # type: ignore[no-untyped-def]
     render_options = options.update(width=options.max_width - width)
     out: Lines = []
     for index, (pieces, nested) in enumerate(block.items):
-        body = text(pieces, (*names, "markdown.paragraph"), "left")
+        body = styles.text(pieces, (*names, "markdown.paragraph"), "left")
         lines = _text_lines(console, body, render_options, item_style)
         if nested is not None:
             inner = render_options.max_width
-            for line in _list(console, render_options, nested, style, text, depth + 1):
-                line = list(Segment.apply_style(line, item_style))
-                spare = inner - Segment.get_line_length(line)
-                lines.append([*line, Segment(" " * spare, item_style)] if spare > 0 else line)
+            for line in _list(console, render_options, nested, styles, depth + 1):
+                lines.append(_under(line, item_style, inner))
         if block.ordered:
             first = Segment(f"{block.start + index}".rjust(width - 1) + " ", marker_style)
         else:
@@ -151,27 +157,27 @@ def _list(  # type: ignore[no-untyped-def]
     return out
 
 
-def _quote(console: Console, options: ConsoleOptions, quote: Quote, style, text) -> Lines:  # type: ignore[no-untyped-def]
+def _quote(console: Console, options: ConsoleOptions, quote: Quote, styles: _Styles) -> Lines:
     """A block quote as rich's BlockQuote draws it: its paragraphs one under the other
     (rich puts no blank line between them), each line after a bar."""
-    quote_style = style(("markdown.block_quote",))
+    quote_style = styles.style(("markdown.block_quote",))
     inner = options.update(width=options.max_width - 4)
     bar = Segment("▌ ", quote_style)
     out: Lines = []
     for paragraph in quote.paragraphs:
-        body = text(paragraph.pieces, ("markdown.block_quote", "markdown.paragraph"), "left")
+        body = styles.text(paragraph.pieces, ("markdown.block_quote", "markdown.paragraph"), "left")
         out += [[bar, *line] for line in _text_lines(console, body, inner, quote_style)]
     return out
 
 
-def _table(console: Console, options: ConsoleOptions, table: Table, text) -> Lines:  # type: ignore[no-untyped-def]
-    header = [
-        text(pieces, (), justify)
-        for pieces, justify in zip(table.header, table.aligns, strict=True)
-    ]
+def _table(console: Console, options: ConsoleOptions, table: Table, styles: _Styles) -> Lines:
+    def cells(row: list[list[Piece]]) -> list[Text]:
+        return [styles.text(p, (), justify) for p, justify in zip(row, table.aligns, strict=True)]
+
+    header = cells(table.header)
     for heading in header:
         heading.stylize("markdown.table.header")
-    rows = [[text(p, (), j) for p, j in zip(row, table.aligns, strict=True)] for row in table.rows]
+    rows = [cells(row) for row in table.rows]
     fast = _fitted_table(console, options, header, rows)
     if fast is not None:
         return fast
@@ -197,7 +203,8 @@ def _fitted_table(
 ) -> Lines | None:
     """The table rich's Markdown draws (rich.table with a SIMPLE box, no edge padding,
     collapsed padding) when every cell fits on one line, drawn without rich.table's
-    measuring and padding machinery; None when rich must draw it."""
+    measuring and padding machinery; None when rich must draw it. (A cell is one line
+    of the source: it holds no new line.)"""
     from rich import box
 
     if options.ascii_only or options.legacy_windows:
@@ -207,9 +214,7 @@ def _fitted_table(
     for n, column in enumerate(zip(header, *rows, strict=True)):
         widest = max(cell.cell_len for cell in column)
         widths.append(widest + (n < last) or 1)
-    if sum(widths) > options.max_width - 2 - last or any("\n" in cell.plain for cell in header):
-        return None
-    if any("\n" in cell.plain for row in rows for cell in row):
+    if sum(widths) > options.max_width - 2 - last:
         return None
     border = console.get_style("markdown.table.border") + console.get_style("")
     header_style = console.get_style("table.header") + console.get_style("")
@@ -274,13 +279,13 @@ def _text_lines(
         overflow=text.overflow or options.overflow or "fold",
         no_wrap=bool(text.no_wrap or options.no_wrap),
     )
-    out: Lines = []
-    for line in wrapped:
-        segments = list(line.render(console, end=""))
-        if style:
-            segments = list(Segment.apply_style(segments, style))
-            spare = width - Segment.get_line_length(segments)
-            if spare > 0:
-                segments.append(Segment(" " * spare, style))
-        out.append(segments)
-    return out
+    lines = [list(line.render(console, end="")) for line in wrapped]
+    return [_under(line, style, width) for line in lines] if style else lines
+
+
+def _under(line: list[Segment], style: Style, width: int) -> list[Segment]:
+    """`line` with `style` under its own and padded in it to `width`, as render_lines
+    does with a style."""
+    line = list(Segment.apply_style(line, style))
+    spare = width - Segment.get_line_length(line)
+    return [*line, Segment(" " * spare, style)] if spare > 0 else line

@@ -16,6 +16,7 @@ where an unclosed `**` or half a table is the rule and the next repaint replaces
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from chatrepl.render.inline import Piece, Unsure, inline
 
@@ -54,11 +55,15 @@ class ListBlock:
         self.items: list[tuple[list[Piece], ListBlock | None]] = []
 
 
+#: How a table column's cells are justified (the names rich's Text takes).
+Align = Literal["default", "left", "center", "right"]
+
+
 class Table:
     __slots__ = ("aligns", "header", "rows")
 
     def __init__(
-        self, aligns: list[str], header: list[list[Piece]], rows: list[list[list[Piece]]]
+        self, aligns: list[Align], header: list[list[Piece]], rows: list[list[list[Piece]]]
     ) -> None:
         self.aligns = aligns
         self.header = header
@@ -316,7 +321,7 @@ class _Reader:
             self.i += 1
         if len(rows) < 2 or not rows[0] or len(rows[1]) != len(rows[0]):
             raise Unsure("table")
-        aligns = []
+        aligns: list[Align] = []
         for cell in rows[1]:
             if not _DELIMITER_CELL.match(cell):
                 raise Unsure(cell)
