@@ -75,14 +75,12 @@ class _Theme:
         self.style_for = style_for
         self.by_token: dict[Any, Style] = {}
         self.same: dict[Style, Style] = {}  # one object for equal styles
-        self.looks: dict[Style, tuple[Any, ...]] = {base: space_look(base)}
 
     def style(self, token: Any) -> Style:
         style = self.by_token.get(token)
         if style is None:
             made = self.base + self.style_for(token)
             style = self.by_token[token] = self.same.setdefault(made, made)
-            self.looks.setdefault(style, space_look(style))
         return style
 
 
@@ -126,6 +124,7 @@ def _token_styles(theme: str) -> _Theme | None:
     return _Theme(base, style_for)
 
 
+@functools.cache
 def space_look(style: Style) -> tuple[Any, ...]:
     """What of a style shows on a space: its background and lines, not its colour or
     weight. Spaces of the same look can take either style."""
@@ -144,8 +143,8 @@ def code_lines(code: str, lexer_name: str, theme: str, width: int) -> list[list[
     found = _token_styles(theme)
     if found is None:
         return None
-    base, looks = found.base, found.looks
-    base_look = looks[base]
+    base, look = found.base, space_look
+    base_look = look(base)
     rows: list[list[list[Any]]] = [[[" ", base, True]]]  # [text, style, spaces only] runs
     used = [0]
     code = code.expandtabs(4) + "\n"
@@ -165,9 +164,9 @@ def code_lines(code: str, lexer_name: str, theme: str, width: int) -> list[list[
             if last[1] is style:
                 last[0] += part
                 last[2] = last[2] and blank
-            elif blank and looks[last[1]] == looks[style]:
+            elif blank and look(last[1]) == look(style):
                 last[0] += part  # spaces in the look of what is before them
-            elif last[2] and looks[last[1]] == looks[style]:
+            elif last[2] and look(last[1]) == look(style):
                 last[0] += part  # what was spaces takes this token's style
                 last[1], last[2] = style, blank
             else:
@@ -180,7 +179,7 @@ def code_lines(code: str, lexer_name: str, theme: str, width: int) -> list[list[
     lines = []
     for row, n in zip(rows, used, strict=True):
         pad = " " * (width - n + 1)
-        if looks[row[-1][1]] == base_look:
+        if look(row[-1][1]) == base_look:
             row[-1][0] += pad
         else:
             row.append([pad, base, True])
@@ -245,7 +244,6 @@ def _blank(line: list[Segment]) -> bool:
 
 
 _UNSEEN = (None, None, *(False,) * 8)  # the space_look of a style that shows nothing
-_unseen: dict[Style, bool] = {}
 
 
 def _rstrip(line: list[Segment]) -> list[Segment]:
@@ -258,12 +256,8 @@ def _rstrip(line: list[Segment]) -> list[Segment]:
     line = list(line)
     for n, seg in enumerate(line):
         style = seg.style
-        if style and not seg.control and not seg.text.strip(" "):
-            unseen = _unseen.get(style)
-            if unseen is None:
-                unseen = _unseen[style] = space_look(style) == _UNSEEN
-            if unseen:
-                line[n] = Segment(seg.text)
+        if style and not seg.control and not seg.text.strip(" ") and space_look(style) == _UNSEEN:
+            line[n] = Segment(seg.text)
     while line:
         last = line[-1]
         if last.control or (last.style and last.style.bgcolor):
