@@ -84,19 +84,18 @@ def _scoped(regex: str) -> str:
 def _join(rules: list[tuple[Any, Any, Any]]) -> Any:
     """One regex for a state's rules, or None if they cannot be joined; the match's
     `lastindex` names the rule (see the module's docstring)."""
-    sources = [_source(rule) for rule, _, _ in rules]
-    if not sources or any(s is None or _OWN_GROUPS.search(s[0]) for s in sources):
+    sources = [found for rule, _, _ in rules if (found := _source(rule)) is not None]
+    if not sources or len(sources) != len(rules):
         return None
-    flags = {s[1] for s in sources if s is not None}
-    if (
-        len(flags) != 1
-        or next(iter(flags)) & re.VERBOSE
-        or any("x" in m[1] for s in sources if s is not None for m in _LEADING_FLAGS.finditer(s[0]))
-    ):
+    flag = sources[0][1]
+    if any(other != flag for _, other in sources) or flag & re.VERBOSE:
         return None  # different flags; or verbose, where a comment would swallow the join
-    parts = [f"(?P<r{n}>{_scoped(s[0])})" for n, s in enumerate(sources) if s is not None]
+    for regex, _ in sources:
+        if _OWN_GROUPS.search(regex) or any("x" in m[1] for m in _LEADING_FLAGS.finditer(regex)):
+            return None  # refers to its own groups, or is verbose
+    parts = [f"(?P<r{n}>{_scoped(regex)})" for n, (regex, _) in enumerate(sources)]
     try:
-        joined = re.compile("|".join(parts), flags.pop())
+        joined = re.compile("|".join(parts), flag)
     except (re.error, RecursionError, OverflowError):
         return None
     index = {joined.groupindex[f"r{n}"]: n for n in range(len(rules))}
