@@ -111,15 +111,18 @@ class Chat:
         """For /stats: the estimate, the server's count, and what was trimmed."""
         return self.gauge.report(self.window, self.conversation, self.plan)
 
-    def _stream(self) -> Any:
+    def _stream(self, waiting: Callable[[], None] = lambda: None) -> Any:
         """The answer's events; a request the server refuses as too long for its window
-        is trimmed further and sent once more, before any text."""
+        is trimmed further and sent once more, before any text. `waiting` is called as
+        the request goes, once what sends it is loaded."""
         plan = self.plan()
         notice = self.window.notice(self.conversation.id, plan)
         if notice:
             self.renderer.aside(notice)
         try:
-            yield from self.transport.stream(self.endpoint, plan.messages, self.token)
+            events = self.transport.stream(self.endpoint, plan.messages, self.token)
+            waiting()
+            yield from events
             return
         except HTTPStatusError as exc:
             if exc.status not in (400, 413, 422) or not too_long(exc.message):
@@ -264,7 +267,7 @@ class Chat:
         view = self.renderer.answer()
         try:
             with view:
-                for event in self._stream():
+                for event in self._stream(view.waiting):
                     outcome.reply.apply(event)
                     if not isinstance(event, wire.Text | wire.Reasoning | Recast):
                         continue

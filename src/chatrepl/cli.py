@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from chatrepl import __version__
+from chatrepl import __version__, heap
 from chatrepl.errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -160,6 +160,7 @@ def _terminate(signum: int, frame: object) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    heap.freeze_at_exit()
     args = parser().parse_args(argv)
     for name in ("SIGTERM", "SIGHUP"):
         if hasattr(signal, name):
@@ -177,6 +178,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"chatrepl: {exc}", file=sys.stderr)
         return exc.exit_code
+    finally:
+        _close_stores()
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -199,14 +202,25 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
 
 
+_opened: list[Store] = []  # closed when main returns (see _close_stores)
+
+
 def _open_store(renderer: Renderer) -> Store:
     from chatrepl.config import find_paths
     from chatrepl.store import Store
 
     store = Store(find_paths().database)
+    _opened.append(store)
     if store.notice:
         renderer.warn(store.notice)
     return store
+
+
+def _close_stores() -> None:
+    """Close the database as the run ends, not whenever its objects are freed: nothing
+    is collected at exit (see heap), and SQLite tidies its journal on close."""
+    while _opened:
+        _opened.pop().close()
 
 
 def _read_stdin(stream: TextIO) -> str:
@@ -231,6 +245,7 @@ def run(args: argparse.Namespace) -> int:
         paths = find_paths()
         print(describe(settings, paths, args.config or paths.config_file))
         return EXIT_OK
+    from chatrepl.config import find_paths
     from chatrepl.render import Renderer
 
     out_tty = sys.stdout.isatty()
@@ -243,6 +258,7 @@ def run(args: argparse.Namespace) -> int:
         code_theme=settings.code_theme,
         show_reasoning=settings.show_reasoning,
         reasoning_file=sys.stderr if args.show_reasoning else None,
+        regex_cache=find_paths().regex_cache,
     )
     for warning in settings.warnings:
         renderer.warn(warning)
@@ -336,7 +352,8 @@ class LazyTransport:
 
     def stream(self, endpoint: Endpoint, messages: list[dict[str, str]], token: str = "") -> Any:
         if self._transport is None:
-            from chatrepl.transport import Transport
+            with heap.loading():  # requests and urllib3: most of a run's objects
+                from chatrepl.transport import Transport
 
             self._transport = Transport(**self.options)
         return self._transport.stream(endpoint, messages, token)

@@ -1,7 +1,7 @@
 """Settings and where things live.
 
 Precedence is flags > environment > config file > defaults. `CHATREPL_HOME`, when set,
-is the one folder for everything (config, database, history); otherwise platformdirs
+is the one folder for everything (config, database, history, cache); otherwise platformdirs
 decides, imported lazily so `--help` and `--version` stay free of third-party imports.
 The token is read from the environment at the last moment and never written anywhere.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -55,6 +56,7 @@ class Paths:
 
     config_dir: Path
     data_dir: Path
+    cache_dir: Path  # what can be made again: compiled regexes (see render.regex_cache)
 
     @property
     def config_file(self) -> Path:
@@ -64,16 +66,25 @@ class Paths:
     def database(self) -> Path:
         return self.data_dir / "chatrepl.db"
 
+    @property
+    def regex_cache(self) -> Path:
+        """Compiled regexes, for this Python only (see render.regex_cache)."""
+        return self.cache_dir / f"regexes-{sys.implementation.cache_tag}.bin"
+
 
 def find_paths(env: Mapping[str, str] | None = None) -> Paths:
     env = os.environ if env is None else env
     home = env.get("CHATREPL_HOME")
     if home:
         root = Path(home).expanduser()
-        return Paths(root, root)
+        return Paths(root, root, root)
     import platformdirs
 
-    return Paths(Path(platformdirs.user_config_dir(APP)), Path(platformdirs.user_data_dir(APP)))
+    return Paths(
+        Path(platformdirs.user_config_dir(APP)),
+        Path(platformdirs.user_data_dir(APP)),
+        Path(platformdirs.user_cache_dir(APP)),
+    )
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ def describe(
     lines = [
         f"# config file: {config_file}{'' if config_file.exists() else ' (not found)'}",
         f"# data folder: {paths.data_dir}",
+        f"# cache folder: {paths.cache_dir}",
         f"endpoint = {q(ep.name)}",
         f"system = {q(settings.system)}",
         f"markdown = {str(settings.markdown).lower()}",

@@ -21,8 +21,10 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from chatrepl import heap
 from chatrepl.attach import Attachment
 from chatrepl.blocks import Blocks
 from chatrepl.conversation import Conversation, Message, Summary
@@ -101,6 +103,7 @@ class Renderer:
         clock: Callable[[], float] = time.monotonic,
         out: IO[str] | None = None,
         err: IO[str] | None = None,
+        regex_cache: Path | None = None,
     ) -> None:
         self._console = console
         self._err_console = err_console
@@ -118,6 +121,8 @@ class Renderer:
         #: console carries the answer only, even on a terminal.
         self.console_reasoning = True
         self.clock = clock
+        #: Where compiled regexes are kept between runs (None: nowhere).
+        self.regex_cache = regex_cache
 
     @property
     def console(self) -> Console:
@@ -150,7 +155,8 @@ class Renderer:
     def answer(self) -> AnswerView | PlainView:
         if self.plain:
             return PlainView(self)
-        from chatrepl.render.view import AnswerView
+        with heap.loading():  # rich
+            from chatrepl.render.view import AnswerView
 
         return AnswerView(self)
 

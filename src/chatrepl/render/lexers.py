@@ -28,6 +28,9 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from chatrepl import heap
+from chatrepl.render import regex_cache
+
 _OWN_GROUPS = re.compile(r"\\[1-9]|\(\?P=|\(\?\(")
 _LEADING_FLAGS = re.compile(r"\(\?([aiLmsux]+)\)")
 
@@ -58,7 +61,7 @@ class _Rule:
 
     def __call__(self, text: str, pos: int) -> Any:
         if self._match is None:
-            self._match = re.compile(self.regex, self.flags).match
+            self._match = regex_cache.compile(self.regex, self.flags).match
         return self._match(text, pos)
 
 
@@ -95,7 +98,7 @@ def _join(rules: list[tuple[Any, Any, Any]]) -> Any:
             return None  # refers to its own groups, or is verbose
     parts = [f"(?P<r{n}>{_scoped(regex)})" for n, (regex, _) in enumerate(sources)]
     try:
-        joined = re.compile("|".join(parts), flag)
+        joined = regex_cache.compile("|".join(parts), flag)
     except (re.error, RecursionError, OverflowError):
         return None
     index = {joined.groupindex[f"r{n}"]: n for n in range(len(rules))}
@@ -179,7 +182,13 @@ class _Joined:
 def _fast_class(cls: Any) -> type | None:
     """`cls` for ASCII text, with joined states, or None when it does not match with
     Pygments' own RegexLexer loop."""
-    from pygments.lexer import Future, RegexLexer, RegexLexerMeta  # type: ignore[import-untyped]
+    from pygments import __version__ as version
+    from pygments.lexer import (  # type: ignore[import-untyped]
+        Future,
+        RegexLexer,
+        RegexLexerMeta,
+        words,
+    )
 
     if type(cls) is not RegexLexerMeta or not issubclass(cls, RegexLexer):
         return None
@@ -189,7 +198,10 @@ def _fast_class(cls: Any) -> type | None:
 
     class FastMeta(RegexLexerMeta):  # type: ignore[misc]
         def _process_regex(cls, regex: Any, rflags: int, state: str) -> Any:
-            if isinstance(regex, Future):
+            if isinstance(regex, words):
+                key = ("words", version, tuple(regex.words), regex.prefix, regex.suffix)
+                regex = regex_cache.text(key, regex.get)
+            elif isinstance(regex, Future):
                 regex = regex.get()
             for whole, ascii_part in classes:
                 regex = regex.replace(whole, ascii_part)
@@ -202,13 +214,14 @@ def _fast_class(cls: Any) -> type | None:
 @functools.cache
 def lexer(name: str, ascii: bool = False) -> Any:
     """A lexer for `name` (text when Pygments has none), for ASCII code if `ascii`."""
-    from pygments.lexers import find_lexer_class_by_name  # type: ignore[import-untyped]
-    from pygments.util import ClassNotFound  # type: ignore[import-untyped]
+    with heap.loading():  # the language's module, and the lexer's rules
+        from pygments.lexers import find_lexer_class_by_name  # type: ignore[import-untyped]
+        from pygments.util import ClassNotFound  # type: ignore[import-untyped]
 
-    try:
-        cls = find_lexer_class_by_name(name or "text")
-    except ClassNotFound:
-        cls = find_lexer_class_by_name("text")
-    if ascii:  # (joining the Unicode classes costs more than it saves)
-        cls = _fast_class(cls) or cls
-    return cls(stripnl=False, ensurenl=True, tabsize=4)
+        try:
+            cls = find_lexer_class_by_name(name or "text")
+        except ClassNotFound:
+            cls = find_lexer_class_by_name("text")
+        if ascii:  # (joining the Unicode classes costs more than it saves)
+            cls = _fast_class(cls) or cls
+        return cls(stripnl=False, ensurenl=True, tabsize=4)

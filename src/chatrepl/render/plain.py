@@ -35,6 +35,10 @@ class PlainView:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def waiting(self) -> None:
+        """The request is on its way: a moment for work that would have delayed it
+        (none in plain text)."""
+
     def text(self, piece: str) -> None:
         safe = self._text.feed(piece)
         if not safe:

@@ -4,22 +4,34 @@ and the model's reasoning shown apart (see `AnswerView`)."""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.console import Console, ConsoleOptions, Group, NewLine, RenderableType, RenderResult
-from rich.segment import Segment
-from rich.text import Text
-
+from chatrepl import heap
 from chatrepl.blocks import Blocks, code_blocks
-from chatrepl.render.drawing import Trimmed, trimmed_lines
 from chatrepl.render.plain import THINKING_HEADER, PlainView
 from chatrepl.sanitize import sanitize
 from chatrepl.think import Thought
 
 if TYPE_CHECKING:
+    from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
     from rich.live import Live
+    from rich.segment import Segment
 
     from chatrepl.render import Renderer
+
+# rich is imported by the warm-up thread while the request is on its way (see
+# `warm_up`), not when a view is made: its 20 ms would delay the request.
+
+
+def _ready(renderer: Renderer) -> None:
+    """What draws, imported: by the warm-up, waited for (and started, if no request
+    started it: a saved answer shown again)."""
+    if renderer.markdown and not renderer.plain:
+        warm_up(renderer.code_theme, renderer.regex_cache)
+    if _warming is not None and _warming.is_alive():
+        _warming.join()
+
 
 MAX_FPS = 20
 
@@ -28,21 +40,35 @@ _warming: threading.Thread | None = None
 
 
 def _warm_up(code_theme: str) -> None:
-    """Import what draws Markdown, and load the code theme (some 40 ms together), while
-    the request is on its way, so the first token is drawn as soon as it arrives.
-    markdown-it and each language's lexer wait until a block needs them."""
-    from rich.live import Live  # noqa: F401
+    """Import what draws Markdown, load the code theme and read the compiled regexes
+    (some 45 ms together), while the request is on its way, so the request leaves at
+    once and the first token is drawn as soon as it arrives. markdown-it and each
+    language's lexer wait until a block needs them."""
+    with heap.loading():
+        import pygments.lexers  # type: ignore[import-untyped]  # noqa: F401
+        from rich.live import Live  # noqa: F401
 
-    import chatrepl.render.layout  # noqa: F401
-    from chatrepl.render.drawing import _token_styles
+        import chatrepl.render.layout  # noqa: F401
+        from chatrepl.render import regex_cache
+        from chatrepl.render.drawing import _token_styles
 
-    _token_styles(code_theme)
+        _token_styles(code_theme)
+        regex_cache.load()
 
 
-def warm_up(code_theme: str) -> None:
-    """Start `_warm_up` in the background, once per process."""
+def warm_up(code_theme: str, regex_cache: Path | None = None) -> None:
+    """Start `_warm_up` in the background, once per process; compiled regexes are kept
+    in `regex_cache`, if given.
+
+    An answer starts it as its request goes (`AnswerView.waiting`): after the transport
+    is imported, not beside it, so the two never contend for the interpreter, and the
+    request is not held up by what only the answer needs."""
     global _warming
     if _warming is None:
+        if regex_cache is not None:
+            from chatrepl.render import regex_cache as cache
+
+            cache.use(regex_cache)
         _warming = threading.Thread(
             target=_warm_up, args=(code_theme,), name="chatrepl-warm-up", daemon=True
         )
@@ -62,14 +88,25 @@ class _Tail:
 
     def __init__(self, renderer: Renderer) -> None:
         self.r = renderer
-        self.source = ""  # replaced whole (atomic) by the streaming thread
+        #: The answer's blocks while they are shown; read only under the view's lock.
+        self.blocks: Blocks | None = None
         self.thinking: Thought | None = None  # reasoning shown dimmed under a header
         self._key: tuple[str, int, int, int] | None = None
         self._lines: list[list[Segment]] = []
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        source, thinking = self.source, self.thinking
-        height = max(1, console.size.height - 2)
+        from rich.segment import Segment
+        from rich.text import Text
+
+        from chatrepl.render.drawing import trimmed_lines
+
+        thinking, blocks, size = self.thinking, self.blocks, console.size
+        # Only a screenful of the tail is ever rendered, so a repaint costs the same at
+        # any length of the answer; it is cut here, at a repaint, not at every token.
+        source = ""
+        if thinking is None and blocks is not None:
+            source = blocks.tail(size.height, size.height * size.width).strip("\n")
+        height = max(1, size.height - 2)
         key = (source, -1 if thinking is None else thinking.size, options.max_width, height)
         if key != self._key:
             if thinking is not None:
@@ -117,7 +154,6 @@ class AnswerView(PlainView):
 
     def __init__(self, renderer: Renderer) -> None:
         super().__init__(renderer)
-        self.console = renderer.console
         self.markdown = renderer.markdown and not renderer.plain
         self._blocks = Blocks()
         self._tail = _Tail(renderer)
@@ -130,8 +166,14 @@ class AnswerView(PlainView):
         self._reasoning_line = ""
         # A terminal in the REPL: reasoning is shown, then collapsed.
         self.fancy = not renderer.plain and renderer.console_reasoning
+
+    def waiting(self) -> None:
         if self.markdown:
-            warm_up(renderer.code_theme)
+            warm_up(self.r.code_theme, self.r.regex_cache)
+
+    @property
+    def console(self) -> Console:
+        return self.r.console
 
     # ---------------------------------------------------------- input
 
@@ -144,18 +186,12 @@ class AnswerView(PlainView):
             return
         if self.thought.pending:
             self._end_thinking()
-        blocks = self._blocks.feed(safe)
-        # Only a screenful of the tail is ever rendered, so this costs the same at any
-        # length of the answer.
-        height, width = self.console.size.height, self.console.size.width
-        source = self._blocks.tail(height, height * width).strip("\n")
-        with self._lock:
-            # The new tail first: printing repaints the live region below the blocks.
-            self._tail.source = source
+        with self._lock:  # the live region reads the blocks under it
+            blocks = self._blocks.feed(safe)
             if blocks:
-                self._print_blocks(blocks)
+                self._print_blocks(blocks)  # repaints the live region below them
             if self._live is None:
-                if source.strip():
+                if self._blocks.tail().strip():
                     self._start_live()  # the first token is shown at once
             elif not blocks:
                 self._dirty = True  # the refresher paints it within 1/MAX_FPS s
@@ -185,6 +221,8 @@ class AnswerView(PlainView):
         with self._lock:
             self.thought.add(safe)
         if self.r.show_reasoning:  # expanded: dim lines that stay in the scrollback
+            from rich.text import Text
+
             if self.thought.size == len(safe):  # the first piece: the header once
                 with self._lock:
                     self.console.print(Text(THINKING_HEADER, style="dim bold"))
@@ -218,8 +256,10 @@ class AnswerView(PlainView):
     # ---------------------------------------------------------- output
 
     def _start_live(self) -> None:
+        _ready(self.r)
         from rich.live import Live
 
+        self._tail.blocks = self._blocks
         self._live = Live(
             self._tail,
             console=self.console,
@@ -240,6 +280,12 @@ class AnswerView(PlainView):
 
     def _print_blocks(self, blocks: list[str]) -> None:
         """Print settled blocks at once: one write, one repaint of the live region."""
+        _ready(self.r)
+        from rich.console import Group, NewLine
+        from rich.text import Text
+
+        from chatrepl.render.drawing import Trimmed
+
         parts: list[RenderableType] = []
         for block in blocks:
             if self._printed_blocks:
@@ -257,6 +303,8 @@ class AnswerView(PlainView):
 
     def _flush_reasoning(self) -> None:
         if self._reasoning_line:
+            from rich.text import Text
+
             with self._lock:
                 self.console.print(Text(self._reasoning_line, style="dim italic"))
             self._reasoning_line = ""
@@ -280,7 +328,7 @@ class AnswerView(PlainView):
             self._refresher = None
         with self._lock:
             if self._live is not None:
-                self._tail.source = ""
+                self._tail.blocks = None
                 self._tail.thinking = None
                 self._live.stop()
                 self._live = None

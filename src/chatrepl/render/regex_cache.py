@@ -1,0 +1,169 @@
+"""Regexes compiled once per machine, not once per run, as Python keeps bytecode.
+
+A lexer's joined states (see `render.lexers`) are long regexes: Python's are some 8 KB,
+and `re` spends about 15 ms turning them into the engine's code, in every process that
+highlights a Python block. Here that code is kept in a file (`use` says where) and
+handed back to the engine directly the next time, which takes microseconds.
+
+The file holds, for each pattern and flags, what `re` passes to the engine
+(`_sre.compile`): the flags, the code, the groups; and texts that take long to make,
+such as the regexes Pygments builds from keyword lists (`text`). It is read only by the
+Python that wrote it (its header names the version and the engine's magic number), and
+the engine checks the code it is given. Whatever goes wrong (no file, another Python's
+file, a damaged one, a folder that cannot be written) only means making them again.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import marshal
+import os
+import re
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+try:
+    import _sre  # type: ignore[import-not-found]
+    from re import _compiler, _parser  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - not CPython
+    _sre = None
+
+#: The most patterns kept (a language's lexer needs a few dozen at most).
+MAX_ENTRIES = 2000
+
+Entry = tuple[int, list[int], int, dict[str, int], tuple[str | None, ...]]
+
+_lock = threading.Lock()
+_path: Path | None = None
+Key = tuple[Any, ...]  # (pattern, flags) for a compiled regex; ("words", ...) for a text
+_entries: dict[Key, Any] | None = None  # None: not read yet
+_added: dict[Key, Any] = {}  # made in this process, not yet written
+_saving = False
+
+
+def _header() -> tuple[Any, ...]:
+    magic = getattr(_sre, "MAGIC", None)
+    return ("chatrepl regexes", 2, sys.version, magic, getattr(_sre, "CODESIZE", None))
+
+
+def use(path: Path | None) -> None:
+    """Keep compiled regexes in `path` (None: compile every time, keep nothing)."""
+    global _path, _entries
+    with _lock:
+        _path, _entries = path, None
+        _added.clear()
+
+
+def load() -> None:
+    """Read the file now, if not yet (done while the request is on its way)."""
+    with _lock:
+        _loaded()
+
+
+def _loaded() -> dict[Key, Any]:
+    global _entries
+    if _entries is None:
+        _entries = _read(_path) if _path is not None and _sre is not None else {}
+    return _entries
+
+
+def _read(path: Path) -> dict[Key, Any]:
+    try:
+        with open(path, "rb") as file:
+            header, entries = marshal.load(file)
+    except (OSError, EOFError, ValueError, TypeError):
+        return {}
+    if header != _header() or not isinstance(entries, dict):
+        return {}
+    return entries
+
+
+def _entry(pattern: str, flags: int) -> Entry:
+    """What `re` hands the engine for `pattern` (as `re._compiler.compile` makes it)."""
+    parsed = _parser.parse(pattern, flags)
+    code = _compiler._code(parsed, flags)
+    state = parsed.state
+    groupindex = dict(state.groupdict)
+    indexgroup: list[str | None] = [None] * state.groups
+    for name, index in groupindex.items():
+        indexgroup[index] = name
+    codes = [int(op) for op in code]  # some are named int constants: plain ints to keep
+    return int(flags | state.flags), codes, state.groups - 1, groupindex, tuple(indexgroup)
+
+
+def compile(pattern: str, flags: int = 0) -> re.Pattern[str]:
+    """`re.compile(pattern, flags)`, from the file when it holds the pattern."""
+    flags = int(flags)
+    if _sre is None or flags & re.DEBUG:
+        return re.compile(pattern, flags)
+    key = (pattern, flags)
+    with _lock:
+        entry = _loaded().get(key)
+    if entry is not None:
+        try:
+            made: re.Pattern[str] = _sre.compile(pattern, *entry)
+            return made
+        except (RuntimeError, TypeError, ValueError, OverflowError):
+            pass  # damaged: made again below
+    try:
+        entry = _entry(pattern, flags)
+        made = _sre.compile(pattern, *entry)
+    except re.error:
+        raise
+    except Exception:  # another Python's internals: as `re` does it
+        return re.compile(pattern, flags)
+    _add(key, entry)
+    return made
+
+
+def text(key: Key, make: Callable[[], str]) -> str:
+    """The text `make()` returns, kept under `key` (a tuple of plain values that
+    decides it): Pygments' keyword regexes (`words`), say, which take milliseconds of
+    pure Python to build."""
+    with _lock:
+        found = _loaded().get(key)
+    if isinstance(found, str):
+        return found
+    made = make()
+    if _sre is not None:
+        _add(key, made)
+    return made
+
+
+def _add(key: Key, entry: Any) -> None:
+    global _saving
+    with _lock:
+        entries = _loaded()
+        if _path is None or len(entries) >= MAX_ENTRIES:
+            return
+        entries[key] = entry
+        _added[key] = entry
+        if not _saving:
+            _saving = True
+            atexit.register(save)
+
+
+def save() -> None:
+    """Write what this process compiled (merged with what others wrote meanwhile)."""
+    global _saving
+    with _lock:
+        _saving = False
+        if _path is None or not _added:
+            return
+        entries = {**_read(_path), **_added}
+        if len(entries) > MAX_ENTRIES:
+            return
+        _added.clear()
+        temporary = _path.with_name(f"{_path.name}.{os.getpid()}.tmp")
+        try:
+            _path.parent.mkdir(parents=True, exist_ok=True)
+            with open(temporary, "wb") as file:
+                marshal.dump((_header(), entries), file)
+            os.replace(temporary, _path)
+        except (OSError, ValueError):  # ValueError: something marshal cannot write
+            with contextlib.suppress(OSError):
+                temporary.unlink(missing_ok=True)
