@@ -257,6 +257,14 @@ def _spread(values: list[tuple[float, ...]]) -> str:
     return f"{walls[0]:.0f} [{q1:.0f}–{q3:.0f}] {walls[-1]:.0f} ms"
 
 
+def _paired(top: list[tuple[float, ...]], bottom: list[tuple[float, ...]]) -> str:
+    """The median of the wall-time ratios of runs made one after the other (the machine's
+    slow and fast spells fall on both), with its quartiles."""
+    ratios = sorted(a[0] / b[0] for a, b in zip(top, bottom, strict=True))
+    q1, median, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
+    return f"median {median:4.2f} [{q1:4.2f}–{q3:4.2f}]"
+
+
 def bench_pty(
     server: Server, home: Path, runs: int, sizes: list[int], spread: bool = False
 ) -> None:
@@ -283,6 +291,8 @@ def bench_pty(
             f"  {tokens:>6,} tokens: plain {plain:6.3f} s  markdown {markdown:6.3f} s"
             f"  ratio {markdown / plain:4.2f} (CPU {cpu:4.2f})  markdown peak {peak:5.1f} MB"
         )
+        print(f"  {'paired':>13}: markdown / plain of runs side by side: "
+              f"{_paired(results['markdown'], results['plain'])}")  # fmt: skip
         if spread:
             print(f"  {'spread':>13}: plain {_spread(results['plain'])}"
                   f"  markdown {_spread(results['markdown'])}")  # fmt: skip

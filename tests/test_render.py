@@ -250,3 +250,36 @@ def test_a_saved_answer_is_drawn_as_it_streamed(pieces: list[str]) -> None:
         return out.getvalue()
 
     assert draw(streamed=False) == draw(streamed=True)
+
+
+def test_a_fast_stream_reaches_the_terminal_at_most_max_fps_times_a_second() -> None:
+    """Blocks that settle while the live region shows are printed by the refresher, in
+    one write with the repaint below them: however fast blocks settle, the terminal gets
+    at most MAX_FPS writes a second (and the first token at once)."""
+    import time
+
+    from chatrepl.render import MAX_FPS
+
+    class Counted(io.StringIO):
+        writes = 0
+
+        def write(self, text: str) -> int:
+            Counted.writes += 1
+            return super().write(text)
+
+    out = Counted()
+    renderer = Renderer(make_console(out, force_terminal=True, width=60), markdown=True)
+    pieces = [f"Paragraph {n} has **some** words.\n\n" for n in range(300)]
+    with renderer.answer() as view:
+        view.text(pieces[0])
+        assert Counted.writes >= 1  # the live region, at once
+        started = time.monotonic()
+        for piece in pieces[1:]:
+            view.text(piece)
+            time.sleep(0.001)
+        streamed = time.monotonic() - started
+        during = Counted.writes
+    allowed = 2 + int(streamed * MAX_FPS) + 1
+    assert during <= allowed, (during, streamed)
+    assert screen(out.getvalue())[:1] == ["Paragraph 0 has some words."]
+    assert "Paragraph 299 has some words." in screen(out.getvalue())

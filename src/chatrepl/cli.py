@@ -43,7 +43,7 @@ environment:
   CHATREPL_API      auto, workers, openai or ollama
   CHATREPL_MODEL    model name (openai and ollama APIs)
   CHATREPL_TOKEN    bearer token, sent as Authorization: Bearer; never saved
-  CHATREPL_HOME     one folder for config, conversations and input history
+  CHATREPL_HOME     one folder for config, conversations, input history and cache
   CHATREPL_CONTEXT  the model's context window in tokens (as --context)
   CHATREPL_OSC52    1: /copy through the terminal (OSC 52) whatever the terminal
   NO_COLOR          plain output, no colours

@@ -3,7 +3,8 @@
 An answer streams through `AnswerView`. In Markdown mode, blocks that can no longer
 change (paragraphs, lists, headings, whole fenced code blocks, tables) are printed once
 into the scrollback, and only the unfinished last block lives in a small live region
-that is repainted at most `MAX_FPS` times a second and cleared in `finally`. The work
+that is repainted at most `MAX_FPS` times a second (blocks that settle meanwhile are
+printed with the repaint, in the same write) and cleared in `finally`. The work
 per token is bounded by the size of that last block, so the cost stays linear in the
 answer's length. In plain mode (a pipe, `--plain`, `NO_COLOR`, `TERM=dumb`) text is
 written as it arrives, with no escape codes. Every untrusted string goes through

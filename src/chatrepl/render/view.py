@@ -88,8 +88,10 @@ class _Tail:
 
     def __init__(self, renderer: Renderer) -> None:
         self.r = renderer
-        #: The answer's blocks while they are shown; read only under the view's lock.
+        #: The answer's blocks while they are shown, and those settled but not printed
+        #: yet (see `AnswerView.repaint`); read only under the view's lock.
         self.blocks: Blocks | None = None
+        self.settled: list[str] = []
         self.thinking: Thought | None = None  # reasoning shown dimmed under a header
         self._key: tuple[str, int, int, int] | None = None
         self._lines: list[list[Segment]] = []
@@ -106,6 +108,8 @@ class _Tail:
         source = ""
         if thinking is None and blocks is not None:
             source = blocks.tail(size.height, size.height * size.width).strip("\n")
+            if self.settled:  # (none at a repaint, which prints them first)
+                source = "\n\n".join([*self.settled, source])
         height = max(1, size.height - 2)
         key = (source, -1 if thinking is None else thinking.size, options.max_width, height)
         if key != self._key:
@@ -163,6 +167,8 @@ class AnswerView(PlainView):
         self._refresher: _Refresher | None = None
         self._lock = threading.RLock()
         self._dirty = False
+        self._settled: list[str] = []  # settled while the region shows: printed at a repaint
+        self._tail.settled = self._settled
         self._reasoning_line = ""
         # A terminal in the REPL: reasoning is shown, then collapsed.
         self.fancy = not renderer.plain and renderer.console_reasoning
@@ -188,13 +194,16 @@ class AnswerView(PlainView):
             self._end_thinking()
         with self._lock:  # the live region reads the blocks under it
             blocks = self._blocks.feed(safe)
-            if blocks:
-                self._print_blocks(blocks)  # repaints the live region below them
             if self._live is None:
+                if blocks:
+                    self._print_blocks(blocks)
                 if self._blocks.tail().strip():
                     self._start_live()  # the first token is shown at once
-            elif not blocks:
-                self._dirty = True  # the refresher paints it within 1/MAX_FPS s
+            else:
+                # The refresher prints settled blocks and paints the region within
+                # 1/MAX_FPS s; until then the region shows them as it last did.
+                self._settled += blocks
+                self._dirty = True
 
     def whole(self, text: str) -> None:
         """A saved answer, all at once: the same blocks it streamed as, printed together
@@ -273,10 +282,17 @@ class AnswerView(PlainView):
         self._refresher.start()
 
     def repaint(self) -> None:
+        """Print the blocks settled since the last repaint, in one write that repaints
+        the live region below them, or only repaint it if it changed."""
         with self._lock:
             if self._dirty and self._live is not None:
                 self._dirty = False
-                self._live.refresh()
+                if self._settled:
+                    blocks = self._settled[:]
+                    self._settled.clear()
+                    self._print_blocks(blocks)
+                else:
+                    self._live.refresh()
 
     def _print_blocks(self, blocks: list[str]) -> None:
         """Print settled blocks at once: one write, one repaint of the live region."""
@@ -335,8 +351,12 @@ class AnswerView(PlainView):
 
     def _settle_markdown(self) -> None:
         tail = self._blocks.tail().strip("\n")
+        blocks = self._settled[:]
+        self._settled.clear()
         if tail.strip():
-            self._print_blocks([tail])
+            blocks.append(tail)
+        if blocks:
+            self._print_blocks(blocks)
         if self._printed_blocks:
             self.console.print()  # a blank line between the answer and what follows
 
