@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 import textwrap
+from array import array
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -139,7 +140,8 @@ def test_damaged_code_in_the_file_is_made_again(cache: Path) -> None:
     regex_cache.save()
     header, entries = marshal.loads(cache.read_bytes())
     entry = entries[(pattern, flags)]
-    entries[(pattern, flags)] = (entry[0], [7, 7, 7], *entry[2:])  # the engine refuses it
+    garbage = array(regex_cache._UNIT, [7, 7, 7]).tobytes()
+    entries[(pattern, flags)] = (entry[0], garbage, *entry[2:])  # the engine refuses it
     cache.write_bytes(marshal.dumps((header, entries)))
     regex_cache.use(cache)
     assert regex_cache.compile(pattern, flags) == re.compile(pattern, flags)

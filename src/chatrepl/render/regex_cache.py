@@ -22,6 +22,7 @@ import os
 import re
 import sys
 import threading
+from array import array
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,10 +33,15 @@ try:
 except ImportError:  # pragma: no cover - not CPython
     _sre = None
 
+#: The array type whose items are the engine's code units ("" if none is).
+_UNIT = next((t for t in "ILQ" if array(t).itemsize == getattr(_sre, "CODESIZE", 0)), "")
+
 #: The most patterns kept (a language's lexer needs a few dozen at most).
 MAX_ENTRIES = 2000
 
-Entry = tuple[int, list[int], int, dict[str, int], tuple[str | None, ...]]
+#: flags, the engine's code (as the bytes of an array of its code units: read back
+#: without making an int object per unit), groups, group index, index group.
+Entry = tuple[int, bytes, int, dict[str, int], tuple[str | None, ...]]
 
 _lock = threading.Lock()
 _path: Path | None = None
@@ -47,7 +53,7 @@ _saving = False
 
 def _header() -> tuple[Any, ...]:
     magic = getattr(_sre, "MAGIC", None)
-    return ("chatrepl regexes", 2, sys.version, magic, getattr(_sre, "CODESIZE", None))
+    return ("chatrepl regexes", 3, sys.version, magic, getattr(_sre, "CODESIZE", None))
 
 
 def use(path: Path | None) -> None:
@@ -91,27 +97,36 @@ def _entry(pattern: str, flags: int) -> Entry:
     indexgroup: list[str | None] = [None] * state.groups
     for name, index in groupindex.items():
         indexgroup[index] = name
-    codes = [int(op) for op in code]  # some are named int constants: plain ints to keep
+    codes = array(_UNIT, code).tobytes()
     return int(flags | state.flags), codes, state.groups - 1, groupindex, tuple(indexgroup)
+
+
+def _made(pattern: str, entry: Entry) -> re.Pattern[str]:
+    """The compiled regex of an entry (the engine checks its code)."""
+    flags, codes, groups, groupindex, indexgroup = entry
+    code = array(_UNIT)
+    code.frombytes(codes)
+    made: re.Pattern[str] = _sre.compile(pattern, flags, code.tolist(), groups, groupindex,
+                                         indexgroup)  # fmt: skip
+    return made
 
 
 def compile(pattern: str, flags: int = 0) -> re.Pattern[str]:
     """`re.compile(pattern, flags)`, from the file when it holds the pattern."""
     flags = int(flags)
-    if _sre is None or flags & re.DEBUG:
+    if _sre is None or _UNIT == "" or flags & re.DEBUG:
         return re.compile(pattern, flags)
     key = (pattern, flags)
     with _lock:
         entry = _loaded().get(key)
     if entry is not None:
         try:
-            made: re.Pattern[str] = _sre.compile(pattern, *entry)
-            return made
+            return _made(pattern, entry)
         except (RuntimeError, TypeError, ValueError, OverflowError):
             pass  # damaged: made again below
     try:
         entry = _entry(pattern, flags)
-        made = _sre.compile(pattern, *entry)
+        made = _made(pattern, entry)
     except re.error:
         raise
     except Exception:  # another Python's internals: as `re` does it
