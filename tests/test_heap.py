@@ -63,3 +63,34 @@ def test_an_error_while_loading_still_turns_it_back_on() -> None:
     with pytest.raises(ImportError), heap.loading():
         import chatrepl_no_such_module  # type: ignore[import-not-found]  # noqa: F401
     assert gc.isenabled()
+
+
+def test_only_what_loads_once_is_frozen() -> None:
+    """A long session freezes nothing after its first answer: later answers, and code
+    in languages not seen before, leave the collector to do its work (a freeze would
+    keep any garbage cycle of the moment for good)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        """
+        import gc, io
+        from chatrepl.render import Renderer, make_console
+        renderer = Renderer(make_console(io.StringIO(), force_terminal=True, width=80))
+
+        def answer(language):
+            with renderer.answer() as view:
+                view.waiting()
+                view.text(f"Some text.\\n\\n```{language}\\nx = 1\\n```\\n\\nDone.\\n")
+
+        answer("python")
+        after_first = gc.get_freeze_count()
+        for language in ("bash", "rust", "sql", "go", "ruby"):
+            answer(language)
+        print(after_first > 0, gc.get_freeze_count() <= after_first)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=60, check=True)  # fmt: skip
+    assert result.stdout.split() == ["True", "True"]

@@ -10,8 +10,10 @@ load, and in the full collections of shutdown. Here it is spared both:
   system takes back anyway, walk nothing (25-45 ms of a one-shot run here).
 
 Only garbage cycles are affected, and only those that already exist at those moments:
-they are not freed (once, at a freeze) or not finalized at exit, which CPython never
-promised. Buffers are flushed and exit handlers run as before.
+they are never freed (after a freeze) or not finalized at exit, which CPython never
+promised. So `loading()` is for what loads once, early in a process (the transport, the
+drawing stack), not for what may load late in a long session (a language's lexer).
+Buffers are flushed and exit handlers run as before.
 """
 
 from __future__ import annotations

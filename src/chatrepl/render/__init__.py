@@ -25,7 +25,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from chatrepl import heap
 from chatrepl.attach import Attachment
 from chatrepl.blocks import Blocks
 from chatrepl.conversation import Conversation, Message, Summary
@@ -156,8 +155,7 @@ class Renderer:
     def answer(self) -> AnswerView | PlainView:
         if self.plain:
             return PlainView(self)
-        with heap.loading():  # rich
-            from chatrepl.render.view import AnswerView
+        from chatrepl.render.view import AnswerView
 
         return AnswerView(self)
 

@@ -28,7 +28,6 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from chatrepl import heap
 from chatrepl.render import regex_cache
 
 _OWN_GROUPS = re.compile(r"\\[1-9]|\(\?P=|\(\?\(")
@@ -214,14 +213,13 @@ def _fast_class(cls: Any) -> type | None:
 @functools.cache
 def lexer(name: str, ascii: bool = False) -> Any:
     """A lexer for `name` (text when Pygments has none), for ASCII code if `ascii`."""
-    with heap.loading():  # the language's module, and the lexer's rules
-        from pygments.lexers import find_lexer_class_by_name  # type: ignore[import-untyped]
-        from pygments.util import ClassNotFound  # type: ignore[import-untyped]
+    from pygments.lexers import find_lexer_class_by_name  # type: ignore[import-untyped]
+    from pygments.util import ClassNotFound  # type: ignore[import-untyped]
 
-        try:
-            cls = find_lexer_class_by_name(name or "text")
-        except ClassNotFound:
-            cls = find_lexer_class_by_name("text")
-        if ascii:  # (joining the Unicode classes costs more than it saves)
-            cls = _fast_class(cls) or cls
-        return cls(stripnl=False, ensurenl=True, tabsize=4)
+    try:
+        cls = find_lexer_class_by_name(name or "text")
+    except ClassNotFound:
+        cls = find_lexer_class_by_name("text")
+    if ascii:  # (joining the Unicode classes costs more than it saves)
+        cls = _fast_class(cls) or cls
+    return cls(stripnl=False, ensurenl=True, tabsize=4)
