@@ -23,16 +23,6 @@ if TYPE_CHECKING:
 # rich is imported by the warm-up thread while the request is on its way (see
 # `warm_up`), not when a view is made: its 20 ms would delay the request.
 
-
-def _ready(renderer: Renderer) -> None:
-    """What draws, imported: by the warm-up, waited for (and started, if no request
-    started it: a saved answer shown again)."""
-    if renderer.markdown and not renderer.plain:
-        warm_up(renderer.code_theme, renderer.regex_cache)
-    if _warming is not None and _warming.is_alive():
-        _warming.join()
-
-
 MAX_FPS = 20
 
 
@@ -75,6 +65,15 @@ def warm_up(code_theme: str, regex_cache: Path | None = None) -> None:
         _warming.start()
 
 
+def _ready(renderer: Renderer) -> None:
+    """What draws, imported: by the warm-up, waited for (and started, if no request
+    started it: a saved answer shown again)."""
+    if renderer.markdown and not renderer.plain:
+        warm_up(renderer.code_theme, renderer.regex_cache)
+    if _warming is not None and _warming.is_alive():
+        _warming.join()
+
+
 def _may_hold_code(block: str) -> bool:
     return "```" in block or "~~~" in block or "    " in block
 
@@ -82,8 +81,8 @@ def _may_hold_code(block: str) -> bool:
 class _Tail:
     """The live region: the unsettled tail, rendered, cut to its last lines.
 
-    Rich's refresh thread renders it up to MAX_FPS times a second; the rendered lines
-    are cached, so a repaint with nothing new costs almost nothing.
+    The refresher renders it up to MAX_FPS times a second; the rendered lines are
+    cached, so a repaint with nothing new costs almost nothing.
     """
 
     def __init__(self, renderer: Renderer) -> None:
