@@ -225,3 +225,19 @@ def test_a_markdown_answer_keeps_its_regexes_for_the_next_run(
         assert list(chatrepl_home.glob("regexes-*.bin"))
     assert b"return" in screens[0] and b"\x1b[" in screens[0]
     assert screens[1] == screens[0]
+
+
+def test_a_full_file_starts_again_with_what_is_in_use(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(regex_cache, "MAX_ENTRIES", 3)
+    for n in range(3):
+        regex_cache.compile(f"old{n}+")
+    regex_cache.save()
+    regex_cache.use(cache)
+    regex_cache.compile("new+")  # a fourth: over the limit
+    regex_cache.save()
+    regex_cache.use(cache)
+    regex_cache.load()
+    assert sorted(regex_cache._loaded()) == [("new+", 0)]
+    assert regex_cache.compile("new+") == re.compile("new+")

@@ -36,7 +36,8 @@ except ImportError:  # pragma: no cover - not CPython
 #: The array type whose items are the engine's code units ("" if none is).
 _UNIT = next((t for t in "ILQ" if array(t).itemsize == getattr(_sre, "CODESIZE", 0)), "")
 
-#: The most patterns kept (a language's lexer needs a few dozen at most).
+#: The most entries kept (a language's lexer needs a few dozen at most); past it, the
+#: file starts again with what the process that went over made.
 MAX_ENTRIES = 2000
 
 #: flags, the engine's code (as the bytes of an array of its code units: read back
@@ -153,7 +154,7 @@ def _add(key: Key, entry: Any) -> None:
     global _saving
     with _lock:
         entries = _loaded()
-        if _path is None or len(entries) >= MAX_ENTRIES:
+        if _path is None:
             return
         entries[key] = entry
         _added[key] = entry
@@ -170,8 +171,8 @@ def save() -> None:
         if _path is None or not _added:
             return
         entries = {**_read(_path), **_added}
-        if len(entries) > MAX_ENTRIES:
-            return
+        if len(entries) > MAX_ENTRIES:  # old languages, old versions: start again
+            entries = dict(_added)
         _added.clear()
         temporary = _path.with_name(f"{_path.name}.{os.getpid()}.tmp")
         try:
