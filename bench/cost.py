@@ -14,6 +14,7 @@ started fresh, median of --runs interleaved runs:
   beside a script that renders the same messages once with rich.
 
     python bench/cost.py [--runs 5] [--only pipe,pty,show] [--reference SRC] [--spread]
+                         [--first-byte-ms MS]
 
 Each case runs once untimed first, with bytecode writing allowed, so every timed run
 reads compiled modules as an installed copy does (an editable install under
@@ -21,6 +22,8 @@ PYTHONDONTWRITEBYTECODE would otherwise compile chatrepl's modules at every star
 
 With `--reference SRC` (the `src` folder of another checkout, e.g. a `git worktree` of
 an earlier commit) that version runs beside this one in every table, in the same run.
+With `--first-byte-ms MS` the server waits that long before it answers, as a model
+does before its first token (the issue's targets are set with no wait).
 """
 
 from __future__ import annotations
@@ -102,9 +105,10 @@ class Server:
 
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                tokens = int(self.path.strip("/").split("/")[0])
+                tokens, delay = (int(part) for part in self.path.strip("/").split("/")[:2])
                 if tokens not in bodies:
                     bodies[tokens] = sse_body(tokens)
+                time.sleep(delay / 1000)  # as a model takes time to its first token
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.end_headers()
@@ -115,10 +119,13 @@ class Server:
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def url(self, tokens: int) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/{tokens}/api/chat"
+        """The answer of `tokens` tokens, after the first-byte delay (`DELAY_MS`)."""
+        port = self.httpd.server_address[1]
+        return f"http://127.0.0.1:{port}/{tokens}/{DELAY_MS}/api/chat"
 
 
 REFERENCE: str = ""  # the src folder of another version to run beside this one
+DELAY_MS = 0  # the server's wait before its answer (--first-byte-ms)
 
 
 def _env(home: Path, url: str, reference: bool = False) -> dict[str, str]:
@@ -359,9 +366,13 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--reference", default="", help="src folder of a version to compare")
     parser.add_argument("--spread", action="store_true", help="pty: quartiles of each case")
+    parser.add_argument("--first-byte-ms", type=int, default=0,
+                        help="the server waits this long before answering (a model's "
+                             "time to its first token); the targets are set at 0")  # fmt: skip
     args = parser.parse_args()
-    global REFERENCE
+    global REFERENCE, DELAY_MS
     REFERENCE = str(Path(args.reference).resolve()) if args.reference else ""
+    DELAY_MS = args.first_byte_ms
     server = Server()
     only = args.only.split(",")
     with tempfile.TemporaryDirectory() as folder:
