@@ -126,6 +126,7 @@ def test_print_config_masks_secrets_and_runs_nothing(chatrepl_home: Path) -> Non
     assert "sk-literal-secret" not in out and "secret-header" not in out
     assert "sk-env-secret" not in out and "plain-value" in out
     assert 'url = "http://h/api/chat"' in out and "# token: set, from $CHATREPL_TOKEN" in out
+    assert f"# cache folder: {chatrepl_home}\n" in out  # CHATREPL_HOME holds the cache too
     assert not marker.exists()
 
 

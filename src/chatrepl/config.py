@@ -1,8 +1,9 @@
 """Settings and where things live.
 
 Precedence is flags > environment > config file > defaults. `CHATREPL_HOME`, when set,
-is the one folder for everything (config, database, history, cache); otherwise platformdirs
-decides, imported lazily so `--help` and `--version` stay free of third-party imports.
+is the one folder for everything (config, database, history, cache); otherwise
+platformdirs decides, imported lazily so `--help` and `--version` stay free of
+third-party imports.
 The token is read from the environment at the last moment and never written anywhere.
 """
 
