@@ -55,23 +55,11 @@ def __getattr__(name: str) -> Any:
         from chatrepl.render import view
 
         return getattr(view, name)
-    if name == "trimmed_lines":
-        from chatrepl.render.drawing import trimmed_lines
+    if name in ("make_console", "trimmed_lines"):
+        from chatrepl.render import drawing
 
-        return trimmed_lines
+        return getattr(drawing, name)
     raise AttributeError(name)
-
-
-def make_console(
-    file: IO[str] | None = None,
-    *,
-    plain: bool = False,
-    force_terminal: bool | None = None,
-    width: int | None = None,
-) -> Console:
-    from chatrepl.render.drawing import make_console as make
-
-    return make(file, plain=plain, force_terminal=force_terminal, width=width)
 
 
 def markdown(source: str, code_theme: str = "monokai", lenient: bool = False) -> RenderableType:
@@ -127,6 +115,8 @@ class Renderer:
     @property
     def console(self) -> Console:
         if self._console is None:
+            from chatrepl.render.drawing import make_console
+
             self._console = make_console(self.out, plain=self.plain)
         return self._console
 
@@ -141,6 +131,8 @@ class Renderer:
             if self._err is None:
                 return self.console
             terminal = self._err.isatty()
+            from chatrepl.render.drawing import make_console
+
             self._err_console = make_console(self._err, plain=self.plain or not terminal)
         return self._err_console
 
