@@ -237,15 +237,15 @@ def _read_stdin(stream: TextIO) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from chatrepl.config import find_paths
+
     settings = _settings(args)
+    paths = find_paths()
     if args.print_config:
-        from chatrepl.config import find_paths
         from chatrepl.printconfig import describe
 
-        paths = find_paths()
         print(describe(settings, paths, args.config or paths.config_file))
         return EXIT_OK
-    from chatrepl.config import find_paths
     from chatrepl.render import Renderer
 
     out_tty = sys.stdout.isatty()
@@ -258,7 +258,7 @@ def run(args: argparse.Namespace) -> int:
         code_theme=settings.code_theme,
         show_reasoning=settings.show_reasoning,
         reasoning_file=sys.stderr if args.show_reasoning else None,
-        regex_cache=find_paths().regex_cache,
+        regex_cache=paths.regex_cache,
     )
     for warning in settings.warnings:
         renderer.warn(warning)

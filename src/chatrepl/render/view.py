@@ -65,15 +65,6 @@ def warm_up(code_theme: str, regex_cache: Path | None = None) -> None:
         _warming.start()
 
 
-def _ready(renderer: Renderer) -> None:
-    """What draws, imported: by the warm-up, waited for (and started, if no request
-    started it: a saved answer shown again)."""
-    if renderer.markdown and not renderer.plain:
-        warm_up(renderer.code_theme, renderer.regex_cache)
-    if _warming is not None and _warming.is_alive():
-        _warming.join()
-
-
 def _may_hold_code(block: str) -> bool:
     return "```" in block or "~~~" in block or "    " in block
 
@@ -176,6 +167,13 @@ class AnswerView(PlainView):
         if self.markdown:
             warm_up(self.r.code_theme, self.r.regex_cache)
 
+    def _ready(self) -> None:
+        """What draws, imported: by the warm-up, waited for (and started now if no
+        request started it: a saved answer shown again)."""
+        self.waiting()
+        if _warming is not None and _warming.is_alive():
+            _warming.join()
+
     @property
     def console(self) -> Console:
         return self.r.console
@@ -264,7 +262,7 @@ class AnswerView(PlainView):
     # ---------------------------------------------------------- output
 
     def _start_live(self) -> None:
-        _ready(self.r)
+        self._ready()
         from rich.live import Live
 
         self._tail.blocks = self._blocks
@@ -295,7 +293,7 @@ class AnswerView(PlainView):
 
     def _print_blocks(self, blocks: list[str]) -> None:
         """Print settled blocks at once: one write, one repaint of the live region."""
-        _ready(self.r)
+        self._ready()
         from rich.console import Group, NewLine
         from rich.text import Text
 
