@@ -49,7 +49,7 @@ _path: Path | None = None
 Key = tuple[Any, ...]  # (pattern, flags) for a compiled regex; ("words", ...) for a text
 _entries: dict[Key, Any] | None = None  # None: not read yet
 _added: dict[Key, Any] = {}  # made in this process, not yet written
-_saving = False
+_save_at_exit = False  # `save` is registered to run at exit
 
 
 def _header() -> tuple[Any, ...]:
@@ -151,23 +151,20 @@ def text(key: Key, make: Callable[[], str]) -> str:
 
 
 def _add(key: Key, entry: Any) -> None:
-    global _saving
+    global _save_at_exit
     with _lock:
-        entries = _loaded()
         if _path is None:
             return
-        entries[key] = entry
+        _loaded()[key] = entry
         _added[key] = entry
-        if not _saving:
-            _saving = True
+        if not _save_at_exit:
+            _save_at_exit = True
             atexit.register(save)
 
 
 def save() -> None:
     """Write what this process compiled (merged with what others wrote meanwhile)."""
-    global _saving
     with _lock:
-        _saving = False
         if _path is None or not _added:
             return
         entries = {**_read(_path), **_added}
