@@ -33,10 +33,6 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return work
 
 
-def _user_content(server: ChatServer) -> str:
-    return str(server.requests[-1].body["messages"][-1]["content"])
-
-
 def test_file_attaches_to_the_next_question_only(
     server: ChatServer, tmp_path: Path, pipe: PipeInput, project: Path
 ) -> None:
@@ -63,7 +59,7 @@ def test_at_path_in_a_question_attaches_that_file(
     r, out = repl_for(Settings(endpoint=Endpoint(url=server.url)), tmp_path, pipe)
     pipe.send_text("/file src/app.py\rexplain @src/app.py and @notes.md, mail me@x.org\r\x04")
     r.run()
-    sent = _user_content(server)
+    sent = last_sent(server)[-1]
     assert sent.count("return 42") == 1  # attached twice, sent once
     assert sent.count("Remember the") == 1
     assert sent.endswith("explain @src/app.py and @notes.md, mail me@x.org")
@@ -212,7 +208,7 @@ def test_one_shot_with_files_prints_the_answer_only(
         done.stdout.startswith("Answer 1:") and "return 42" in done.stdout
     )  # echoed by the server
     assert done.stdout.count("📎") == 0
-    sent = _user_content(server)
+    sent = last_sent(server)[-1]
     assert sent.count("return 42") == 1 and sent.endswith("check @src/app.py")
     cid = Store(chatrepl_home / "chatrepl.db").list_conversations()[0].id
     shown = run_chatrepl(chatrepl_home, "--show", cid)
@@ -282,5 +278,5 @@ def test_names_and_output_reach_the_terminal_sanitized(
     text = out.getvalue()
     assert "📎 evil.txt, 1 line" in text  # the OSC sequence in the name is gone
     assert "\x1b]0;" not in text and "\x1b[2J" not in text and "ab\n" in text
-    sent = _user_content(server)
+    sent = last_sent(server)[-1]
     assert "harmless" in sent and "a\x1b[2Jb" in sent  # the model gets the bytes as they were
