@@ -6,8 +6,9 @@ highlights a Python block. Here that code is kept in a file (`use` says where) a
 handed back to the engine directly the next time, which takes microseconds.
 
 The file holds, for each pattern and flags, what `re` passes to the engine
-(`_sre.compile`): the flags, the code, the groups; and texts that take long to make,
-such as the regexes Pygments builds from keyword lists (`text`). It is read only by the
+(`_sre.compile`): the flags, the code, the groups; and values that take long to make
+(`kept`), such as the regexes Pygments builds from keyword lists (`text`) and the
+characters each rule of a lexer can start with (`render.starts`). It is read only by the
 Python that wrote it (its header names the version and the engine's magic number), and
 the engine checks the code it is given. Whatever goes wrong (no file, another Python's
 file, a damaged one, a folder that cannot be written) only means making them again.
@@ -140,9 +141,15 @@ def text(key: Key, make: Callable[[], str]) -> str:
     """The text `make()` returns, kept under `key` (a tuple of plain values that
     decides it): Pygments' keyword regexes (`words`), say, which take milliseconds of
     pure Python to build."""
+    return str(kept(key, make, str))
+
+
+def kept(key: Key, make: Callable[[], Any], kind: type = object) -> Any:
+    """What `make()` returns, kept under `key`: a value marshal can write (a text, a
+    tuple of ints...); what the file holds under `key` is used if it is a `kind`."""
     with _lock:
         found = _loaded().get(key)
-    if isinstance(found, str):
+    if found is not None and isinstance(found, kind):
         return found
     made = make()
     if _sre is not None:
