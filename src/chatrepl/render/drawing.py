@@ -297,3 +297,19 @@ class Trimmed:
         for line in trimmed_lines(console, self.renderable, options):
             yield from line
             yield Segment.line()
+
+
+class Lines:
+    """Lines already drawn (each no wider than the console), printed as they are: one
+    list of segments for rich to write, and no cropping of what fits already."""
+
+    def __init__(self, lines: list[list[Segment]]) -> None:
+        self.lines = lines
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        end = Segment.line()
+        out: list[Segment] = []
+        for line in self.lines:
+            out += line
+            out.append(end)
+        return out

@@ -294,25 +294,27 @@ class AnswerView(PlainView):
     def _print_blocks(self, blocks: list[str]) -> None:
         """Print settled blocks at once: one write, one repaint of the live region."""
         self._ready()
-        from rich.console import Group, NewLine
         from rich.text import Text
 
-        from chatrepl.render.drawing import Trimmed
+        from chatrepl.render.drawing import Lines, trimmed_lines
 
-        parts: list[RenderableType] = []
+        console = self.console
+        options = console.options
+        lines: list[list[Segment]] = []
         for block in blocks:
             if self._printed_blocks:
-                parts.append(NewLine())
+                lines.append([])
             codes = code_blocks(block) if _may_hold_code(block) else []
             if codes:  # numbered, for /copy code N and /save PATH N
                 first = self._code_blocks + 1
                 self._code_blocks += len(codes)
                 label = f"code {first}" if len(codes) == 1 else f"code {first}–{self._code_blocks}"
                 language = sanitize(codes[0].language) if len(codes) == 1 else ""
-                parts.append(Text(label + (f" · {language}" if language else ""), style="dim"))
-            parts.append(Trimmed(self.r.markdown_renderable(block)))
+                text = Text(label + (f" · {language}" if language else ""), style="dim")
+                lines += trimmed_lines(console, text, options)
+            lines += trimmed_lines(console, self.r.markdown_renderable(block), options)
             self._printed_blocks += 1
-        self.console.print(Group(*parts))
+        console.print(Lines(lines), crop=False)
 
     def _flush_reasoning(self) -> None:
         if self._reasoning_line:
