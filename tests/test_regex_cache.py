@@ -106,6 +106,37 @@ def test_a_text_is_made_once_then_read_from_the_file(cache: Path) -> None:
     assert regex_cache.text((*key[:2], ("if",), "", ""), lambda: "if") == "if"  # another key
 
 
+def test_regexes_compiled_by_any_code_meanwhile_come_from_the_file(cache: Path) -> None:
+    """`compiling()`: what modules compile as the warm-up imports them (re.compile and
+    its cousins) goes through the file too, and `re` is itself again afterwards."""
+    original = re._compiler.compile  # type: ignore[attr-defined]
+    with regex_cache.compiling():
+        re.purge()
+        made = [re.compile(pattern, flags) for pattern, flags in PATTERNS]
+        assert re.compile(b"bytes (?P<x>too)").match(b"bytes too")  # left to re
+        assert re.match(r"x+", "xxy") is not None
+    assert re._compiler.compile is original  # type: ignore[attr-defined]
+    assert made == [re.compile(pattern, flags) for pattern, flags in PATTERNS]
+    regex_cache.save()
+
+    regex_cache.use(cache)  # as a new process starts
+    parse = re._parser.parse  # type: ignore[attr-defined]
+
+    def refuse(*args: object) -> None:
+        raise AssertionError(f"parsed again: {args[0]!r}")
+
+    re.purge()
+    re._parser.parse = refuse  # type: ignore[attr-defined]
+    try:
+        with regex_cache.compiling():
+            again = [re.compile(pattern, flags) for pattern, flags in PATTERNS]
+    finally:
+        re._parser.parse = parse  # type: ignore[attr-defined]
+    assert again == made
+    with pytest.raises(re.error), regex_cache.compiling():
+        re.compile(r"(unclosed")
+
+
 def test_a_pattern_re_refuses_raises_as_re_does(cache: Path) -> None:
     with pytest.raises(re.error):
         regex_cache.compile(r"(unclosed")

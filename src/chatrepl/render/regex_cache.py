@@ -24,7 +24,7 @@ import re
 import sys
 import threading
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -115,9 +115,15 @@ def _made(pattern: str, entry: Entry) -> re.Pattern[str]:
 
 def compile(pattern: str, flags: int = 0) -> re.Pattern[str]:
     """`re.compile(pattern, flags)`, from the file when it holds the pattern."""
-    flags = int(flags)
+    made = _compiled(pattern, int(flags))
+    return made if made is not None else re.compile(pattern, flags)
+
+
+def _compiled(pattern: str, flags: int) -> re.Pattern[str] | None:
+    """The compiled regex, from the file or made and added to it; None where `re`
+    must make it itself (debug output, another Python's internals)."""
     if _sre is None or _UNIT == "" or flags & re.DEBUG:
-        return re.compile(pattern, flags)
+        return None
     key = (pattern, flags)
     with _lock:
         entry = _loaded().get(key)
@@ -132,9 +138,30 @@ def compile(pattern: str, flags: int = 0) -> re.Pattern[str]:
     except re.error:
         raise
     except Exception:  # another Python's internals: as `re` does it
-        return re.compile(pattern, flags)
+        return None
     _add(key, entry)
     return made
+
+
+@contextlib.contextmanager
+def compiling() -> Iterator[None]:
+    """Regexes that modules compile meanwhile, as they are imported, come from the file
+    too (`re` hands what its own cache misses to `_compiler.compile`, replaced here).
+    For imports that happen once, early (see `render.view.warm_up`)."""
+    if _sre is None or _UNIT == "":
+        yield
+        return
+    original = _compiler.compile
+
+    def cached(pattern: Any, flags: int = 0) -> Any:
+        made = _compiled(pattern, int(flags)) if isinstance(pattern, str) else None
+        return made if made is not None else original(pattern, flags)
+
+    _compiler.compile = cached
+    try:
+        yield
+    finally:
+        _compiler.compile = original
 
 
 def text(key: Key, make: Callable[[], str]) -> str:

@@ -14,7 +14,7 @@ from chatrepl.sanitize import sanitize
 from chatrepl.think import Thought
 
 if TYPE_CHECKING:
-    from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+    from rich.console import Console, ConsoleOptions, RenderResult
     from rich.live import Live
     from rich.segment import Segment
 
@@ -33,17 +33,19 @@ def _warm_up(code_theme: str) -> None:
     """Import what draws Markdown, load the code theme and read the compiled regexes
     (some 45 ms together), while the request is on its way, so the request leaves at
     once and the first token is drawn as soon as it arrives. markdown-it and each
-    language's lexer wait until a block needs them."""
-    with heap.loading():
+    language's lexer wait until a block needs them. The regexes these modules compile
+    as they load come from the regex file too."""
+    from chatrepl.render import regex_cache
+
+    regex_cache.load()
+    with heap.loading(), regex_cache.compiling():
         import pygments.lexers  # type: ignore[import-untyped]  # noqa: F401
         from rich.live import Live  # noqa: F401
 
         import chatrepl.render.layout  # noqa: F401
-        from chatrepl.render import regex_cache
         from chatrepl.render.drawing import _token_styles
 
         _token_styles(code_theme)
-        regex_cache.load()
 
 
 def warm_up(code_theme: str, regex_cache: Path | None = None) -> None:
