@@ -29,6 +29,7 @@ from chatrepl.render.reading import (
     Table,
     parse,
 )
+from chatrepl.render.wrap import left_lines
 
 if TYPE_CHECKING:
     from rich.console import JustifyMethod
@@ -272,14 +273,15 @@ def _text_lines(
     given) for text with no tabs: wrapped by rich's Text.wrap, without the rendering
     machinery around it."""
     width = options.max_width
-    wrapped = text.wrap(
-        console,
-        width,
-        justify=text.justify or options.justify or "default",
-        overflow=text.overflow or options.overflow or "fold",
-        no_wrap=bool(text.no_wrap or options.no_wrap),
-    )
-    lines = [list(line.render(console, end="")) for line in wrapped]
+    justify = text.justify or options.justify or "default"
+    overflow = text.overflow or options.overflow or "fold"
+    no_wrap = bool(text.no_wrap or options.no_wrap)
+    lines = None
+    if justify == "left" and overflow == "fold" and not no_wrap:
+        lines = left_lines(console, text, width)  # the same, faster, for most text
+    if lines is None:
+        wrapped = text.wrap(console, width, justify=justify, overflow=overflow, no_wrap=no_wrap)
+        lines = [list(line.render(console, end="")) for line in wrapped]
     return [_under(line, style, width) for line in lines] if style else lines
 
 
