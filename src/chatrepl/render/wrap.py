@@ -16,10 +16,11 @@ import re
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
+from rich.segment import Segment
+from rich.style import Style
+
 if TYPE_CHECKING:
     from rich.console import Console
-    from rich.segment import Segment
-    from rich.style import Style
     from rich.text import Text
 
 _WORD = re.compile(r"\s*\S+\s*")  # rich._wrap's word: with the spaces around it
@@ -81,9 +82,6 @@ def left_lines(console: Console, text: Text, width: int) -> list[list[Segment]] 
 
 def _render(console: Console, line: str, spans: list[Span], base: str | Style) -> list[Segment]:
     """Text.render for one line: a segment wherever the spans over it change."""
-    from rich.segment import Segment
-    from rich.style import Style
-
     if not spans:
         return [Segment(line)]
     null = Style.null()
