@@ -145,21 +145,32 @@ def code_lines(code: str, lexer_name: str, theme: str, width: int) -> list[list[
         return None
     base, look = found.base, space_look
     base_look = look(base)
-    rows: list[list[list[Any]]] = [[[" ", base, True]]]  # [text, style, spaces only] runs
-    used = [0]
+    row: list[list[Any]] = [[" ", base, True]]  # [text, style, spaces only] runs
+    rows = [row]
+    last = row[0]
+    used: list[int] = []  # cells of each row but the last
+    count = 0  # cells of the last row
     code = code.expandtabs(4) + "\n"
     ascii = code.isascii()
     measure = len if ascii else cell_len  # an ASCII character takes one cell
+    known = found.by_token.get
     for token, value in lexer(lexer_name, ascii).get_tokens(code):
-        style = found.style(token)
-        for n, part in enumerate(value.split("\n")):
-            if n:
-                rows.append([[" ", base, True]])
-                used.append(0)
+        style = known(token)
+        if style is None:
+            style = found.style(token)
+        first = True
+        for part in value.split("\n") if "\n" in value else (value,):
+            if first:
+                first = False
+            else:  # a new line
+                used.append(count)
+                count = 0
+                row = [[" ", base, True]]
+                rows.append(row)
+                last = row[0]
             if not part:
                 continue
-            used[-1] += measure(part)
-            last = rows[-1][-1]
+            count += measure(part)
             blank = not part.strip(" ")
             if last[1] is style:
                 last[0] += part
@@ -170,7 +181,9 @@ def code_lines(code: str, lexer_name: str, theme: str, width: int) -> list[list[
                 last[0] += part  # what was spaces takes this token's style
                 last[1], last[2] = style, blank
             else:
-                rows[-1].append([part, style, blank])
+                last = [part, style, blank]
+                row.append(last)
+    used.append(count)
     if len(rows) > 1 and used[-1] == 0:
         rows.pop()  # the newline the lexer ensures
         used.pop()
