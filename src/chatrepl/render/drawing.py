@@ -267,10 +267,9 @@ def _rstrip(line: list[Segment]) -> list[Segment]:
     Padded lines would wrap into blank ones when the terminal is made narrower.
     """
     line = list(line)
-    for n, seg in enumerate(line):
-        style = seg.style
-        if style and not seg.control and not seg.text.strip(" ") and space_look(style) == _UNSEEN:
-            line[n] = Segment(seg.text)
+    for n, (text, style, control) in enumerate(line):
+        if not text.strip(" ") and style and not control and space_look(style) == _UNSEEN:
+            line[n] = Segment(text)
     while line:
         last = line[-1]
         if last.control or (last.style and last.style.bgcolor):
