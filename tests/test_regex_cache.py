@@ -199,9 +199,10 @@ def test_without_a_place_nothing_is_kept(tmp_path: Path) -> None:
 
 
 def test_a_lexer_in_a_new_process_lexes_from_the_file(tmp_path: Path) -> None:
-    """Two processes: the first compiles Python's joined states and keeps them, with
-    the keyword regexes; the second parses and builds no regex at all, and gets the same
-    tokens as Pygments."""
+    """Two processes: the first compiles Python's joined states (and Rust's) and keeps
+    them, with the keyword regexes, in a file for each lexer; the second parses and
+    builds no regex at all, gets the same tokens as Pygments, and reads Python's file
+    only."""
     path = tmp_path / "regexes.bin"
     code = "def f(x):\n    return f'{x!r:>4}' + \"s\"  # c\n@dec\nclass A(B): pass\n"
     script = textwrap.dedent(
@@ -222,12 +223,18 @@ def test_a_lexer_in_a_new_process_lexes_from_the_file(tmp_path: Path) -> None:
             re._parser.parse = refuse
             pygments.lexer.regex_opt = refuse
         assert list(lexer("python", True).get_tokens(code)) == want
-        print(len(regex_cache._loaded()))
+        if sys.argv[1] == "first":
+            list(lexer("rust", True).get_tokens("fn main() {{}}" + chr(10)))
+        else:
+            assert sorted(regex_cache._entries) == ["PythonLexer"], list(regex_cache._entries)
+        print(len(regex_cache._loaded("PythonLexer")))
         """
     )
     first = subprocess.run([sys.executable, "-c", script, "first"], capture_output=True,
                            text=True, timeout=60, check=True)  # fmt: skip
-    assert path.exists()
+    assert not path.exists()  # (nothing but lexers compiled: their files only)
+    assert path.with_name("regexes.PythonLexer.bin").exists()
+    assert path.with_name("regexes.RustLexer.bin").exists()
     second = subprocess.run([sys.executable, "-c", script, "second"], capture_output=True,
                             text=True, timeout=60, check=True)  # fmt: skip
     assert int(first.stdout) >= 3

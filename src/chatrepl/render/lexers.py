@@ -58,16 +58,17 @@ def _ascii_classes() -> list[tuple[str, str]]:
 class _Rule:
     """A rule's regex, compiled when first matched on its own."""
 
-    __slots__ = ("_match", "flags", "regex")
+    __slots__ = ("_match", "flags", "group", "regex")
 
-    def __init__(self, regex: str, flags: int) -> None:
+    def __init__(self, regex: str, flags: int, group: str) -> None:
         self.regex = regex
         self.flags = flags
+        self.group = group  # where it is kept (see regex_cache)
         self._match: Any = None
 
     def __call__(self, text: str, pos: int) -> Any:
         if self._match is None:
-            self._match = regex_cache.compile(self.regex, self.flags).match
+            self._match = regex_cache.compile(self.regex, self.flags, self.group).match
         return self._match(text, pos)
 
 
@@ -104,14 +105,14 @@ def _sources(rules: list[tuple[Any, Any, Any]]) -> list[tuple[str, int]] | None:
     return sources
 
 
-def _join(sources: list[tuple[str, int]], which: tuple[int, ...]) -> Any:
+def _join(sources: list[tuple[str, int]], which: tuple[int, ...], group: str) -> Any:
     """One regex for the rules numbered `which`, and the rule each group names (the
     match's `lastindex`), or None if `re` refuses it; () when `which` is empty."""
     if not which:
         return ()
     parts = [f"(?P<r{n}>{_scoped(sources[n][0])})" for n in which]
     try:
-        joined = regex_cache.compile("|".join(parts), sources[0][1])
+        joined = regex_cache.compile("|".join(parts), sources[0][1], group)
     except (re.error, RecursionError, OverflowError):
         return None
     return joined.match, {joined.groupindex[f"r{n}"]: n for n in which}
@@ -125,10 +126,11 @@ class _State:
     first of all the rules that matches, as the others cannot. Made when first needed,
     per character; `at[128]` (the end of the text) joins them all."""
 
-    __slots__ = ("_made", "_sources", "_starts", "at")
+    __slots__ = ("_group", "_made", "_sources", "_starts", "at")
 
-    def __init__(self, sources: list[tuple[str, int]]) -> None:
+    def __init__(self, sources: list[tuple[str, int]], group: str) -> None:
         self._sources = sources
+        self._group = group
         self._starts: tuple[int, ...] | None = None
         self._made: dict[tuple[int, ...], Any] = {}
         self.at: list[Any] = [None] * 129
@@ -140,13 +142,16 @@ class _State:
         if self._starts is None:
             key = ("starts", _STARTS_VERSION, tuple(self._sources))
             self._starts = regex_cache.kept(
-                key, lambda: tuple(starts(regex, flags) for regex, flags in self._sources), tuple
+                key,
+                lambda: tuple(starts(regex, flags) for regex, flags in self._sources),
+                tuple,
+                self._group,
             )
         bit = 1 << c
         which = tuple(n for n, chars in enumerate(self._starts) if c == 128 or chars & bit)
         found = self._made.get(which)
         if found is None:
-            found = self._made[which] = _join(self._sources, which)
+            found = self._made[which] = _join(self._sources, which, self._group)
             if found is None:  # (`re` took them all joined, so only in theory)
                 if c == 128:
                     raise re.error("the rules cannot be joined")
@@ -155,12 +160,13 @@ class _State:
         return found
 
 
-def _state(rules: list[tuple[Any, Any, Any]]) -> _State | None:
-    """A state to match by `_State`, or None: rule by rule, as Pygments does."""
+def _state(rules: list[tuple[Any, Any, Any]], group: str = "") -> _State | None:
+    """A state to match by `_State`, or None: rule by rule, as Pygments does; what it
+    compiles is kept in `group`'s file."""
     sources = _sources(rules)
     if sources is None:
         return None
-    state = _State(sources)
+    state = _State(sources, group)
     try:
         state.make(128)  # all the rules: `re` must accept them joined
     except re.error:
@@ -173,6 +179,7 @@ class _Joined:
 
     _tokens: dict[str, list[tuple[Any, Any, Any]]]
     _joined: dict[str, _State | None]  # None: a state matched rule by rule
+    _kept_in: str  # the group of its regexes in the regex file (the lexer's name)
 
     def get_tokens_unprocessed(
         self, text: str, stack: tuple[str, ...] = ("root",)
@@ -189,7 +196,7 @@ class _Joined:
             statetokens = tokendefs[state]
             found = joined.get(state)
             if found is None and state not in joined:
-                found = joined[state] = _state(statetokens)
+                found = joined[state] = _state(statetokens, cls._kept_in)
             if found is None:  # rule by rule, as Pygments does
                 m = None
                 for rule in statetokens:
@@ -269,14 +276,17 @@ def _fast_class(cls: Any) -> type | None:
         def _process_regex(cls, regex: Any, rflags: int, state: str) -> Any:
             if isinstance(regex, words):
                 key = ("words", version, tuple(regex.words), regex.prefix, regex.suffix)
-                regex = regex_cache.text(key, regex.get)
+                regex = regex_cache.text(key, regex.get, cls._kept_in)
             elif isinstance(regex, Future):
                 regex = regex.get()
             for whole, ascii_part in classes:
                 regex = regex.replace(whole, ascii_part)
-            return _Rule(regex, rflags)
+            return _Rule(regex, rflags, cls._kept_in)
 
-    made: type = FastMeta(f"Fast{cls.__name__}", (_Joined, cls), {"_joined": {}})
+    # (`_kept_in`: the regex file of this lexer, see regex_cache)
+    made: type = FastMeta(
+        f"Fast{cls.__name__}", (_Joined, cls), {"_joined": {}, "_kept_in": cls.__name__}
+    )
     return made
 
 

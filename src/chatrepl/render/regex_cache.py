@@ -12,6 +12,11 @@ characters each rule of a lexer can start with (`render.starts`). It is read onl
 Python that wrote it (its header names the version and the engine's magic number), and
 the engine checks the code it is given. Whatever goes wrong (no file, another Python's
 file, a damaged one, a folder that cannot be written) only means making them again.
+
+What one lexer needs is kept in a file of its own beside it (`group`: the lexer's name,
+`regexes-cpython-311.PythonLexer.bin`), read when that lexer is first used, so a run
+reads only the languages its answer holds, not every language ever highlighted; the
+file `use` names holds the rest (what the drawing stack compiles as it loads).
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ except ImportError:  # pragma: no cover - not CPython
 #: The array type whose items are the engine's code units ("" if none is).
 _UNIT = next((t for t in "ILQ" if array(t).itemsize == getattr(_sre, "CODESIZE", 0)), "")
 
-#: The most entries kept (a language's lexer needs a few dozen at most); past it, the
+#: The most entries kept in a file (a language's lexer needs some dozens); past it, the
 #: file starts again with what the process that went over made.
 MAX_ENTRIES = 2000
 
@@ -48,35 +53,46 @@ Entry = tuple[int, bytes, int, dict[str, int], tuple[str | None, ...]]
 _lock = threading.Lock()
 _path: Path | None = None
 Key = tuple[Any, ...]  # (pattern, flags) for a compiled regex; ("words", ...) for a text
-_entries: dict[Key, Any] | None = None  # None: not read yet
-_added: dict[Key, Any] = {}  # made in this process, not yet written
+_entries: dict[str, dict[Key, Any]] = {}  # by group, once read
+_added: dict[str, dict[Key, Any]] = {}  # by group: made in this process, not yet written
 _save_at_exit = False  # `save` is registered to run at exit
 
 
 def _header() -> tuple[Any, ...]:
     magic = getattr(_sre, "MAGIC", None)
-    return ("chatrepl regexes", 3, sys.version, magic, getattr(_sre, "CODESIZE", None))
+    return ("chatrepl regexes", 4, sys.version, magic, getattr(_sre, "CODESIZE", None))
 
 
 def use(path: Path | None) -> None:
-    """Keep compiled regexes in `path` (None: compile every time, keep nothing)."""
-    global _path, _entries
+    """Keep compiled regexes in `path` and beside it (None: compile every time, keep
+    nothing)."""
+    global _path
     with _lock:
-        _path, _entries = path, None
+        _path = path
+        _entries.clear()
         _added.clear()
 
 
+def _file(group: str) -> Path | None:
+    """Where `group` is kept: `path`, or beside it for a named group."""
+    if _path is None or not group:
+        return _path
+    name = "".join(c if c.isalnum() or c == "_" else "-" for c in group)
+    return _path.with_name(f"{_path.stem}.{name}{_path.suffix}")
+
+
 def load() -> None:
-    """Read the file now, if not yet (done while the request is on its way)."""
+    """Read the main file now, if not yet (done while the request is on its way)."""
     with _lock:
-        _loaded()
+        _loaded("")
 
 
-def _loaded() -> dict[Key, Any]:
-    global _entries
-    if _entries is None:
-        _entries = _read(_path) if _path is not None and _sre is not None else {}
-    return _entries
+def _loaded(group: str = "") -> dict[Key, Any]:
+    found = _entries.get(group)
+    if found is None:
+        path = _file(group)
+        found = _entries[group] = _read(path) if path is not None and _sre is not None else {}
+    return found
 
 
 def _read(path: Path) -> dict[Key, Any]:
@@ -113,20 +129,20 @@ def _made(pattern: str, entry: Entry) -> re.Pattern[str]:
     return made
 
 
-def compile(pattern: str, flags: int = 0) -> re.Pattern[str]:
-    """`re.compile(pattern, flags)`, from the file when it holds the pattern."""
-    made = _compiled(pattern, int(flags))
+def compile(pattern: str, flags: int = 0, group: str = "") -> re.Pattern[str]:
+    """`re.compile(pattern, flags)`, from the file (of `group`) when it holds it."""
+    made = _compiled(pattern, int(flags), group)
     return made if made is not None else re.compile(pattern, flags)
 
 
-def _compiled(pattern: str, flags: int) -> re.Pattern[str] | None:
+def _compiled(pattern: str, flags: int, group: str = "") -> re.Pattern[str] | None:
     """The compiled regex, from the file or made and added to it; None where `re`
     must make it itself (debug output, another Python's internals)."""
     if _sre is None or _UNIT == "" or flags & re.DEBUG:
         return None
     key = (pattern, flags)
     with _lock:
-        entry = _loaded().get(key)
+        entry = _loaded(group).get(key)
     if entry is not None:
         try:
             return _made(pattern, entry)
@@ -139,7 +155,7 @@ def _compiled(pattern: str, flags: int) -> re.Pattern[str] | None:
         raise
     except Exception:  # another Python's internals: as `re` does it
         return None
-    _add(key, entry)
+    _add(key, entry, group)
     return made
 
 
@@ -164,53 +180,60 @@ def compiling() -> Iterator[None]:
         _compiler.compile = original
 
 
-def text(key: Key, make: Callable[[], str]) -> str:
+def text(key: Key, make: Callable[[], str], group: str = "") -> str:
     """The text `make()` returns, kept under `key` (a tuple of plain values that
     decides it): Pygments' keyword regexes (`words`), say, which take milliseconds of
     pure Python to build."""
-    return str(kept(key, make, str))
+    return str(kept(key, make, str, group))
 
 
-def kept(key: Key, make: Callable[[], Any], kind: type = object) -> Any:
-    """What `make()` returns, kept under `key`: a value marshal can write (a text, a
-    tuple of ints...); what the file holds under `key` is used if it is a `kind`."""
+def kept(key: Key, make: Callable[[], Any], kind: type = object, group: str = "") -> Any:
+    """What `make()` returns, kept under `key` (in the file of `group`): a value marshal
+    can write (a text, a tuple of ints...); what the file holds under `key` is used if
+    it is a `kind`."""
     with _lock:
-        found = _loaded().get(key)
+        found = _loaded(group).get(key)
     if found is not None and isinstance(found, kind):
         return found
     made = make()
     if _sre is not None:
-        _add(key, made)
+        _add(key, made, group)
     return made
 
 
-def _add(key: Key, entry: Any) -> None:
+def _add(key: Key, entry: Any, group: str = "") -> None:
     global _save_at_exit
     with _lock:
         if _path is None:
             return
-        _loaded()[key] = entry
-        _added[key] = entry
+        _loaded(group)[key] = entry
+        _added.setdefault(group, {})[key] = entry
         if not _save_at_exit:
             _save_at_exit = True
             atexit.register(save)
 
 
 def save() -> None:
-    """Write what this process compiled (merged with what others wrote meanwhile)."""
+    """Write what this process compiled (merged with what others wrote meanwhile), each
+    group to its file."""
     with _lock:
-        if _path is None or not _added:
-            return
-        entries = {**_read(_path), **_added}
-        if len(entries) > MAX_ENTRIES:  # old languages, old versions: start again
-            entries = dict(_added)
+        for group, added in _added.items():
+            path = _file(group)
+            if path is not None and added:
+                _write(path, added)
         _added.clear()
-        temporary = _path.with_name(f"{_path.name}.{os.getpid()}.tmp")
-        try:
-            _path.parent.mkdir(parents=True, exist_ok=True)
-            with open(temporary, "wb") as file:
-                marshal.dump((_header(), entries), file)
-            os.replace(temporary, _path)
-        except (OSError, ValueError):  # ValueError: something marshal cannot write
-            with contextlib.suppress(OSError):
-                temporary.unlink(missing_ok=True)
+
+
+def _write(path: Path, added: dict[Key, Any]) -> None:
+    entries = {**_read(path), **added}
+    if len(entries) > MAX_ENTRIES:  # old versions: start again
+        entries = dict(added)
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(temporary, "wb") as file:
+            marshal.dump((_header(), entries), file)
+        os.replace(temporary, path)
+    except (OSError, ValueError):  # ValueError: something marshal cannot write
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
