@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from chatrepl.render import regex_cache
-from chatrepl.render.starts import starts
+from chatrepl.render.starts import ANY, starts
 
 _OWN_GROUPS = re.compile(r"\\[1-9]|\(\?P=|\(\?\(")
 _LEADING_FLAGS = re.compile(r"\(\?([aiLmsux]+)\)")
@@ -105,17 +105,27 @@ def _sources(rules: list[tuple[Any, Any, Any]]) -> list[tuple[str, int]] | None:
     return sources
 
 
-def _join(sources: list[tuple[str, int]], which: tuple[int, ...], group: str) -> Any:
+def _join(
+    sources: list[tuple[str, int]], which: tuple[int, ...], group: str, now: bool = True
+) -> Any:
     """One regex for the rules numbered `which`, and the rule each group names (the
-    match's `lastindex`), or None if `re` refuses it; () when `which` is empty."""
+    match's `lastindex`), or None if `re` refuses it; () when `which` is empty. Unless
+    `now`, only from the regex file: `_LATER` if it does not hold it."""
     if not which:
         return ()
-    parts = [f"(?P<r{n}>{_scoped(sources[n][0])})" for n in which]
-    try:
-        joined = regex_cache.compile("|".join(parts), sources[0][1], group)
-    except (re.error, RecursionError, OverflowError):
-        return None
+    pattern = "|".join(f"(?P<r{n}>{_scoped(sources[n][0])})" for n in which)
+    joined = None if now else regex_cache.find(pattern, sources[0][1], group)
+    if joined is None:
+        if not now and regex_cache.keeps():
+            return _LATER
+        try:
+            joined = regex_cache.compile(pattern, sources[0][1], group)
+        except (re.error, RecursionError, OverflowError):
+            return None
     return joined.match, {joined.groupindex[f"r{n}"]: n for n in which}
+
+
+_LATER = object()  # (see `_join`)
 
 
 class _State:
@@ -124,40 +134,71 @@ class _State:
     At a position holding `c`, only the rules that can match text starting with `c`
     (`starts`) are joined, in their order: the first of them that matches is the
     first of all the rules that matches, as the others cannot. Made when first needed,
-    per character; `at[128]` (the end of the text) joins them all."""
+    per character; `at[128]` (the end of the text) joins them all.
 
-    __slots__ = ("_group", "_made", "_sources", "_starts", "at")
+    Those alternations are many (one per set of rules), and compiling them for a
+    large lexer takes a while (TypeScript's, some 200 ms): where the regex file does
+    not hold one yet, this run matches with all the rules and makes it as it ends, for
+    the next run (`regex_cache.later`). With no file, they are made at once."""
+
+    __slots__ = ("_group", "_later", "_made", "_sources", "_starts", "at")
 
     def __init__(self, sources: list[tuple[str, int]], group: str) -> None:
         self._sources = sources
         self._group = group
         self._starts: tuple[int, ...] | None = None
         self._made: dict[tuple[int, ...], Any] = {}
+        self._later = False  # made for the next run, as this one ends
         self.at: list[Any] = [None] * 129
+
+    def _starts_key(self) -> tuple[Any, ...]:
+        return ("starts", _STARTS_VERSION, tuple(self._sources))
+
+    def _make_starts(self) -> tuple[int, ...]:
+        return tuple(starts(regex, flags) for regex, flags in self._sources)
 
     def make(self, c: int) -> Any:
         """The joined regex for character `c` (128 and above: all the rules, as at the
         end of the text); () if no rule can match there."""
         c = min(c, 128)
         if self._starts is None:
-            key = ("starts", _STARTS_VERSION, tuple(self._sources))
-            self._starts = regex_cache.kept(
-                key,
-                lambda: tuple(starts(regex, flags) for regex, flags in self._sources),
-                tuple,
-                self._group,
-            )
+            if regex_cache.keeps():
+                self._starts = regex_cache.found(self._starts_key(), tuple, self._group)
+                if self._starts is None:  # every rule, at every character, this run
+                    self._starts = (ANY,) * len(self._sources)
+                    self._keep_later()
+            else:
+                self._starts = self._make_starts()
         bit = 1 << c
         which = tuple(n for n, chars in enumerate(self._starts) if c == 128 or chars & bit)
         found = self._made.get(which)
         if found is None:
-            found = self._made[which] = _join(self._sources, which, self._group)
-            if found is None:  # (`re` took them all joined, so only in theory)
+            found = _join(self._sources, which, self._group, now=c == 128)
+            if found is _LATER:
+                self._keep_later()
+                found = self.at[128]
+            elif found is None:  # (`re` took them all joined, so only in theory)
                 if c == 128:
                     raise re.error("the rules cannot be joined")
                 found = self.at[128]
+            self._made[which] = found
         self.at[c] = found
         return found
+
+    def _keep_later(self) -> None:
+        if not self._later:
+            self._later = True
+            regex_cache.later(self._keep)
+
+    def _keep(self) -> None:
+        """As the run ends: the characters each rule can start with, and the alternation
+        for each character this run met, made and kept for the next run."""
+        chars = regex_cache.kept(self._starts_key(), self._make_starts, tuple, self._group)
+        for c in range(128):
+            if self.at[c] is not None:
+                bit = 1 << c
+                which = tuple(n for n, can in enumerate(chars) if can & bit)
+                _join(self._sources, which, self._group)
 
 
 def _state(rules: list[tuple[Any, Any, Any]], group: str = "") -> _State | None:

@@ -55,6 +55,7 @@ _path: Path | None = None
 Key = tuple[Any, ...]  # (pattern, flags) for a compiled regex; ("words", ...) for a text
 _entries: dict[str, dict[Key, Any]] = {}  # by group, once read
 _added: dict[str, dict[Key, Any]] = {}  # by group: made in this process, not yet written
+_later: list[Callable[[], None]] = []  # run at exit, before writing (`later`)
 _save_at_exit = False  # `save` is registered to run at exit
 
 
@@ -71,6 +72,7 @@ def use(path: Path | None) -> None:
         _path = path
         _entries.clear()
         _added.clear()
+        _later.clear()
 
 
 def _file(group: str) -> Path | None:
@@ -201,21 +203,69 @@ def kept(key: Key, make: Callable[[], Any], kind: type = object, group: str = ""
     return made
 
 
-def _add(key: Key, entry: Any, group: str = "") -> None:
+def keeps() -> bool:
+    """Whether regexes are kept in a file (else `find` finds nothing)."""
+    return _path is not None and _sre is not None and _UNIT != ""
+
+
+def find(pattern: str, flags: int = 0, group: str = "") -> re.Pattern[str] | None:
+    """The compiled regex if the file (of `group`) holds it; None, compiling nothing,
+    if not."""
+    if not keeps():
+        return None
+    with _lock:
+        entry = _loaded(group).get((pattern, int(flags)))
+    if entry is None:
+        return None
+    try:
+        return _made(pattern, entry)
+    except (RuntimeError, TypeError, ValueError, OverflowError):
+        return None
+
+
+def found(key: Key, kind: type = object, group: str = "") -> Any:
+    """What the file (of `group`) keeps under `key`, if it is a `kind`; else None."""
+    if not keeps():
+        return None
+    with _lock:
+        value = _loaded(group).get(key)
+    return value if isinstance(value, kind) else None
+
+
+def later(job: Callable[[], None]) -> None:
+    """Run `job` as this process ends, before the files are written: what can be made
+    for the next run rather than now (see `render.lexers._State`)."""
+    with _lock:
+        if _path is not None:
+            _later.append(job)
+            _register()
+
+
+def _register() -> None:
     global _save_at_exit
+    if not _save_at_exit:
+        _save_at_exit = True
+        atexit.register(save)
+
+
+def _add(key: Key, entry: Any, group: str = "") -> None:
     with _lock:
         if _path is None:
             return
         _loaded(group)[key] = entry
         _added.setdefault(group, {})[key] = entry
-        if not _save_at_exit:
-            _save_at_exit = True
-            atexit.register(save)
+        _register()
 
 
 def save() -> None:
     """Write what this process compiled (merged with what others wrote meanwhile), each
-    group to its file."""
+    group to its file; the jobs left for the end (`later`) first."""
+    with _lock:
+        jobs = _later[:]
+        _later.clear()
+    for job in jobs:
+        with contextlib.suppress(Exception):  # (a regex `re` refuses: not kept, that is all)
+            job()
     with _lock:
         for group, added in _added.items():
             path = _file(group)
