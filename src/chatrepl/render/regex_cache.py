@@ -142,14 +142,9 @@ def _compiled(pattern: str, flags: int, group: str = "") -> re.Pattern[str] | No
     must make it itself (debug output, another Python's internals)."""
     if _sre is None or _UNIT == "" or flags & re.DEBUG:
         return None
-    key = (pattern, flags)
-    with _lock:
-        entry = _loaded(group).get(key)
-    if entry is not None:
-        try:
-            return _made(pattern, entry)
-        except (RuntimeError, TypeError, ValueError, OverflowError):
-            pass  # damaged: made again below
+    made = find(pattern, flags, group)  # (a damaged entry is made again below)
+    if made is not None:
+        return made
     try:
         entry = _entry(pattern, flags)
         made = _made(pattern, entry)
@@ -157,7 +152,7 @@ def _compiled(pattern: str, flags: int, group: str = "") -> re.Pattern[str] | No
         raise
     except Exception:  # another Python's internals: as `re` does it
         return None
-    _add(key, entry, group)
+    _add((pattern, flags), entry, group)
     return made
 
 
@@ -193,10 +188,9 @@ def kept(key: Key, make: Callable[[], Any], kind: type = object, group: str = ""
     """What `make()` returns, kept under `key` (in the file of `group`): a value marshal
     can write (a text, a tuple of ints...); what the file holds under `key` is used if
     it is a `kind`."""
-    with _lock:
-        found = _loaded(group).get(key)
-    if found is not None and isinstance(found, kind):
-        return found
+    value = found(key, kind, group)
+    if value is not None:
+        return value
     made = make()
     if _sre is not None:
         _add(key, made, group)
@@ -225,7 +219,7 @@ def find(pattern: str, flags: int = 0, group: str = "") -> re.Pattern[str] | Non
 
 def found(key: Key, kind: type = object, group: str = "") -> Any:
     """What the file (of `group`) keeps under `key`, if it is a `kind`; else None."""
-    if not keeps():
+    if _path is None:
         return None
     with _lock:
         value = _loaded(group).get(key)
