@@ -128,6 +128,13 @@ def _join(
 _LATER = object()  # (see `_join`)
 
 
+def _rules_at(chars: tuple[int, ...], c: int) -> tuple[int, ...]:
+    """The rules that can match text starting with character `c`, given what each can
+    start with (`chars`); all of them for 128 (the end of the text)."""
+    bit = 1 << c
+    return tuple(n for n, can in enumerate(chars) if c == 128 or can & bit)
+
+
 class _State:
     """A state's rules joined, one regex for each character that can come next.
 
@@ -169,8 +176,7 @@ class _State:
                     self._keep_later()
             else:
                 self._starts = self._make_starts()
-        bit = 1 << c
-        which = tuple(n for n, chars in enumerate(self._starts) if c == 128 or chars & bit)
+        which = _rules_at(self._starts, c)
         found = self._made.get(which)
         if found is None:
             found = _join(self._sources, which, self._group, now=c == 128)
@@ -196,9 +202,7 @@ class _State:
         chars = regex_cache.kept(self._starts_key(), self._make_starts, tuple, self._group)
         for c in range(128):
             if self.at[c] is not None:
-                bit = 1 << c
-                which = tuple(n for n, can in enumerate(chars) if can & bit)
-                _join(self._sources, which, self._group)
+                _join(self._sources, _rules_at(chars, c), self._group)
 
 
 def _state(rules: list[tuple[Any, Any, Any]], group: str = "") -> _State | None:
