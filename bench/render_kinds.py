@@ -1,7 +1,8 @@
 """Where the cost of drawing a Markdown answer goes, by kind of block.
 
 The 20,000-token benchmark answer is cut into its settled blocks (as the REPL cuts it)
-and each kind is printed with chatrepl's renderer into a buffer; CPU seconds per kind,
+and each kind is printed into a buffer as the answer's view prints settled blocks
+(`trimmed_lines`, then one `Lines` uncropped); CPU seconds per kind,
 in a first pass (where the first code block pays for building the Python lexer and
 compiling its regexes, as a run without the regex file does) and a second.
 
@@ -20,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from answers import markdown_answer
 
 from chatrepl.blocks import Blocks
-from chatrepl.render.drawing import Trimmed, make_console
+from chatrepl.render.drawing import Lines, make_console, trimmed_lines
 from chatrepl.render.layout import markdown
 
 
@@ -51,7 +52,8 @@ def main() -> None:
         for name, found in kinds.items():
             started = time.process_time()
             for block in found:
-                console.print(Trimmed(markdown(block)))
+                lines = trimmed_lines(console, markdown(block), console.options)
+                console.print(Lines(lines), crop=False)  # as the answer's view prints
             took[name].append(time.process_time() - started)
     print(f"  {'':<10} {'':11}  first    second pass")
     for name, found in kinds.items():

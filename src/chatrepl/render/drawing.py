@@ -299,18 +299,6 @@ def trimmed_lines(
     return [_rstrip(line) for line in lines[start:end]]
 
 
-class Trimmed:
-    """A renderable without the blank lines rich puts around it."""
-
-    def __init__(self, renderable: RenderableType) -> None:
-        self.renderable = renderable
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        for line in trimmed_lines(console, self.renderable, options):
-            yield from line
-            yield Segment.line()
-
-
 class Lines:
     """Lines already drawn (each no wider than the console), printed as they are: one
     list of segments for rich to write, and no cropping of what fits already."""
