@@ -270,8 +270,9 @@ def _text_lines(
     console: Console, text: Text, options: ConsoleOptions, style: Style | None = None
 ) -> Lines:
     """`console.render_lines(text, options)` (with `style` under it and padded, if
-    given) for text with no tabs: wrapped by rich's Text.wrap, without the rendering
-    machinery around it."""
+    given) for text with no tabs: wrapped as rich's Text.wrap wraps it (by `render.wrap`
+    where it can, else by Text.wrap itself), without the rendering machinery around
+    it."""
     width = options.max_width
     justify = text.justify or options.justify or "default"
     overflow = text.overflow or options.overflow or "fold"
