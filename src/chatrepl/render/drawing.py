@@ -84,6 +84,29 @@ class _Theme:
         return style
 
 
+#: A code theme as plain data: its background, and for each token type it styles (as a
+#: tuple of names), its colour, background, bold, italic and underline.
+ThemeTable = tuple[str, dict[tuple[str, ...], tuple[str, str, bool, bool, bool]]]
+
+
+def _theme_table(theme: str) -> ThemeTable:
+    """What Pygments' style `theme` (else "default") gives each token type."""
+    from pygments.styles import get_style_by_name  # type: ignore[import-untyped]
+    from pygments.util import ClassNotFound  # type: ignore[import-untyped]
+
+    try:
+        pygments_style = get_style_by_name(theme)
+    except ClassNotFound:
+        pygments_style = get_style_by_name("default")
+    by_token = {}
+    for token in pygments_style._styles:
+        found = pygments_style.style_for_token(token)
+        by_token[tuple(token)] = (found["color"] or "", found["bgcolor"] or "",
+                                  bool(found["bold"]), bool(found["italic"]),
+                                  bool(found["underline"]))  # fmt: skip
+    return pygments_style.background_color or "", by_token
+
+
 @functools.cache
 def _token_styles(theme: str) -> _Theme | None:
     """A theme's background style and token styles; None for a theme without a
@@ -91,34 +114,32 @@ def _token_styles(theme: str) -> _Theme | None:
 
     The styles are made as rich.syntax's PygmentsSyntaxTheme makes them, without
     importing rich.syntax (a test compares them); rich's own ANSI themes have no
-    background.
+    background. The theme's table is kept in the regex file, so a run that has it
+    imports none of Pygments' styles (nor, with them, its utilities and `html`).
     """
-    from pygments.styles import get_style_by_name  # type: ignore[import-untyped]
-    from pygments.util import ClassNotFound  # type: ignore[import-untyped]
+    from pygments import __version__ as version  # type: ignore[import-untyped]
+
+    from chatrepl.render import regex_cache
 
     if theme in ANSI_THEMES:
         return None
-    try:
-        pygments_style = get_style_by_name(theme)
-    except ClassNotFound:
-        pygments_style = get_style_by_name("default")
-    background = pygments_style.background_color
-    base = Style(bgcolor=background)
+    key = ("theme", 1, version, theme)
+    background, by_token = regex_cache.kept(key, lambda: _theme_table(theme), tuple)
+    base = Style(bgcolor=background or None)
     if base.transparent_background:
         return None
 
     def style_for(token: Any) -> Style:
-        try:
-            found = pygments_style.style_for_token(token)
-        except KeyError:
+        found = by_token.get(token)
+        if found is None:
             return Style.null()
-        color, bgcolor = found["color"], found["bgcolor"]
+        color, bgcolor, bold, italic, underline = found
         return Style(
             color="#" + color if color else "#000000",
             bgcolor="#" + bgcolor if bgcolor else background,
-            bold=found["bold"],
-            italic=found["italic"],
-            underline=found["underline"],
+            bold=bold,
+            italic=italic,
+            underline=underline,
         )
 
     return _Theme(base, style_for)

@@ -335,9 +335,60 @@ def _fast_class(cls: Any) -> type | None:
     return made
 
 
+_TABLE_VERSION = 1  # of what `tables.describe` writes: kept in the regex file under it
+
+
+def _table_keys(name: str) -> tuple[tuple[Any, ...], Any]:
+    """Where the regex file keeps the group (lexer) for `name`, and, within the group's
+    file, its table (see `render.tables`), keyed by Pygments' version."""
+    from pygments import __version__ as version
+
+    return ("lexer", _TABLE_VERSION, version, name), ("table", _TABLE_VERSION, version)
+
+
+def _kept(name: str) -> Any:
+    """The ASCII lexer for `name` from the regex file's table, or None: its module is
+    not imported, nor its rules processed."""
+    from chatrepl.render.tables import Kept, rebuild
+
+    named, key = _table_keys(name)
+    group = regex_cache.found(named, str)
+    table = regex_cache.found(key, dict, group) if group else None
+    if table is None:
+        return None
+
+    def rule(regex: str, flags: int) -> _Rule:
+        return _Rule(regex, flags, group)
+
+    cls = type(f"Kept{group}", (_Joined, Kept), {
+        "_tokens": rebuild(table, rule), "_joined": {}, "_kept_in": group
+    })  # fmt: skip
+    return cls()
+
+
+def _keep(name: str, made: Any) -> None:
+    """Keep `made`'s table for the next run, if it can be described (see `_kept`)."""
+    from pygments.lexer import Lexer, RegexLexer
+
+    from chatrepl.render.tables import describe
+
+    named, key = _table_keys(name)
+    cls = type(made)
+    plain = cls.__init__ is Lexer.__init__ and cls.get_tokens is Lexer.get_tokens
+    table = describe(made._tokens, _source) if plain and isinstance(made, RegexLexer) else None
+    regex_cache.kept(named, lambda: made._kept_in if table is not None else "", str)
+    if table is not None:
+        regex_cache.kept(key, lambda: table, dict, made._kept_in)
+
+
 @functools.cache
 def lexer(name: str, ascii: bool = False) -> Any:
-    """A lexer for `name` (text when Pygments has none), for ASCII code if `ascii`."""
+    """A lexer for `name` (text when Pygments has none), for ASCII code if `ascii`: from
+    its table in the regex file when it holds one (see `render.tables`)."""
+    if ascii and regex_cache.keeps():
+        kept = _kept(name)
+        if kept is not None:
+            return kept
     from pygments.lexers import find_lexer_class_by_name  # type: ignore[import-untyped]
     from pygments.util import ClassNotFound  # type: ignore[import-untyped]
 
@@ -345,6 +396,9 @@ def lexer(name: str, ascii: bool = False) -> Any:
         cls = find_lexer_class_by_name(name or "text")
     except ClassNotFound:
         cls = find_lexer_class_by_name("text")
-    if ascii:  # (joining the Unicode classes costs more than it saves)
-        cls = _fast_class(cls) or cls
-    return cls(stripnl=False, ensurenl=True, tabsize=4)
+    # (for code with other characters, joining the Unicode classes costs more than it saves)
+    fast = _fast_class(cls) if ascii else None
+    made = (fast or cls)(stripnl=False, ensurenl=True, tabsize=4)
+    if fast is not None and regex_cache.keeps():
+        _keep(name, made)
+    return made

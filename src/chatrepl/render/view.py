@@ -33,13 +33,14 @@ def _warm_up(code_theme: str) -> None:
     """Import what draws Markdown, load the code theme and read the compiled regexes
     (some 45 ms together), while the request is on its way, so the request leaves at
     once and the first token is drawn as soon as it arrives. markdown-it and each
-    language's lexer wait until a block needs them. The regexes these modules compile
-    as they load come from the regex file too."""
+    language's lexer wait until a block needs them (made from the regex file's table
+    when it holds one, without importing Pygments' lexers: see `render.tables`). The
+    regexes these modules compile as they load come from the regex file too."""
     from chatrepl.render import regex_cache
 
     regex_cache.load()
     with heap.loading(), regex_cache.compiling():
-        import pygments.lexers  # type: ignore[import-untyped]  # noqa: F401
+        import pygments.token  # type: ignore[import-untyped]  # noqa: F401
         from rich.live import Live  # noqa: F401
 
         import chatrepl.render.layout  # noqa: F401

@@ -1,0 +1,173 @@
+"""Lexers and code themes kept as tables (render.tables, render.drawing): rebuilt from
+what the file holds, they give Pygments' tokens and rich's styles, and a run that has
+them imports none of Pygments' lexers or styles."""
+
+from __future__ import annotations
+
+import marshal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from chatrepl.render import regex_cache
+from tests.test_layout import CODE_TEXT, LANGUAGES
+
+SAMPLE = (
+    "def f(x):\n    return x * 2  # c\nclass A: pass\n<div a='1'>hi &amp; bye</div>\n"
+    "{\"k\": [1, 2.5, true, null]}\nSELECT * FROM t WHERE a = 'b';\n"
+    '$x = `ls`; echo "$HOME" | grep -v ^#\n@media (x) { a { color: red } }\n'
+)
+
+
+def _rebuilt(cls: Any) -> Any:
+    """`cls` made fast, described, written and read back by marshal, and rebuilt; None
+    if it cannot be described."""
+    from pygments.lexer import Lexer
+
+    from chatrepl.render.lexers import _fast_class, _Joined, _Rule, _source
+    from chatrepl.render.tables import Kept, describe, rebuild
+
+    fast = _fast_class(cls)
+    if fast is None or fast.__init__ is not Lexer.__init__:
+        return None
+    table = describe(fast(stripnl=False, ensurenl=True, tabsize=4)._tokens, _source)
+    if table is None:
+        return None
+    table = marshal.loads(marshal.dumps(table))
+    tokens = rebuild(table, lambda regex, flags: _Rule(regex, flags, ""))
+    kept = type("KeptTest", (_Joined, Kept), {"_tokens": tokens, "_joined": {}, "_kept_in": ""})
+    return kept()
+
+
+def test_every_described_lexer_gives_pygments_tokens() -> None:
+    """Every Pygments lexer whose table can be described (some 380 of 430), rebuilt from
+    it, lexes a mixed sample to the same tokens as Pygments' own."""
+    from pygments.lexers import find_lexer_class_by_name, get_all_lexers
+
+    compared = 0
+    for _, aliases, _, _ in get_all_lexers():
+        if not aliases:
+            continue
+        cls = find_lexer_class_by_name(aliases[0])
+        kept = _rebuilt(cls)
+        if kept is None:
+            continue
+        try:
+            want = list(cls(stripnl=False, ensurenl=True, tabsize=4).get_tokens(SAMPLE))
+        except Exception:  # a few lexers need options or fail on foreign text
+            continue
+        assert list(kept.get_tokens(SAMPLE)) == want, cls
+        compared += 1
+    assert compared > 300
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.sampled_from(LANGUAGES), CODE_TEXT, st.sampled_from(["", "\r\n", "\ufeff", "\t"]))
+def test_rebuilt_lexers_give_pygments_tokens(language: str, code: str, extra: str) -> None:
+    """Generated code, with what Pygments tidies first (tabs, CR LF, a byte-order mark)."""
+    from pygments.lexers import find_lexer_class_by_name
+
+    cls = find_lexer_class_by_name(language)
+    kept = _rebuilt(cls)
+    if kept is None:
+        # not regex lexers, another loop than Pygments' RegexLexer's, or other lexers
+        # as callbacks (HTML's CSS and JavaScript)
+        assert language in ("json", "yaml", "ruby", "c", "html")
+        return
+    code = extra + code if extra == "\ufeff" else code.replace("\n", extra or "\n")
+    if not code.isascii():
+        return
+    want = list(cls(stripnl=False, ensurenl=True, tabsize=4).get_tokens(code))
+    assert list(kept.get_tokens(code)) == want
+
+
+@pytest.mark.parametrize("language", ["html", "markdown"])
+def test_a_lexer_with_callbacks_of_its_own_is_not_described(language: str) -> None:
+    from pygments.lexers import find_lexer_class_by_name
+
+    from chatrepl.render.lexers import _fast_class, _source
+    from chatrepl.render.tables import describe
+
+    fast = _fast_class(find_lexer_class_by_name(language))
+    assert fast is not None
+    assert describe(fast(stripnl=False, ensurenl=True, tabsize=4)._tokens, _source) is None
+
+
+_DRAW = """
+import sys
+from pathlib import Path
+from chatrepl.render import regex_cache
+from chatrepl.render.drawing import code_lines
+regex_cache.use(Path(sys.argv[1]))
+blocks = [("python", "@dec\\nclass A(B):\\n    def f(self, x=1):\\n        return f'{x!r}'\\n"),
+          ("kotlin", "fun main() { val x: Int = 1; println(\\"$x\\") }\\n"),
+          ("html", "<p class='a'>x</p><style>a {}</style>\\n"),
+          ("no-such-language", "x = 1\\n")]
+for language, code in blocks:
+    print(repr(code_lines(code, language, "monokai", 60)))
+    if language == "kotlin":  # (HTML's lexer imports others)
+        print(sorted(m for m in sys.modules if m.startswith("pygments.")))
+print(sorted(m for m in sys.modules if m.startswith("pygments.")))
+"""
+
+
+def test_a_run_with_the_tables_imports_no_lexer_or_style_module(tmp_path: Path) -> None:
+    """The first run draws code through Pygments and keeps the tables; the next draws
+    the same cells (Ruby still through Pygments, which has callbacks of its own) while
+    importing no lexer module for the languages it has tables for, nor any style (HTML,
+    whose callbacks are other lexers, is still made by Pygments)."""
+    path = tmp_path / "regexes.bin"
+
+    def run() -> list[str]:
+        done = subprocess.run([sys.executable, "-c", _DRAW, str(path)], capture_output=True,
+                              text=True, timeout=120, check=True)  # fmt: skip
+        return done.stdout.splitlines()
+
+    first = run()
+    second = run()
+    assert second[:2] + second[3:-1] == first[:2] + first[3:-1]  # the cells drawn
+    assert "pygments.lexers.python" in first[2] and "pygments.styles" in first[2]
+    modules = eval(second[2])  # after Python and Kotlin
+    assert "pygments.lexers.python" not in modules
+    assert "pygments.lexers.jvm" not in modules  # Kotlin's
+    assert not any(m.startswith(("pygments.styles", "pygments.lexers")) for m in modules)
+    assert "pygments.lexers.html" in eval(second[-1])  # not described: made by Pygments
+
+
+def test_a_kept_theme_gives_the_styles_pygments_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pygments.token import Comment, Keyword, Name, String, Token
+
+    from chatrepl.render import drawing
+
+    themes = ("monokai", "default", "dracula", "solarized-light", "no-such-theme")
+    tokens = (Keyword, Name.Function, String, Comment, Token, Name.Builtin.Pseudo, Token.No.Such)
+    drawing._token_styles.cache_clear()
+    made = {theme: drawing._token_styles(theme) for theme in themes}  # no file: made
+    regex_cache.use(tmp_path / "regexes.bin")
+    try:
+        drawing._token_styles.cache_clear()
+        for theme in themes:
+            drawing._token_styles(theme)  # made and kept
+        regex_cache.save()
+        regex_cache.use(tmp_path / "regexes.bin")
+        drawing._token_styles.cache_clear()
+
+        def refuse(theme: str) -> Any:
+            raise AssertionError("made again")
+
+        monkeypatch.setattr(drawing, "_theme_table", refuse)
+        for theme in themes:
+            kept, want = drawing._token_styles(theme), made[theme]
+            assert kept is not None and want is not None
+            assert kept.base == want.base
+            assert [kept.style(t) for t in tokens] == [want.style(t) for t in tokens]
+    finally:
+        regex_cache.use(None)
+        drawing._token_styles.cache_clear()
