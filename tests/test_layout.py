@@ -360,3 +360,18 @@ def test_token_styles_are_richs() -> None:
         for token in (Keyword, Name.Function, String, Comment, Token, Name.Builtin.Pseudo):
             assert styles.style_for(token) == rich_theme.get_style_for_token(token)
     assert _token_styles("ansi_dark") is None
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    st.lists(st.sampled_from([*"code 12·–py ", "中", "é", "\u0301", "\t", "x" * 9])).map("".join),
+    st.sampled_from([1, 5, 13, 40]),
+)
+def test_a_label_is_drawn_as_rich_draws_it(label: str, width: int) -> None:
+    from rich.text import Text
+
+    from chatrepl.render.drawing import label_lines
+
+    console = make_console(io.StringIO(), force_terminal=True, width=width)
+    want = trimmed_lines(console, Text(label, style="dim"), console.options)
+    assert label_lines(console, label, "dim") == want

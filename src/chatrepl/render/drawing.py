@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import IO, TYPE_CHECKING, Any, ClassVar
 
 from rich.cells import cell_len
@@ -68,20 +68,27 @@ ANSI_THEMES = ("ansi_dark", "ansi_light")
 
 
 class _Theme:
-    """A code theme's styles on its background, made once per token and per look."""
+    """A code theme's styles on its background, made once per token and per look; each
+    with the number of its look (`space_look`: equal numbers, the same look)."""
 
     def __init__(self, base: Style, style_for: Callable[[Any], Style]) -> None:
         self.base = base
         self.style_for = style_for
-        self.by_token: dict[Any, Style] = {}
+        self.by_token: dict[Any, tuple[Style, int]] = {}
         self.same: dict[Style, Style] = {}  # one object for equal styles
+        self.looks: dict[tuple[Any, ...], int] = {}
+        self.base_look = self.look(base)
 
-    def style(self, token: Any) -> Style:
-        style = self.by_token.get(token)
-        if style is None:
+    def look(self, style: Style) -> int:
+        return self.looks.setdefault(space_look(style), len(self.looks))
+
+    def style(self, token: Any) -> tuple[Style, int]:
+        found = self.by_token.get(token)
+        if found is None:
             made = self.base + self.style_for(token)
-            style = self.by_token[token] = self.same.setdefault(made, made)
-        return style
+            style = self.same.setdefault(made, made)
+            found = self.by_token[token] = (style, self.look(style))
+        return found
 
 
 #: A code theme as plain data: its background, and for each token type it styles (as a
@@ -154,6 +161,19 @@ def space_look(style: Style) -> tuple[Any, ...]:
     return (style.bgcolor, style.link, *(bool(flag) for flag in lines))
 
 
+def _tokens(code: str, lexer_name: str, ascii: bool) -> Iterator[tuple[int, Any, str]]:
+    """Pygments' tokens of `code` (tabs expanded, ending in a new line), with where each
+    starts: its lexer's own, for code Pygments would not tidy first."""
+    found = lexer(lexer_name, ascii)
+    if "\r" in code or code.startswith("\ufeff"):
+        return ((0, token, value) for token, value in found.get_tokens(code))
+    tokens: Iterator[tuple[int, Any, str]] = found.get_tokens_unprocessed(code)
+    return tokens
+
+
+_segment = functools.partial(tuple.__new__, Segment)  # Segment((text, style, None)), in C
+
+
 def code_lines(code: str, lexer_name: str, theme: str, width: int) -> list[list[Segment]] | None:
     """Highlighted code as lines of segments, padded by one cell all round and to
     `width` columns; None when rich's Syntax must draw it (see FittedCodeBlock).
@@ -164,9 +184,9 @@ def code_lines(code: str, lexer_name: str, theme: str, width: int) -> list[list[
     found = _token_styles(theme)
     if found is None:
         return None
-    base, look = found.base, space_look
-    base_look = look(base)
-    row: list[list[Any]] = [[" ", base, True]]  # [text, style, spaces only] runs
+    base, base_look = found.base, found.base_look
+    # runs of [text, style, spaces only, look]
+    row: list[list[Any]] = [[" ", base, True, base_look]]
     rows = [row]
     last = row[0]
     used: list[int] = []  # cells of each row but the last
@@ -175,10 +195,11 @@ def code_lines(code: str, lexer_name: str, theme: str, width: int) -> list[list[
     ascii = code.isascii()
     measure = len if ascii else cell_len  # an ASCII character takes one cell
     known = found.by_token.get
-    for token, value in lexer(lexer_name, ascii).get_tokens(code):
-        style = known(token)
-        if style is None:
-            style = found.style(token)
+    for _, token, value in _tokens(code, lexer_name, ascii):
+        pair = known(token)
+        if pair is None:
+            pair = found.style(token)
+        style, look = pair
         first = True
         for part in value.split("\n") if "\n" in value else (value,):
             if first:
@@ -186,7 +207,7 @@ def code_lines(code: str, lexer_name: str, theme: str, width: int) -> list[list[
             else:  # a new line
                 used.append(count)
                 count = 0
-                row = [[" ", base, True]]
+                row = [[" ", base, True, base_look]]
                 rows.append(row)
                 last = row[0]
             if not part:
@@ -195,29 +216,30 @@ def code_lines(code: str, lexer_name: str, theme: str, width: int) -> list[list[
             blank = not part.strip(" ")
             if last[1] is style:
                 last[0] += part
-                last[2] = last[2] and blank
-            elif blank and look(last[1]) == look(style):
+                if not blank:
+                    last[2] = False
+            elif last[3] == look and (blank or last[2]):
                 last[0] += part  # spaces in the look of what is before them
-            elif last[2] and look(last[1]) == look(style):
-                last[0] += part  # what was spaces takes this token's style
-                last[1], last[2] = style, blank
+                if not blank:  # or what was spaces takes this token's style
+                    last[1], last[2] = style, False
             else:
-                last = [part, style, blank]
+                last = [part, style, blank, look]
                 row.append(last)
     used.append(count)
     if len(rows) > 1 and used[-1] == 0:
         rows.pop()  # the newline the lexer ensures
         used.pop()
-    if any(n > width for n in used):
+    if max(used) > width:
         return None
     lines = []
     for row, n in zip(rows, used, strict=True):
         pad = " " * (width - n + 1)
-        if look(row[-1][1]) == base_look:
-            row[-1][0] += pad
+        end = row[-1]
+        if end[3] == base_look:
+            end[0] += pad
         else:
-            row.append([pad, base, True])
-        lines.append([Segment(text, style) for text, style, _ in row])
+            row.append([pad, base])
+        lines.append([_segment((run[0], run[1], None)) for run in row])
     blank_line = [Segment(" " * (width + 2), base)]
     return [blank_line, *lines, blank_line]
 
@@ -318,6 +340,17 @@ def trimmed_lines(
     while end > start and _blank(lines[end - 1]):
         end -= 1
     return [_rstrip(line) for line in lines[start:end]]
+
+
+def label_lines(console: Console, label: str, style: str) -> list[list[Segment]]:
+    """`trimmed_lines` of `Text(label, style=style)`: one segment when the label fits
+    the console's width on one line (a code block's `code 2 · python`)."""
+    width = console.options.max_width
+    if label.isprintable() and label.strip(" ") == label and 0 < cell_len(label) <= width:
+        return [[Segment(label, console.get_style(style))]]
+    from rich.text import Text
+
+    return trimmed_lines(console, Text(label, style=style), console.options)
 
 
 class Lines:

@@ -148,10 +148,13 @@ class _State:
     not hold one yet, this run matches with all the rules and makes it as it ends, for
     the next run (`regex_cache.later`). With no file, they are made at once."""
 
-    __slots__ = ("_group", "_later", "_made", "_sources", "_starts", "at")
+    __slots__ = ("_group", "_later", "_made", "_rules", "_sources", "_starts", "at")
 
-    def __init__(self, sources: list[tuple[str, int]], group: str) -> None:
+    def __init__(
+        self, sources: list[tuple[str, int]], rules: list[tuple[Any, Any, Any]], group: str
+    ) -> None:
         self._sources = sources
+        self._rules = rules
         self._group = group
         self._starts: tuple[int, ...] | None = None
         self._made: dict[tuple[int, ...], Any] = {}
@@ -165,8 +168,9 @@ class _State:
         return tuple(starts(regex, flags) for regex, flags in self._sources)
 
     def make(self, c: int) -> Any:
-        """The joined regex for character `c` (128 and above: all the rules, as at the
-        end of the text); () if no rule can match there."""
+        """The joined regex's match for character `c` (128 and above: all the rules, as
+        at the end of the text), with the rule each of its groups names (a list by the
+        match's `lastindex`); () if no rule can match there."""
         c = min(c, 128)
         if self._starts is None:
             if regex_cache.keeps():
@@ -187,6 +191,12 @@ class _State:
                 if c == 128:
                     raise re.error("the rules cannot be joined")
                 found = self.at[128]
+            elif found:
+                match, index = found
+                by_group: list[Any] = [None] * (max(index) + 1)
+                for group, n in index.items():
+                    by_group[group] = self._rules[n]
+                found = match, by_group
             self._made[which] = found
         self.at[c] = found
         return found
@@ -211,7 +221,7 @@ def _state(rules: list[tuple[Any, Any, Any]], group: str = "") -> _State | None:
     sources = _sources(rules)
     if sources is None:
         return None
-    state = _State(sources, group)
+    state = _State(sources, rules, group)
     try:
         state.make(128)  # all the rules: `re` must accept them joined
     except re.error:
@@ -235,40 +245,45 @@ class _Joined:
         joined = cls._joined
         tokendefs = self._tokens
         pos = 0
+        size = len(text)
         statestack = list(stack)
-        state = statestack[-1]
-        while True:
+        while True:  # in a state, until it changes or nothing matches
+            state = statestack[-1]
             statetokens = tokendefs[state]
             found = joined.get(state)
             if found is None and state not in joined:
                 found = joined[state] = _state(statetokens, cls._kept_in)
-            if found is None:  # rule by rule, as Pygments does
+            at = None if found is None else found.at
+            while True:
                 m = None
-                for rule in statetokens:
-                    m = rule[0](text, pos)
-                    if m:
-                        rexmatch, action, new_state = rule
-                        group = 0
-                        break
-            else:
-                c = ord(text[pos]) if pos < len(text) else 128
-                pair = found.at[c if c < 128 else 128]
-                if pair is None:
-                    pair = found.make(c)
-                m = None
-                if pair:
-                    match, index = pair
-                    m = match(text, pos)
-                    if m:
-                        group = m.lastindex
-                        rexmatch, action, new_state = statetokens[index[group]]
-            if m:
-                if action is not None:
-                    if type(action) is _TokenType:
-                        yield pos, action, m.group(group)
-                    else:
-                        yield from action(self, m if group == 0 else rexmatch(text, pos))
-                pos = m.end(group)
+                if at is None:  # rule by rule, as Pygments does
+                    for rule in statetokens:
+                        m = rule[0](text, pos)
+                        if m:
+                            rexmatch, action, new_state = rule
+                            group = 0
+                            break
+                else:
+                    c = ord(text[pos]) if pos < size else 128
+                    pair = at[c if c < 128 else 128]
+                    if pair is None:
+                        pair = found.make(c)  # type: ignore[union-attr]
+                    if pair:
+                        m = pair[0](text, pos)
+                        if m:
+                            group = m.lastindex
+                            rexmatch, action, new_state = pair[1][group]
+                if not m:
+                    break
+                if action is None:
+                    pos = m.end()
+                elif type(action) is _TokenType:
+                    value = m.group(group)
+                    yield pos, action, value
+                    pos += len(value)  # (the group is the whole match)
+                else:
+                    yield from action(self, m if group == 0 else rexmatch(text, pos))
+                    pos = m.end()
                 if new_state is not None:
                     if isinstance(new_state, tuple):
                         for name in new_state:
@@ -286,13 +301,14 @@ class _Joined:
                             del statestack[new_state:]
                     elif new_state == "#push":
                         statestack.append(statestack[-1])
-                    state = statestack[-1]
-                continue
-            if pos >= len(text):
+                    if statestack[-1] != state:
+                        break
+            if m:
+                continue  # a new state
+            if pos >= size:
                 break
             if text[pos] == "\n":  # at the end of a line, back to "root"
                 statestack = ["root"]
-                state = "root"
                 yield pos, Whitespace, "\n"
             else:
                 yield pos, Error, text[pos]

@@ -297,9 +297,7 @@ class AnswerView(PlainView):
     def _print_blocks(self, blocks: list[str]) -> None:
         """Print settled blocks at once: one write, one repaint of the live region."""
         self._ready()
-        from rich.text import Text
-
-        from chatrepl.render.drawing import Lines, trimmed_lines
+        from chatrepl.render.drawing import Lines, label_lines, trimmed_lines
 
         console = self.console
         options = console.options
@@ -313,8 +311,7 @@ class AnswerView(PlainView):
                 self._code_blocks += len(codes)
                 label = f"code {first}" if len(codes) == 1 else f"code {first}–{self._code_blocks}"
                 language = sanitize(codes[0].language) if len(codes) == 1 else ""
-                text = Text(label + (f" · {language}" if language else ""), style="dim")
-                lines += trimmed_lines(console, text, options)
+                lines += label_lines(console, label + (f" · {language}" if language else ""), "dim")
             lines += trimmed_lines(console, self.r.markdown_renderable(block), options)
             self._printed_blocks += 1
         console.print(Lines(lines), crop=False)
