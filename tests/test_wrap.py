@@ -65,3 +65,21 @@ def test_text_it_leaves_to_rich() -> None:
 
 def test_an_empty_text_is_one_padded_line() -> None:
     assert left_lines(CONSOLE, Text(""), 5) == rich_lines(Text(""), 5)
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    st.lists(st.sampled_from(["a", "bc", "def", " ", "  ", "configuration", "x" * 12])).map(
+        "".join
+    ),
+    st.integers(min_value=1, max_value=20),
+)
+def test_line_breaks_are_richs(plain: str, width: int) -> None:
+    """Where lines break, found from the character at the edge of each line, is where
+    rich's word-by-word divide_line breaks them (None where rich folds a word)."""
+    from rich._wrap import divide_line, words
+
+    from chatrepl.render.wrap import _breaks
+
+    folds = any(len(word.rstrip()) > width for _, _, word in words(plain))
+    assert _breaks(plain, width) == (None if folds else divide_line(plain, width, fold=True))

@@ -31,8 +31,35 @@ Span = tuple[int, int, "str | Style"]
 
 
 def _breaks(plain: str, width: int) -> list[int] | None:
-    """rich._wrap.divide_line(plain, width) where a character is a cell; None if a
-    word is wider than `width` (rich folds it)."""
+    """rich._wrap.divide_line(plain, width) where a character is a cell and the only
+    space is " " (printable ASCII); None if a word is wider than `width` (rich folds it).
+
+    A line from `start` takes every word whose last character is within `width` of it:
+    the next line starts at the first word past that, found by looking at the character
+    `width` cells on, not at every word."""
+    if plain.startswith(" "):  # (the first word holds the spaces before it)
+        return _word_breaks(plain, width)
+    breaks: list[int] = []
+    start = 0
+    end = len(plain.rstrip(" "))
+    while end - start > width:
+        limit = start + width
+        if plain[limit] == " ":  # the words before it fit; the next starts past spaces
+            limit += 1
+            while plain[limit] == " ":
+                limit += 1
+        else:  # the word over the edge starts the next line
+            space = plain.rfind(" ", start, limit)
+            if space < start:
+                return None  # a word wider than the line
+            limit = space + 1
+        breaks.append(limit)
+        start = limit
+    return breaks
+
+
+def _word_breaks(plain: str, width: int) -> list[int] | None:
+    """`_breaks` word by word, as rich does it."""
     breaks: list[int] = []
     used = 0
     for word in _WORD.finditer(plain):
