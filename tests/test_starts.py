@@ -102,7 +102,8 @@ def test_every_rule_of_common_lexers_matches_only_where_it_can_start() -> None:
     """The rules of real lexers, at every position of mixed code."""
     from pygments.lexers import find_lexer_class_by_name
 
-    from chatrepl.render.lexers import _fast_class, _source
+    from chatrepl.render.lexers import _fast_class
+    from chatrepl.render.matching import _source
 
     sample = (
         "def f(x):\n    return x * 2  # c\nclass A: pass\n<div a='1'>hi &amp; bye</div>\n"
@@ -160,7 +161,7 @@ def test_python_tries_few_rules_at_a_name() -> None:
 
 def test_starts_are_kept_with_the_regexes(tmp_path: Path) -> None:
     from chatrepl.render import regex_cache
-    from chatrepl.render.lexers import _state
+    from chatrepl.render.matching import _state
 
     regex_cache.use(tmp_path / "regexes.bin")
     try:

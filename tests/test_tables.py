@@ -29,7 +29,8 @@ def _rebuilt(cls: Any) -> Any:
     if it cannot be described."""
     from pygments.lexer import Lexer
 
-    from chatrepl.render.lexers import _fast_class, _Joined, _Rule, _source
+    from chatrepl.render.lexers import _fast_class
+    from chatrepl.render.matching import _Joined, _Rule, _source
     from chatrepl.render.tables import Kept, describe, rebuild
 
     fast = _fast_class(cls)
@@ -90,7 +91,8 @@ def test_rebuilt_lexers_give_pygments_tokens(language: str, code: str, extra: st
 def test_a_lexer_with_callbacks_of_its_own_is_not_described(language: str) -> None:
     from pygments.lexers import find_lexer_class_by_name
 
-    from chatrepl.render.lexers import _fast_class, _source
+    from chatrepl.render.lexers import _fast_class
+    from chatrepl.render.matching import _source
     from chatrepl.render.tables import describe
 
     fast = _fast_class(find_lexer_class_by_name(language))

@@ -1,6 +1,6 @@
 """Regexes compiled once per machine, not once per run, as Python keeps bytecode.
 
-A lexer's joined states (see `render.lexers`) are long regexes: Python's are some 8 KB,
+A lexer's joined states (see `render.matching`) are long regexes: Python's are some 8 KB,
 and `re` spends about 15 ms turning them into the engine's code, in every process that
 highlights a Python block. Here that code is kept in a file (`use` says where) and
 handed back to the engine directly the next time, which takes microseconds.
@@ -228,7 +228,7 @@ def found(key: Key, kind: type = object, group: str = "") -> Any:
 
 def later(job: Callable[[], None]) -> None:
     """Run `job` as this process ends, before the files are written: what can be made
-    for the next run rather than now (see `render.lexers._State`)."""
+    for the next run rather than now (see `render.matching._State`)."""
     with _lock:
         if _path is not None:
             _later.append(job)

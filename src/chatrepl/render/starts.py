@@ -1,6 +1,6 @@
 """Which ASCII characters a regex's match can start with, read from its parse tree.
 
-`render.lexers` uses it to try, at each position of the code, only the rules of a state
+`render.matching` uses it to try, at each position of the code, only the rules of a state
 that can match the character there. The answer may be too wide (every character, when
 unsure), never too narrow: a rule left out of a character's set must be unable to match
 any text that starts with that character. So:

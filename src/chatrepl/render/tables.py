@@ -7,7 +7,7 @@ used, expanding includes, keyword lists and state changes. What comes out is dat
 for the actions: token types, and the callbacks `bygroups` and `using(this)` make.
 `describe` writes that table down (token types by name, each callback by what made
 it), `rebuild` gives it back with callbacks of its own that do what Pygments' do, and
-`Kept` lexes it with the matching loop of `render.lexers`. A lexer with any other
+`Kept` lexes it with the matching loop of `render.matching`. A lexer with any other
 action (one of its own methods, another lexer) is not described: Pygments makes it.
 
 Tests lex a sample with every Pygments lexer that can be described, rebuilt from its
