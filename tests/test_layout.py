@@ -375,3 +375,31 @@ def test_a_label_is_drawn_as_rich_draws_it(label: str, width: int) -> None:
     console = make_console(io.StringIO(), force_terminal=True, width=width)
     want = trimmed_lines(console, Text(label, style="dim"), console.options)
     assert label_lines(console, label, "dim") == want
+
+
+ASCII_CELL = st.lists(
+    st.sampled_from(["word", "**bold**", "`code`", "*em*", "x1", "a.b", "", "and", "~~s~~",
+                     "[l](https://e.x/p)", "averyveryveryverylongword"]),
+    max_size=4,
+).map(" ".join)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    st.lists(st.sampled_from(["---", ":--", "--:", ":-:"]), min_size=1, max_size=4).flatmap(
+        lambda aligns: st.lists(
+            st.lists(ASCII_CELL, min_size=len(aligns), max_size=len(aligns)),
+            min_size=1,
+            max_size=4,
+        ).map(
+            lambda rows: "\n".join(
+                ["| " + " | ".join(rows[0]) + " |", "|" + "|".join(aligns) + "|"]
+                + ["| " + " | ".join(row) + " |" for row in rows[1:]]
+            )
+        )
+    )
+)
+def test_ascii_tables_are_drawn_as_rich_draws_them(source: str) -> None:
+    """Cells of printable ASCII are drawn without rich's Text (`layout._Cell`): every
+    alignment, styled and empty cells, and tables too wide for a line (rich's Table)."""
+    assert_same_as_rich(source)

@@ -29,7 +29,7 @@ from chatrepl.render.reading import (
     Table,
     parse,
 )
-from chatrepl.render.wrap import left_lines
+from chatrepl.render.wrap import Span, left_lines, render_line
 
 if TYPE_CHECKING:
     from rich.console import JustifyMethod
@@ -171,17 +171,79 @@ def _quote(console: Console, options: ConsoleOptions, quote: Quote, styles: _Sty
     return out
 
 
-def _table(console: Console, options: ConsoleOptions, table: Table, styles: _Styles) -> Lines:
-    def cells(row: list[list[Piece]]) -> list[Text]:
-        return [styles.text(p, (), justify) for p, justify in zip(row, table.aligns, strict=True)]
+class _Cell:
+    """A table cell of printable ASCII: its text and spans as the `Text` rich's Markdown
+    makes of it would hold them, drawn as that `Text` draws (`render.wrap.render`)
+    without making it."""
 
-    header = cells(table.header)
-    for heading in header:
-        heading.stylize("markdown.table.header")
+    __slots__ = ("cell_len", "justify", "plain", "spans")
+
+    def __init__(self, plain: str, spans: list[Span], justify: JustifyMethod) -> None:
+        self.plain, self.spans, self.justify = plain, spans, justify
+        self.cell_len = len(plain)
+
+    @classmethod
+    def made(
+        cls, pieces: list[Piece], styles: _Styles, justify: JustifyMethod, header: bool
+    ) -> _Cell | None:
+        """As `Text.append` of each piece (then `stylize` for a header); None for text
+        that is not all printable ASCII."""
+        spans: list[Span] = []
+        start = 0
+        for value, names in pieces:
+            if value:
+                style = styles.style(names)
+                if style:
+                    spans.append((start, start + len(value), style))
+                start += len(value)
+        plain = "".join(value for value, _ in pieces)
+        if not (plain.isascii() and plain.isprintable()):
+            return None
+        if header and plain:
+            spans.append((0, len(plain), "markdown.table.header"))
+        return cls(plain, spans, justify)
+
+    def line(self, console: Console, width: int, null: Style) -> list[Segment]:
+        """`_cell_line` of the `Text`: padded to `width` as justified, then rendered."""
+        spare = width - self.cell_len
+        justify, line, spans = self.justify, self.plain, self.spans
+        if justify == "left":
+            line += " " * spare
+        elif justify == "center":
+            left = spare // 2
+            line = " " * left + line + " " * (spare - left)
+            spans = [(s + left, e + left, style) for s, e, style in spans]
+        elif justify == "right":
+            line = " " * spare + line
+            spans = [(s + spare, e + spare, style) for s, e, style in spans]
+        out = render_line(console, line, spans, "")
+        if justify not in ("left", "center", "right") and spare:
+            out.append(Segment(" " * spare, null))
+        return out
+
+
+def _table(console: Console, options: ConsoleOptions, table: Table, styles: _Styles) -> Lines:
+    def cells(row: list[list[Piece]], header: bool = False) -> list[Text | _Cell]:
+        made: list[Text | _Cell] = []
+        for pieces, justify in zip(row, table.aligns, strict=True):
+            cell = _Cell.made(pieces, styles, justify, header) if fast_cells else None
+            if cell is None:
+                text = styles.text(pieces, (), justify)
+                if header:
+                    text.stylize("markdown.table.header")
+                made.append(text)
+            else:
+                made.append(cell)
+        return made
+
+    fast_cells = not (options.ascii_only or options.legacy_windows)
+    header = cells(table.header, header=True)
     rows = [cells(row) for row in table.rows]
     fast = _fitted_table(console, options, header, rows)
     if fast is not None:
         return fast
+    header_texts = [_text(cell) for cell in header]
+    row_texts = [[_text(cell) for cell in row] for row in rows]
     from rich import box
     from rich.table import Table as RichTable
 
@@ -192,15 +254,28 @@ def _table(console: Console, options: ConsoleOptions, table: Table, styles: _Sty
         show_edge=True,
         collapse_padding=True,
     )
-    for heading in header:
+    for heading in header_texts:
         drawn.add_column(heading)
-    for row in rows:
+    for row in row_texts:
         drawn.add_row(*row)
     return console.render_lines(drawn, options, pad=False)
 
 
+def _text(cell: Text | _Cell) -> Text:
+    """A cell as the `Text` rich's Table draws (for a table too wide to fit)."""
+    if isinstance(cell, Text):
+        return cell
+    text = Text(cell.plain, justify=cell.justify)
+    for start, end, style in cell.spans:
+        text.stylize(style, start, end)
+    return text
+
+
 def _fitted_table(
-    console: Console, options: ConsoleOptions, header: list[Text], rows: list[list[Text]]
+    console: Console,
+    options: ConsoleOptions,
+    header: list[Text | _Cell],
+    rows: list[list[Text | _Cell]],
 ) -> Lines | None:
     """The table rich's Markdown draws (rich.table with a SIMPLE box, no edge padding,
     collapsed padding) when every cell fits on one line, drawn without rich.table's
@@ -234,7 +309,10 @@ def _fitted_table(
         drawn = [Segment(left, border)]
         for n, (cell, width) in enumerate(zip(row, widths, strict=True)):
             pad = 1 if n < last else 0
-            line = _cell_line(console, cell, width - pad, null)
+            if isinstance(cell, _Cell):
+                line = cell.line(console, width - pad, null)
+            else:
+                line = _cell_line(console, cell, width - pad, null)
             if pad:
                 line = [*line, Segment(" ", null)]
             drawn.extend(Segment.apply_style(line, base) if base else line)

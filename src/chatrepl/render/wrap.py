@@ -103,11 +103,11 @@ def left_lines(console: Console, text: Text, width: int) -> list[list[Segment]] 
                 line = line[:cut]
                 own = [(s, min(e, cut), style) for s, e, style in own if s < cut]
         line += " " * (width - len(line))  # justified left: padded to the width
-        lines.append(_render(console, line, own, base))
+        lines.append(render_line(console, line, own, base))
     return lines
 
 
-def _render(console: Console, line: str, spans: list[Span], base: str | Style) -> list[Segment]:
+def render_line(console: Console, line: str, spans: list[Span], base: str | Style) -> list[Segment]:
     """Text.render for one line: a segment wherever the spans over it change."""
     if not spans:
         return [Segment(line)]
