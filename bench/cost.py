@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -286,7 +287,8 @@ def bench_pty(
             "markdown": lambda command=command, env=env: run_pty(command, env),
         }
         if REFERENCE:
-            ref = _env(home, server.url(tokens), reference=True)
+            # (a home of its own: each version reads only the cache files it wrote)
+            ref = _env(home.parent / f"{home.name}-reference", server.url(tokens), reference=True)
             cases["plain, reference"] = lambda c=command, e=ref: run_pty([*c, "--plain"], e)
             cases["markdown, reference"] = lambda c=command, e=ref: run_pty(c, e)
         results = median_runs(runs, cases)
@@ -343,7 +345,10 @@ def bench_show(home: Path, runs: int, messages: int) -> None:
         "chatrepl --show": lambda: run_pty([py, "-m", "chatrepl", "--show", conversation.id], env),
     }
     if REFERENCE:
-        ref = _env(home, "http://127.0.0.1:9/api/chat", reference=True)
+        ref_home = home.parent / f"{home.name}-reference"  # its own cache files
+        ref_home.mkdir(exist_ok=True)
+        shutil.copy(db, ref_home / "chatrepl.db")
+        ref = _env(ref_home, "http://127.0.0.1:9/api/chat", reference=True)
         show_ref = [py, "-m", "chatrepl", "--show", conversation.id]
         cases["reference --show"] = lambda: run_pty(show_ref, ref)
     results = median_runs(runs, cases)

@@ -51,10 +51,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         for name, reference in versions.items():
-            env = cost._env(home, server.url(args.tokens), reference)
+            folder = home / name  # each version reads only the cache files it wrote
+            env = cost._env(folder, server.url(args.tokens), reference)
             cost.run_pty(command, env)  # bytecode and the regex file, as a user has them
-            plain = instructions([*command, "--plain"], env, home / "plain.out")
-            markdown = instructions(command, env, home / "markdown.out")
+            plain = instructions([*command, "--plain"], env, home / f"{name}-plain.out")
+            markdown = instructions(command, env, home / f"{name}-markdown.out")
             print(f"  {name:<9} plain {plain / 1e6:7.1f} M  markdown {markdown / 1e6:7.1f} M"
                   f"  Markdown's own {(markdown - plain) / 1e6:6.1f} M"
                   f"  ratio {markdown / plain:.3f}")  # fmt: skip
