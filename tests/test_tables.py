@@ -157,3 +157,69 @@ def test_a_kept_theme_gives_the_styles_pygments_gives(
     finally:
         regex_cache.use(None)
         drawing._token_styles.cache_clear()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda table: {"root": ((r"\s+", 0, ("t",), None),)},  # an action cut short
+        lambda table: {"root": (("x", 0),)},  # a rule cut short
+        lambda table: {"root": ((r"\w+", 0, ("t", (7,)), None),)},  # a token of no name
+    ],
+    ids=["action", "rule", "token"],
+)
+def test_a_damaged_table_means_making_the_lexer_again(tmp_path: Path, damage: Any) -> None:
+    from pygments.lexers import PythonLexer
+
+    from chatrepl.render import lexers
+
+    path = tmp_path / "regexes.bin"
+    code = "def f(x):\n    return x\n"
+    want = list(PythonLexer(stripnl=False, ensurenl=True, tabsize=4).get_tokens(code))
+    regex_cache.use(path)
+    try:
+        lexers.lexer.cache_clear()
+        lexers.lexer("python", True)  # made, its table kept
+        regex_cache.save()
+        _, key = lexers._table_keys("python")
+        table_file = path.with_name("regexes.PythonLexer.bin")
+        header, entries = marshal.loads(table_file.read_bytes())
+        entries[key] = damage(entries[key])
+        table_file.write_bytes(marshal.dumps((header, entries)))
+        regex_cache.use(path)
+        lexers.lexer.cache_clear()
+        made = lexers.lexer("python", True)
+        assert type(made).__name__ == "FastPythonLexer"  # not from the table
+        assert list(made.get_tokens(code)) == want
+    finally:
+        regex_cache.use(None)
+        lexers.lexer.cache_clear()
+
+
+def test_a_damaged_theme_means_making_it_again(tmp_path: Path) -> None:
+    from pygments.token import Keyword
+
+    from chatrepl.render import drawing
+
+    drawing._token_styles.cache_clear()
+    want = drawing._token_styles("monokai")
+    assert want is not None
+    path = tmp_path / "regexes.bin"
+    regex_cache.use(path)
+    try:
+        drawing._token_styles.cache_clear()
+        drawing._token_styles("monokai")
+        regex_cache.save()
+        header, entries = marshal.loads(path.read_bytes())
+        key = next(k for k in entries if k[0] == "theme")
+        background = entries[key][0]
+        entries[key] = (background, {("Keyword",): ("66d9ef", "", "bold")})  # cut short
+        path.write_bytes(marshal.dumps((header, entries)))
+        regex_cache.use(path)
+        drawing._token_styles.cache_clear()
+        kept = drawing._token_styles("monokai")
+        assert kept is not None
+        assert kept.style(Keyword)[0] == want.style(Keyword)[0]
+    finally:
+        regex_cache.use(None)
+        drawing._token_styles.cache_clear()

@@ -114,6 +114,23 @@ def _theme_table(theme: str) -> ThemeTable:
     return pygments_style.background_color or "", by_token
 
 
+def _theme_table_is_whole(table: Any) -> bool:
+    kinds = (str, str, bool, bool, bool)
+    return (
+        isinstance(table, tuple)
+        and len(table) == 2
+        and isinstance(table[0], str)
+        and isinstance(table[1], dict)
+        and all(
+            isinstance(token, tuple)
+            and isinstance(entry, tuple)
+            and len(entry) == 5
+            and all(isinstance(v, kind) for v, kind in zip(entry, kinds, strict=True))
+            for token, entry in table[1].items()
+        )
+    )
+
+
 @functools.cache
 def _token_styles(theme: str) -> _Theme | None:
     """A theme's background style and token styles; None for a theme without a
@@ -131,7 +148,10 @@ def _token_styles(theme: str) -> _Theme | None:
     if theme in ANSI_THEMES:
         return None
     key = ("theme", 1, version, theme)
-    background, by_token = regex_cache.kept(key, lambda: _theme_table(theme), tuple)
+    table = regex_cache.kept(key, lambda: _theme_table(theme), tuple)
+    if not _theme_table_is_whole(table):  # a damaged one: made again
+        table = _theme_table(theme)
+    background, by_token = table
     base = Style(bgcolor=background or None)
     if base.transparent_background:
         return None

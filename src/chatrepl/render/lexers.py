@@ -104,8 +104,12 @@ def _kept(name: str) -> Any:
     def rule(regex: str, flags: int) -> _Rule:
         return _Rule(regex, flags, group)
 
+    try:
+        tokens = rebuild(table, rule)
+    except (TypeError, ValueError):  # a damaged table: the lexer is made again
+        return None
     cls = type(f"Kept{group}", (_Joined, Kept), {
-        "_tokens": rebuild(table, rule), "_joined": {}, "_kept_in": group
+        "_tokens": tokens, "_joined": {}, "_kept_in": group
     })  # fmt: skip
     return cls()
 
