@@ -33,10 +33,12 @@ def work(tmp_path: Path) -> Path:
 def test_file_completes_paths_with_tab(server: ChatServer, chatrepl_home: Path, work: Path) -> None:
     child = spawn(server, chatrepl_home, work)
     prompt(child)
+    # prompt_toolkit redraws only what changed: what it writes for the completion is
+    # "src/" if the typed "sr" was not drawn yet, else "c/" (either way it ends so)
     child.send("/file sr\t")  # completes the folder
-    child.expect_exact("src/")
+    child.expect_exact("c/")
     child.send("ap\t")  # then the only file in it
-    child.expect_exact("application.py")
+    child.expect_exact("plication.py")
     child.send("\r")
     child.expect_exact("📎 src/application.py, 1 line")
     child.expect_exact("will go with your next question")
