@@ -21,22 +21,11 @@ from tests.test_layout import CODE_TEXT, LANGUAGES, SAMPLE, lexers_and_tokens
 def _rebuilt(cls: Any) -> Any:
     """`cls` made fast, described, written and read back by marshal, and rebuilt; None
     if it cannot be described."""
-    from pygments.lexer import Lexer
-
-    from chatrepl.render.lexers import _fast_class
-    from chatrepl.render.matching import _Joined, _Rule, _source
-    from chatrepl.render.tables import Kept, describe, rebuild
+    from chatrepl.render.lexers import _fast_class, from_table, table_of
 
     fast = _fast_class(cls)
-    if fast is None or fast.__init__ is not Lexer.__init__:
-        return None
-    table = describe(fast(stripnl=False, ensurenl=True, tabsize=4)._tokens, _source)
-    if table is None:
-        return None
-    table = marshal.loads(marshal.dumps(table))
-    tokens = rebuild(table, lambda regex, flags: _Rule(regex, flags, ""))
-    kept = type("KeptTest", (_Joined, Kept), {"_tokens": tokens, "_joined": {}, "_kept_in": ""})
-    return kept()
+    table = None if fast is None else table_of(fast(stripnl=False, ensurenl=True, tabsize=4))
+    return None if table is None else from_table(marshal.loads(marshal.dumps(table)), "")
 
 
 def test_every_described_lexer_gives_pygments_tokens() -> None:
@@ -191,6 +180,10 @@ def test_a_damaged_table_means_making_the_lexer_again(tmp_path: Path, damage: An
         made = lexers.lexer("python", True)
         assert type(made).__name__ == "FastPythonLexer"  # not from the table
         assert list(made.get_tokens(code)) == want
+        regex_cache.save()  # the table is written again in place of the damaged one
+        regex_cache.use(path)
+        lexers.lexer.cache_clear()
+        assert type(lexers.lexer("python", True)).__name__ == "KeptPythonLexer"
     finally:
         regex_cache.use(None)
         lexers.lexer.cache_clear()
@@ -220,6 +213,8 @@ def test_a_damaged_theme_means_making_it_again(tmp_path: Path) -> None:
         kept = drawing._token_styles("monokai")
         assert kept is not None
         assert kept.style(Keyword)[0] == want.style(Keyword)[0]
+        regex_cache.save()  # made again and kept in place of the damaged one
+        assert drawing._theme_table_is_whole(marshal.loads(path.read_bytes())[1][key])
     finally:
         regex_cache.use(None)
         drawing._token_styles.cache_clear()

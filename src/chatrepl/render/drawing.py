@@ -148,10 +148,10 @@ def _token_styles(theme: str) -> _Theme | None:
     if theme in ANSI_THEMES:
         return None
     key = ("theme", 1, version, theme)
-    table = regex_cache.kept(key, lambda: _theme_table(theme), tuple)
-    if not _theme_table_is_whole(table):  # a damaged one: made again
-        table = _theme_table(theme)
-    background, by_token = table
+    # (a damaged table is made again and kept in its place)
+    background, by_token = regex_cache.kept(
+        key, lambda: _theme_table(theme), tuple, valid=_theme_table_is_whole
+    )
     base = Style(bgcolor=background or None)
     if base.transparent_background:
         return None

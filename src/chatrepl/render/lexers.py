@@ -93,20 +93,23 @@ def _table_keys(name: str) -> tuple[tuple[Any, ...], Any]:
 def _kept(name: str) -> Any:
     """The ASCII lexer for `name` from the regex file's table, or None: its module is
     not imported, nor its rules processed."""
-    from chatrepl.render.tables import Kept, rebuild
-
     named, key = _table_keys(name)
     group = regex_cache.found(named, str)
     table = regex_cache.found(key, dict, group) if group else None
-    if table is None:
-        return None
+    return None if table is None else from_table(table, group)
+
+
+def from_table(table: Any, group: str) -> Any:
+    """The lexer a table describes (see `render.tables`), its regexes kept in `group`'s
+    file; None if the table is damaged (the lexer is then made again)."""
+    from chatrepl.render.tables import Kept, rebuild
 
     def rule(regex: str, flags: int) -> _Rule:
         return _Rule(regex, flags, group)
 
     try:
         tokens = rebuild(table, rule)
-    except (TypeError, ValueError):  # a damaged table: the lexer is made again
+    except (TypeError, ValueError):
         return None
     cls = type(f"Kept{group}", (_Joined, Kept), {
         "_tokens": tokens, "_joined": {}, "_kept_in": group
@@ -114,19 +117,26 @@ def _kept(name: str) -> Any:
     return cls()
 
 
-def _keep(name: str, made: Any) -> None:
-    """Keep `made`'s table for the next run, if it can be described (see `_kept`)."""
+def table_of(made: Any) -> Any:
+    """The table of a lexer made by a fast class (see `render.tables`), or None if it
+    cannot be described (its rules call code of their own, or it is made or tidies its
+    input in a way of its own)."""
     from pygments.lexer import Lexer, RegexLexer
 
     from chatrepl.render.tables import describe
 
-    named, key = _table_keys(name)
     cls = type(made)
     plain = cls.__init__ is Lexer.__init__ and cls.get_tokens is Lexer.get_tokens
-    table = describe(made._tokens, _source) if plain and isinstance(made, RegexLexer) else None
+    return describe(made._tokens, _source) if plain and isinstance(made, RegexLexer) else None
+
+
+def _keep(name: str, made: Any) -> None:
+    """Keep `made`'s table for the next run, if it can be described (see `_kept`)."""
+    named, key = _table_keys(name)
+    table = table_of(made)
     regex_cache.kept(named, lambda: made._kept_in if table is not None else "", str)
-    if table is not None:
-        regex_cache.kept(key, lambda: table, dict, made._kept_in)
+    if table is not None:  # (the file holds none, or a damaged one: `_kept` found none)
+        regex_cache.keep(key, table, made._kept_in)
 
 
 @functools.cache

@@ -184,17 +184,28 @@ def text(key: Key, make: Callable[[], str], group: str = "") -> str:
     return str(kept(key, make, str, group))
 
 
-def kept(key: Key, make: Callable[[], Any], kind: type = object, group: str = "") -> Any:
+def kept(
+    key: Key,
+    make: Callable[[], Any],
+    kind: type = object,
+    group: str = "",
+    valid: Callable[[Any], bool] | None = None,
+) -> Any:
     """What `make()` returns, kept under `key` (in the file of `group`): a value marshal
     can write (a text, a tuple of ints...); what the file holds under `key` is used if
-    it is a `kind`."""
+    it is a `kind` (and `valid`, if given), else made again and kept in its place."""
     value = found(key, kind, group)
-    if value is not None:
+    if value is not None and (valid is None or valid(value)):
         return value
     made = make()
-    if _sre is not None:
-        _add(key, made, group)
+    keep(key, made, group)
     return made
+
+
+def keep(key: Key, value: Any, group: str = "") -> None:
+    """Keep `value` under `key` (in the file of `group`), in place of what is there."""
+    if _sre is not None:
+        _add(key, value, group)
 
 
 def keeps() -> bool:
