@@ -173,7 +173,7 @@ def _quote(console: Console, options: ConsoleOptions, quote: Quote, styles: _Sty
 
 class _Cell:
     """A table cell of printable ASCII: its text and spans as the `Text` rich's Markdown
-    makes of it would hold them, drawn as that `Text` draws (`render.wrap.render`)
+    makes of it would hold them, drawn as that `Text` draws (`render.wrap.render_line`)
     without making it."""
 
     __slots__ = ("cell_len", "justify", "plain", "spans")
@@ -223,27 +223,23 @@ class _Cell:
 
 
 def _table(console: Console, options: ConsoleOptions, table: Table, styles: _Styles) -> Lines:
-    def cells(row: list[list[Piece]], header: bool = False) -> list[Text | _Cell]:
-        made: list[Text | _Cell] = []
-        for pieces, justify in zip(row, table.aligns, strict=True):
-            cell = _Cell.made(pieces, styles, justify, header) if fast_cells else None
-            if cell is None:
-                text = styles.text(pieces, (), justify)
-                if header:
-                    text.stylize("markdown.table.header")
-                made.append(text)
-            else:
-                made.append(cell)
+    def text(pieces: list[Piece], justify: JustifyMethod, header: bool) -> Text:
+        made = styles.text(pieces, (), justify)
+        if header:
+            made.stylize("markdown.table.header")
         return made
 
-    fast_cells = not (options.ascii_only or options.legacy_windows)
+    def cells(row: list[list[Piece]], header: bool = False) -> list[Text | _Cell]:
+        """Each cell as a `_Cell` where it can be, else as rich's `Text`."""
+        return [
+            _Cell.made(pieces, styles, justify, header) or text(pieces, justify, header)
+            for pieces, justify in zip(row, table.aligns, strict=True)
+        ]
+
     header = cells(table.header, header=True)
-    rows = [cells(row) for row in table.rows]
-    fast = _fitted_table(console, options, header, rows)
-    if fast is not None:
-        return fast
-    header_texts = [_text(cell) for cell in header]
-    row_texts = [[_text(cell) for cell in row] for row in rows]
+    fitted = _fitted_table(console, options, header, [cells(row) for row in table.rows])
+    if fitted is not None:
+        return fitted
     from rich import box
     from rich.table import Table as RichTable
 
@@ -254,21 +250,11 @@ def _table(console: Console, options: ConsoleOptions, table: Table, styles: _Sty
         show_edge=True,
         collapse_padding=True,
     )
-    for heading in header_texts:
-        drawn.add_column(heading)
-    for row in row_texts:
-        drawn.add_row(*row)
+    for pieces, justify in zip(table.header, table.aligns, strict=True):
+        drawn.add_column(text(pieces, justify, True))
+    for row in table.rows:
+        drawn.add_row(*(text(p, align, False) for p, align in zip(row, table.aligns, strict=True)))
     return console.render_lines(drawn, options, pad=False)
-
-
-def _text(cell: Text | _Cell) -> Text:
-    """A cell as the `Text` rich's Table draws (for a table too wide to fit)."""
-    if isinstance(cell, Text):
-        return cell
-    text = Text(cell.plain, justify=cell.justify)
-    for start, end, style in cell.spans:
-        text.stylize(style, start, end)
-    return text
 
 
 def _fitted_table(
