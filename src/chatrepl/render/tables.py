@@ -2,14 +2,15 @@
 without importing the lexer's module or letting Pygments process its rules.
 
 Making Python's lexer costs some 27 M instructions, half as much as drawing a whole
-2,000-token answer once warm: its module (the rules of eight lexers) is imported, and Pygments walks the rules of the one
-used, expanding includes, keyword lists and state changes. What comes out is data but
-for the actions: token types, and the callbacks `bygroups` and `using(this)` make.
-`describe` writes that table down (token types by name, each callback by what made
-it), `rebuild` gives it back with callbacks of its own that do what Pygments' do (so
-that `pygments.lexer`, with `pygments.util` and `html`, is not imported either), and
-`Kept` lexes it with the matching loop of `render.matching`. A lexer with any other
-action (one of its own methods, another lexer) is not described: Pygments makes it.
+2,000-token answer once warm: its module (the rules of eight lexers) is imported, and
+Pygments walks the rules of the one used, expanding includes, keyword lists and state
+changes. What comes out is data but for the actions: token types, and the callbacks
+`bygroups` and `using(this)` make. `describe` writes that table down (token types by
+name, each callback by what made it), `rebuild` gives it back with callbacks of its own
+that do what Pygments' do (so that `pygments.lexer`, with `pygments.util` and `html`, is
+not imported either), and `Kept` lexes it with the matching loop of `render.matching`. A
+lexer with any other action (one of its own methods, another lexer) is not described:
+Pygments makes it.
 
 Tests lex a sample with every Pygments lexer that can be described, rebuilt from its
 table, and compare the tokens with Pygments' own.
