@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,9 +9,8 @@ import pytest
 
 from tests.server import ChatServer
 
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
-if not FIXTURES.is_dir():  # a checkout with ../shared elsewhere
-    FIXTURES = Path(os.environ.get("CHATREPL_FIXTURES", "../shared/fixtures")).resolve()
+#: Byte-exact server responses and what each must yield (see its README.md).
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "wire"
 
 
 def fixture_bytes(name: str) -> bytes:
