@@ -83,7 +83,7 @@ def test_retry_keeps_both_answers_and_prev_next_switch(
     text = out.getvalue()
     assert "This is answer 2 of 2; /prev (Alt+Left) shows the earlier one." in text
     assert "Answer 1 of 2:" in text
-    assert "answer 1 of 2" not in r.toolbar()  # a new question since: no alternatives
+    assert "answer 1 of 2" not in r.session.toolbar()  # a new question since: no alternatives
     # what is sent is the branch on screen: the first answer, not the second
     assert last_sent(server) == ["hello", "Answer 1: you said *hello*. ", "after prev"]
     assert r.chat.store is not None
@@ -102,7 +102,7 @@ def test_prev_and_next_stop_at_the_ends(
     text = out.getvalue()
     assert text.count("The last answer has no alternatives.") == 2
     assert "This is the last answer (answer 2 of 2)." in text
-    assert r.toolbar().endswith("answer 2 of 2")
+    assert r.session.toolbar().endswith("answer 2 of 2")
     assert "There is no branch 7; this conversation has 2 branches." in text
     assert "There is no question 9; this branch has 1." in text
     assert "/edit takes a question's number, as /history shows it." in text

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from chatrepl import commands
 from chatrepl.cli import parser
+from chatrepl.session import declared_commands
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 
@@ -23,7 +23,7 @@ def readme_commands() -> dict[str, str]:
 
 def test_readme_command_table_matches_the_registry() -> None:
     expected = {}
-    for cmd in commands.commands():
+    for cmd in declared_commands():
         names = ", ".join(f"`/{n}`" for n in (cmd.name, *cmd.aliases))
         if cmd.usage:
             first, _, rest = names.partition(",")

@@ -104,7 +104,7 @@ def test_repl_delete_another_by_prefix(server: ChatServer, tmp_path: Path, pipe:
     r.run()
     assert chat.store is not None
     drop = chat.store.list_conversations()[0].id
-    r.exiting = False
+    r.session.exiting = False
     pipe.send_text(f"/delete {drop[:6]}\ry\r\x04")
     r.run()
     assert [s.title for s in chat.store.list_conversations()] == ["keep me"]

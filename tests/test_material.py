@@ -83,7 +83,7 @@ def test_a_bad_mention_sends_nothing_and_keeps_the_question(
     r.handle(r.read())
     assert server.requests == []
     assert message in out.getvalue()
-    assert r.pending == line  # offered again at the next prompt
+    assert r.session.pending == line  # offered again at the next prompt
     assert r.chat.conversation.messages == []
 
 
@@ -107,7 +107,7 @@ def test_a_file_over_the_cap_is_refused(
     pipe.send_text("/file big.log\r\x04")
     r.run()
     assert "big.log is 1 KB, over the 1 KB limit for a file." in out.getvalue()
-    assert r.attached == []
+    assert r.session.attached == []
 
 
 def test_attachments_over_the_window_keep_question_and_files(
@@ -122,10 +122,10 @@ def test_attachments_over_the_window_keep_question_and_files(
     r.handle(r.read())
     assert server.requests == []
     assert "The question and its attachments are about" in out.getvalue()
-    assert r.pending == "summarise" and [a.name for a in r.attached] == ["long.txt"]
+    assert r.session.pending == "summarise" and [a.name for a in r.session.attached] == ["long.txt"]
     pipe.send_text("\x15/file clear\r")  # Ctrl-U: the question is at the prompt
     r.handle(r.read())
-    assert r.attached == [] and "Dropped 1 attachment." in out.getvalue()
+    assert r.session.attached == [] and "Dropped 1 attachment." in out.getvalue()
 
 
 def test_bang_runs_a_command_and_offers_its_output(
@@ -140,7 +140,7 @@ def test_bang_runs_a_command_and_offers_its_output(
     sent = server.requests[0].body["messages"][-1]["content"]
     assert "(exit status 4):\n```\nhi\x1b[31m red\n```\n\nwhy red?" in sent  # sent as it was
     assert "The command printed nothing; nothing is attached." in text
-    assert r.attached == []
+    assert r.session.attached == []
 
 
 def test_a_doubled_bang_sends_a_message_that_starts_with_one(
@@ -150,7 +150,7 @@ def test_a_doubled_bang_sends_a_message_that_starts_with_one(
     pipe.send_text("!!important: is this a shell command?\r\x04")
     r.run()
     assert last_sent(server)[-1] == "!important: is this a shell command?"
-    assert r.attached == [] and "Exit status" not in out.getvalue()
+    assert r.session.attached == [] and "Exit status" not in out.getvalue()
 
 
 def test_code_blocks_are_numbered_copied_and_saved(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pexpect
 
-from chatrepl import commands
+from chatrepl.session import declared_commands
 from tests.server import ChatServer
 from tests.test_pty import TIMEOUT, finish, prompt
 
@@ -40,10 +40,11 @@ def test_every_command_in_a_terminal(
         cwd=str(tmp_path),
     )
     tried: set[str] = set()
+    names = {key: c.name for c in declared_commands() for key in (c.name, *c.aliases)}
 
     def run(line: str, *expect: str) -> None:
         name = line[1:].split()[0]
-        tried.add(commands.lookup(name).name)
+        tried.add(names[name])
         child.send(line + "\r")
         for text in expect:
             child.expect_exact(text)
@@ -103,7 +104,7 @@ def test_every_command_in_a_terminal(
         assert finish(child) == 0
     finally:
         other.stop()
-    assert tried == {cmd.name for cmd in commands.commands()}
+    assert tried == {cmd.name for cmd in declared_commands()}
     assert list(tmp_path.glob("chatrepl-*.md"))
 
 

@@ -81,7 +81,7 @@ def test_resume_by_prefix_continues(server: ChatServer, tmp_path: Path, pipe: Pi
     r.run()
     assert r.chat.store is not None
     old = r.chat.store.list_conversations()[0].id
-    r.exiting = False
+    r.session.exiting = False
     pipe.send_text(f"/resume {old[:5]}\rnext\r\x04")
     r.run()
     assert f"Resumed {old}" in out.getvalue()  # type: ignore[attr-defined]

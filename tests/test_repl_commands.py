@@ -191,10 +191,10 @@ def test_toolbar_shows_endpoint_title_count_and_speed(
 ) -> None:
     server.add(Script(pieces=[fixture_bytes("cf_openai_style.sse")]))
     r, _ = repl_for(Settings(endpoint=Endpoint(url=server.url)), tmp_path, pipe)
-    assert "new conversation" in r.toolbar() and "0 messages" in r.toolbar()
+    assert "new conversation" in r.session.toolbar() and "0 messages" in r.session.toolbar()
     pipe.send_text("a question\r\x04")
     r.run()
-    bar = r.toolbar()
+    bar = r.session.toolbar()
     assert "default: 127.0.0.1:" in bar and "a question" in bar and "2 messages" in bar
     assert "tok/s" in bar
 

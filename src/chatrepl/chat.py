@@ -30,7 +30,7 @@ from chatrepl.errors import (
     Terminated,
 )
 from chatrepl.gauge import Gauge
-from chatrepl.outcome import Outcome
+from chatrepl.outcome import Outcome, Status
 from chatrepl.render import Renderer
 from chatrepl.store import Store
 from chatrepl.think import Recast
@@ -259,7 +259,7 @@ class Chat:
 
     def _answer(self, question: Message) -> Outcome:
         text = question.content
-        outcome = Outcome("complete")
+        outcome = Outcome(Status.COMPLETE)
         answer: Message | None = None
         started = self.clock()
         last_checkpoint = started
@@ -292,15 +292,15 @@ class Chat:
                         answer.content = outcome.reply.answer
                         self.update_message(answer, meta=outcome.thinking())
                         last_checkpoint = now
-            outcome.status = outcome.reply.status
+            outcome.status = Status(outcome.reply.status)
         except (KeyboardInterrupt, Terminated) as exc:
-            outcome.status = "interrupted"
+            outcome.status = Status.INTERRUPTED
             if isinstance(exc, Terminated):
                 stop = exc
         except StreamError as exc:
-            outcome.status, outcome.error = "truncated", exc
+            outcome.status, outcome.error = Status.TRUNCATED, exc
         except RequestError as exc:
-            outcome.status, outcome.error = "failed", exc
+            outcome.status, outcome.error = Status.FAILED, exc
         outcome.seconds = self.clock() - started
         usage = outcome.reply.usage
         if self.window.last is not None and usage is not None:
@@ -308,18 +308,18 @@ class Chat:
 
         if stop is not None and answer is None:
             raise stop  # the question stays saved, to be answered after a resume
-        if answer is None and outcome.status != "complete":
+        if answer is None and outcome.status is not Status.COMPLETE:
             # Nothing came back: the question returns to the prompt, unsent.
             self._remove([question])
             outcome.restore = text
-            if outcome.status != "interrupted":
+            if outcome.status is not Status.INTERRUPTED:
                 if outcome.error is None:
                     outcome.error = RequestError(
                         f"The server reported an error: {outcome.reply.error}"
                         if outcome.reply.error
                         else "The answer ended before any text arrived."
                     )
-                outcome.status = "unsent"
+                outcome.status = Status.UNSENT
             return outcome
         if answer is None:  # complete but empty
             answer = self.conversation.add("assistant", "", "complete")

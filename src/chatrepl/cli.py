@@ -8,6 +8,7 @@ arguments say what to do.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 from collections.abc import Sequence
@@ -15,10 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from chatrepl import __version__, heap
+from chatrepl.environment import Environment
 from chatrepl.errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_USAGE,
     ChatreplError,
     StoreError,
     Terminated,
@@ -159,30 +162,52 @@ def _terminate(signum: int, frame: object) -> None:
     raise Terminated(signum)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
+    """The one boundary: every error becomes one line on stderr and an exit status.
+
+    Known errors say what went wrong and what to do; anything unexpected says its type
+    and message in one line (the traceback with --debug). A stdout closed by its reader
+    (`| head`) ends quietly.
+    """
     heap.freeze_at_exit()
-    args = parser().parse_args(argv)
+    env = env or Environment()
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error (already said)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     for name in ("SIGTERM", "SIGHUP"):
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), _terminate)
     try:
-        return run(args)
+        return program(args, env)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except Terminated as exc:
         return exc.exit_code
     except ChatreplError as exc:
-        if args.debug:
-            import traceback
-
-            traceback.print_exc()
-        print(f"chatrepl: {exc}", file=sys.stderr)
+        _report(env, args.debug, str(exc))
         return exc.exit_code
+    except Exception as exc:
+        _report(
+            env,
+            args.debug,
+            f"unexpected error: {type(exc).__name__}: {exc}. Run with --debug for the traceback.",
+        )
+        return EXIT_FAILED
     finally:
         _close_stores()
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def _report(env: Environment, debug: bool, message: str) -> None:
+    if debug:
+        import traceback
+
+        traceback.print_exc(file=env.stderr)
+    with contextlib.suppress(OSError, ValueError):  # stderr itself gone: nothing to say
+        print(f"chatrepl: {message}", file=env.stderr, flush=True)
+
+
+def _settings(args: argparse.Namespace, env: Environment) -> Settings:
     from chatrepl.config import Overrides, load
 
     return load(
@@ -198,18 +223,18 @@ def _settings(args: argparse.Namespace) -> Settings:
             config_file=args.config,
             show_reasoning=True if args.show_reasoning else None,
             context=args.context,
-        )
+        ),
+        env.environ,
     )
 
 
 _opened: list[Store] = []  # closed when main returns (see _close_stores)
 
 
-def _open_store(renderer: Renderer) -> Store:
-    from chatrepl.config import find_paths
+def _open_store(renderer: Renderer, env: Environment) -> Store:
     from chatrepl.store import Store
 
-    store = Store(find_paths().database)
+    store = Store(env.paths.database)
     _opened.append(store)
     if store.notice:
         renderer.warn(store.notice)
@@ -236,30 +261,17 @@ def _read_stdin(stream: TextIO) -> str:
     return text
 
 
-def run(args: argparse.Namespace) -> int:
-    from chatrepl.config import find_paths
-
-    settings = _settings(args)
-    paths = find_paths()
+def program(args: argparse.Namespace, env: Environment) -> int:
+    """What the arguments ask for; errors are raised, for `main` to report."""
+    settings = _settings(args, env)
+    paths = env.paths
     if args.print_config:
         from chatrepl.printconfig import describe
 
-        print(describe(settings, paths, args.config or paths.config_file))
+        env.stdout.write(describe(settings, paths, args.config or paths.config_file, env.environ))
+        env.stdout.write("\n")
         return EXIT_OK
-    from chatrepl.render import Renderer
-
-    out_tty = sys.stdout.isatty()
-    plain = settings.plain or not out_tty
-    renderer = Renderer(
-        out=sys.stdout,
-        err=sys.stderr,
-        markdown=settings.markdown,
-        plain=plain,
-        code_theme=settings.code_theme,
-        show_reasoning=settings.show_reasoning,
-        reasoning_file=sys.stderr if args.show_reasoning else None,
-        regex_cache=paths.regex_cache,
-    )
+    renderer = _renderer(settings, args, env)
     for warning in settings.warnings:
         renderer.warn(warning)
 
@@ -269,11 +281,11 @@ def run(args: argparse.Namespace) -> int:
     if args.list or any(value is not None for value in managing):
         from chatrepl import manage
 
-        return manage.run(args, _open_store(renderer), renderer)
+        return manage.run(args, _open_store(renderer, env), renderer, env)
 
     question = " ".join(args.question).strip()
-    if not sys.stdin.isatty():
-        piped = _read_stdin(sys.stdin).strip()
+    if not env.stdin_isatty:
+        piped = _read_stdin(env.stdin).strip()
         if piped:
             question = f"{question}\n\n{piped}" if question else piped
         if not question:
@@ -282,16 +294,32 @@ def run(args: argparse.Namespace) -> int:
             )
 
     attached = _attachments(args.files, settings.max_file_kb * 1024, question)
-    chat = _chat(settings, renderer, args)
+    chat = _chat(settings, renderer, args, env)
     if question:
         renderer.console_reasoning = False
         return _one_shot(chat, question, attached)
     from chatrepl.repl import Repl
 
-    repl = Repl(chat, attached=attached)
+    repl = Repl(chat, attached=attached, env=env)
     if args.cont or args.resume:
         repl.show_resumed()
     return repl.run()
+
+
+def _renderer(settings: Settings, args: argparse.Namespace, env: Environment) -> Renderer:
+    from chatrepl.render import Renderer
+
+    return Renderer(
+        out=env.stdout,
+        err=env.stderr,
+        markdown=settings.markdown,
+        plain=settings.plain or not env.stdout_isatty,
+        code_theme=settings.code_theme,
+        show_reasoning=settings.show_reasoning,
+        reasoning_file=env.stderr if args.show_reasoning else None,
+        clock=env.clock,
+        regex_cache=env.paths.regex_cache,
+    )
 
 
 def _attachments(files: list[str], max_bytes: int, question: str) -> list[Attachment]:
@@ -301,14 +329,16 @@ def _attachments(files: list[str], max_bytes: int, question: str) -> list[Attach
     return attach.gather([*files, *attach.mentions(question)], max_bytes, "Nothing was sent.")
 
 
-def _chat(settings: Settings, renderer: Renderer, args: argparse.Namespace) -> Chat:
+def _chat(
+    settings: Settings, renderer: Renderer, args: argparse.Namespace, env: Environment
+) -> Chat:
     from chatrepl.chat import Chat
 
     resuming = bool(args.cont or args.resume)
     store = None
     if settings.save or resuming:
         try:
-            store = _open_store(renderer)
+            store = _open_store(renderer, env)
         except StoreError as exc:
             if resuming:
                 raise
@@ -319,10 +349,15 @@ def _chat(settings: Settings, renderer: Renderer, args: argparse.Namespace) -> C
         on_retry=renderer.aside,
     )
     chat = Chat(
-        settings, transport, renderer, store if settings.save else None, token=settings.token()
+        settings,
+        transport,
+        renderer,
+        store if settings.save else None,
+        token=settings.token(env.environ),
+        clock=env.clock,
     )
     if settings.save and store is None:
-        chat.open_store = lambda: _open_store(renderer)
+        chat.open_store = lambda: _open_store(renderer, env)
     if resuming:
         assert store is not None
         ref = args.resume or store.latest()
@@ -360,6 +395,8 @@ class LazyTransport:
 
 
 def _one_shot(chat: Chat, question: str, attached: list[Attachment]) -> int:
+    from chatrepl.outcome import exit_status, told
+
     renderer = chat.renderer
     if chat.copied_from:
         renderer.warn(f"chatrepl: {chat.copy_notice()}")
@@ -367,17 +404,9 @@ def _one_shot(chat: Chat, question: str, attached: list[Attachment]) -> int:
         outcome = chat.ask(question, attached)
     finally:
         chat.release()
-    if outcome.error is not None:
-        renderer.error(f"chatrepl: {outcome.error}")
-    elif outcome.status == "failed":
-        renderer.error(f"chatrepl: The server reported an error: {outcome.reply.error}")
-    elif outcome.status == "truncated":
-        renderer.error("chatrepl: The answer ended early: the stream closed before its end.")
-    elif outcome.reply.finish_reason == "length":
-        renderer.warn("chatrepl: The answer was cut at the length limit.")
-    if outcome.status == "interrupted":
-        return EXIT_INTERRUPTED
-    return EXIT_OK if outcome.status == "complete" else EXIT_FAILED
+    for line in told(outcome, interactive=False):
+        renderer.tell(line, prefix="chatrepl: ")
+    return exit_status(outcome)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from chatrepl.blocks import choose_code
 from chatrepl.conversation import Conversation, make_title, to_json, to_markdown
+from chatrepl.environment import Environment
 from chatrepl.errors import EXIT_FAILED, EXIT_OK, UsageError
 from chatrepl.render import Renderer
 from chatrepl.sanitize import sanitize
@@ -28,24 +28,24 @@ def write_export(conversation: Conversation, path: Path, fmt: str = "") -> str:
     return fmt
 
 
-def show_code(conversation: Conversation, number: int) -> int:
+def show_code(conversation: Conversation, number: int, env: Environment) -> int:
     """`--show ID --code [N]`: the last answer's code blocks (or its N-th) to stdout."""
     last = conversation.last_answer()
     whose = f"The last answer of {conversation.id}"
     chosen = choose_code(last.content if last is not None else "", number or None, whose)
     text = "\n".join(b.text.rstrip("\n") + "\n" for _, b in chosen)
-    sys.stdout.write(text if not sys.stdout.isatty() else sanitize(text))
-    sys.stdout.flush()
+    env.stdout.write(text if not env.stdout_isatty else sanitize(text))
+    env.stdout.flush()
     return EXIT_OK
 
 
-def run(args: argparse.Namespace, store: Store, renderer: Renderer) -> int:
+def run(args: argparse.Namespace, store: Store, renderer: Renderer, env: Environment) -> int:
     if args.list:
         limit = None if args.all else args.limit
         renderer.conversations(store.list_conversations(limit))
         return EXIT_OK
     if args.show is not None and args.code is not None:
-        return show_code(store.load(store.resolve(args.show)), args.code)
+        return show_code(store.load(store.resolve(args.show)), args.code, env)
     if args.show is not None:
         renderer.transcript(store.load(store.resolve(args.show)), reasoning=True)
         return EXIT_OK
@@ -57,8 +57,8 @@ def run(args: argparse.Namespace, store: Store, renderer: Renderer) -> int:
             return EXIT_OK
         text = export_text(conversation, args.format)
         # JSON is escaped already; Markdown on a terminal is made safe to look at.
-        safe = args.format == "json" or not sys.stdout.isatty()
-        sys.stdout.write((text if safe else sanitize(text)) + "\n")
+        safe = args.format == "json" or not env.stdout_isatty
+        env.stdout.write((text if safe else sanitize(text)) + "\n")
         return EXIT_OK
     if args.rename is not None:
         cid = store.resolve(args.rename[0])
@@ -70,12 +70,14 @@ def run(args: argparse.Namespace, store: Store, renderer: Renderer) -> int:
         cid = store.resolve(args.delete)
         conversation = store.load(cid)
         if not args.yes:
-            if not sys.stdin.isatty():
+            if not env.stdin_isatty:
                 raise UsageError("Deleting needs a confirmation.", "Add --yes to skip asking.")
-            answer = input(
+            env.stderr.write(
                 f"Delete {cid} ({sanitize(conversation.title)}, "
                 f"{len(conversation)} messages)? [y/N] "
             )
+            env.stderr.flush()
+            answer = env.stdin.readline()
             if answer.strip().lower() not in ("y", "yes"):
                 renderer.note("Nothing was deleted.")
                 return EXIT_FAILED

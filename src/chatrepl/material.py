@@ -1,10 +1,9 @@
 """The REPL's commands for material in and code out: /file, @path, !COMMAND and /run,
-/copy code and /save. `Material` is a part of `actions.Actions`; nothing here imports
-prompt_toolkit or rich."""
+/copy code and /save. `Material` is one of the parts composed into a session (see
+`chatrepl.session`); nothing here imports prompt_toolkit or rich."""
 
 from __future__ import annotations
 
-import contextlib
 import shlex
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from chatrepl.chat import Chat
 from chatrepl.errors import ChatreplError
 from chatrepl.render import Renderer
 from chatrepl.sanitize import Sanitizer, sanitize
+from chatrepl.session.state import Session
 from chatrepl.wording import plural
 
 
@@ -34,17 +34,21 @@ def _number(text: str, what: str) -> int:
 class Material:
     """Attachments waiting for the next question, and code taken out of answers."""
 
-    chat: Chat
-    renderer: Renderer
-    #: Files and command output to send with the next question, in order.
-    attached: list[Attachment]
+    TITLE = "Files and code"
 
-    def confirm(self, question: str) -> bool:
-        raise NotImplementedError
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.chat: Chat = session.chat
+        self.renderer: Renderer = session.renderer
 
-    def quiet(self) -> contextlib.AbstractContextManager[None]:
-        """The terminal kept from echoing keys while something runs (see repl)."""
-        return contextlib.nullcontext()
+    @property
+    def attached(self) -> list[Attachment]:
+        """What goes with the next question (the session's)."""
+        return self.session.attached
+
+    @attached.setter
+    def attached(self, attached: list[Attachment]) -> None:
+        self.session.attached = attached
 
     @property
     def max_bytes(self) -> int:
@@ -52,6 +56,12 @@ class Material:
 
     # ---------------------------------------------------------- in
 
+    @commands.command(
+        "file",
+        "Attach files (globs, ~) to the next question; alone: list them; clear: drop them.",
+        "[PATH...|clear]",
+        argument="paths",
+    )
     def attach(self, arg: str) -> None:
         if arg == "clear":
             count = len(self.attached)
@@ -90,6 +100,14 @@ class Material:
             "Nothing was sent; your question is back at the prompt.",
         )
 
+    @commands.command(
+        "run",
+        "Run a shell command; its output goes with the next question (as !COMMAND).",
+        "COMMAND",
+    )
+    def run(self, arg: str) -> None:
+        self.run_command(arg)
+
     def run_command(self, command: str) -> None:
         if not command:
             raise commands.CommandError(
@@ -104,7 +122,7 @@ class Material:
                 self.renderer.output(safe)
                 ends_with_newline[0] = safe.endswith("\n")
 
-        with self.quiet():
+        with self.session.quiet():
             output = shell.run(command, show, self.max_bytes)
         if not ends_with_newline[0]:
             self.renderer.output("\n")
@@ -138,21 +156,37 @@ class Material:
         )
         return chosen[-1]
 
+    def _copy(self, text: str) -> str:
+        env = self.session.env
+        return clipboard.copy(text, self.renderer.write_control, env.environ, env.stdout_isatty)
+
+    @commands.command(
+        "copy",
+        "Copy the last answer to the clipboard; code [N]: its N-th code block (the last).",
+        "[code [N]]",
+        argument="copy",
+    )
     def copy(self, arg: str = "") -> None:
         words = arg.split()
         if not words:
             last = self.chat.last_answer()
             if last is None or not last.content:
                 raise ChatreplError("There is no answer to copy yet.")
-            how = clipboard.copy(last.content, self.renderer.write_control)
+            how = self._copy(last.content)
             self.renderer.note(f"Copied the last answer ({len(last.content)} characters) to {how}.")
             return
         if words[0] != "code" or len(words) > 2:
             raise commands.CommandError("/copy takes nothing, or code and a block's number.")
         number, block = self._code(_number(words[1], "/copy code") if len(words) > 1 else None)
-        how = clipboard.copy(block.text, self.renderer.write_control)
+        how = self._copy(block.text)
         self.renderer.note(f"Copied code block {number} ({plural(block.lines, 'line')}) to {how}.")
 
+    @commands.command(
+        "save",
+        "Write a code block of the last answer to a file (the last block).",
+        "PATH [N]",
+        argument="path",
+    )
     def save(self, arg: str) -> None:
         words = _words(arg)
         if not words or len(words) > 2:
@@ -164,7 +198,7 @@ class Material:
         shown = sanitize(words[0])
         if path.is_dir():
             raise ChatreplError(f"{shown} is a directory.", "Give a file name.")
-        if path.exists() and not self.confirm(f"{shown} exists. Overwrite it? [y/N] "):
+        if path.exists() and not self.session.confirm(f"{shown} exists. Overwrite it? [y/N] "):
             self.renderer.note("Nothing was written.")
             return
         text = block.text if block.text.endswith("\n") else block.text + "\n"

@@ -1,19 +1,49 @@
-"""How a turn ended: its status, the reply, timings, and a question to give back."""
+"""How a turn ended: its status, the reply, timings, a question to give back, and the
+one place where that becomes words on the screen and an exit status.
+
+The REPL and one-shot mode both tell a turn's end through `told` and one-shot mode
+leaves with `exit_status`, so the two cannot drift apart.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum, StrEnum
 from typing import Any
 
 from chatrepl import wire
-from chatrepl.errors import ChatreplError
+from chatrepl.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, ChatreplError
+
+
+class Status(StrEnum):
+    """How a turn ended. The first four are also an answer's status in the store."""
+
+    COMPLETE = "complete"
+    INTERRUPTED = "interrupted"  # Ctrl-C, SIGTERM or a hang-up: what arrived is kept
+    TRUNCATED = "truncated"  # the stream ended before its end
+    FAILED = "failed"  # the request failed, or the server reported an error in the stream
+    UNSENT = "unsent"  # nothing came back: the question returns to the prompt
+
+
+class Level(Enum):
+    """How a line about a turn is shown: red, yellow, or dim."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    NOTE = "note"
+
+
+@dataclass(frozen=True)
+class Line:
+    level: Level
+    text: str
 
 
 @dataclass
 class Outcome:
     """How a turn ended: its status, the reply, and a question to give back if unsent."""
 
-    status: str  # complete | interrupted | truncated | failed | unsent
+    status: Status
     reply: wire.Reply = field(default_factory=wire.Reply)
     error: ChatreplError | None = None
     restore: str = ""
@@ -53,3 +83,29 @@ class Outcome:
         if self.first_text is not None:
             out["answer_seconds"] = round(self.seconds - self.first_text, 3)
         return out
+
+
+def told(outcome: Outcome, interactive: bool) -> list[Line]:
+    """The lines that say how a turn ended, when it did not simply complete. In the REPL
+    (`interactive`) an interruption is said too; one-shot mode says nothing of it (the
+    exit status does)."""
+    reply = outcome.reply
+    if outcome.error is not None:
+        return [Line(Level.ERROR, str(outcome.error))]
+    if outcome.status is Status.FAILED and reply.error:
+        return [Line(Level.ERROR, f"The server reported an error: {reply.error}")]
+    if outcome.status is Status.TRUNCATED:
+        return [Line(Level.ERROR, "The answer ended early: the stream closed before its end.")]
+    if outcome.status is Status.INTERRUPTED and interactive:
+        said = "Interrupted; your question is back at the prompt." if outcome.restore else ""
+        return [Line(Level.NOTE, said or "Interrupted.")]
+    if outcome.status is Status.COMPLETE and reply.finish_reason == "length":
+        return [Line(Level.WARNING, "The answer was cut at the length limit.")]
+    return []
+
+
+def exit_status(outcome: Outcome) -> int:
+    """One-shot mode's exit status for a turn that ended this way."""
+    if outcome.status is Status.INTERRUPTED:
+        return EXIT_INTERRUPTED
+    return EXIT_OK if outcome.status is Status.COMPLETE else EXIT_FAILED

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import sys
-from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
+from collections.abc import AsyncGenerator, Iterable, Iterator
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.application import get_app
@@ -26,13 +26,14 @@ from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.output import Output
 
 from chatrepl import attach, commands
-from chatrepl.actions import Actions
 from chatrepl.attach import Attachment, AttachmentError
 from chatrepl.chat import Chat
 from chatrepl.conversation import make_title
+from chatrepl.environment import Environment
 from chatrepl.errors import ChatreplError, Terminated
 from chatrepl.outcome import Outcome
 from chatrepl.sanitize import sanitize
+from chatrepl.session import Session, compose
 from chatrepl.store import Store
 
 
@@ -106,8 +107,8 @@ class StoreHistory(History):
 class CommandCompleter(Completer):
     """Completes slash commands and their arguments from the registry."""
 
-    def __init__(self, chat: Chat) -> None:
-        self.chat = chat
+    def __init__(self, session: Session) -> None:
+        self.session = session
         self.providers: dict[str, commands.Provider] = {
             "conversation": self._conversations,
             "endpoint": self._endpoints,
@@ -118,18 +119,19 @@ class CommandCompleter(Completer):
         }
 
     def _conversations(self) -> list[tuple[str, str]]:
-        store = self.chat.store
+        store = self.session.chat.store
         if store is None:
             return []
         return [(s.id, sanitize(make_title(s.title, 40))) for s in store.list_conversations(200)]
 
     def _endpoints(self) -> list[tuple[str, str]]:
-        return [(name, ep.url) for name, ep in sorted(self.chat.settings.endpoints.items())]
+        return [(name, ep.url) for name, ep in sorted(self.session.chat.settings.endpoints.items())]
 
     def _models(self) -> list[tuple[str, str]]:
-        names = {ep.model: name for name, ep in self.chat.settings.endpoints.items() if ep.model}
-        if self.chat.endpoint.model:
-            names.setdefault(self.chat.endpoint.model, "current")
+        chat = self.session.chat
+        names = {ep.model: name for name, ep in chat.settings.endpoints.items() if ep.model}
+        if chat.endpoint.model:
+            names.setdefault(chat.endpoint.model, "current")
         return sorted(names.items())
 
     def get_completions(
@@ -143,7 +145,7 @@ class CommandCompleter(Completer):
             return
         if "\n" in text:
             return
-        for value, meta, start in commands.complete(text, self.providers):
+        for value, meta, start in self.session.registry.complete(text, self.providers):
             yield Completion(value, start_position=start, display_meta=meta)
 
 
@@ -191,7 +193,7 @@ def key_bindings() -> KeyBindings:
     return kb
 
 
-class Repl(Actions):
+class Repl:
     """Reads lines and acts on them until the user leaves."""
 
     def __init__(
@@ -200,18 +202,17 @@ class Repl(Actions):
         input: Input | None = None,
         output: Output | None = None,
         attached: Iterable[Attachment] = (),
+        env: Environment | None = None,
     ) -> None:
         self.chat = chat
         self.renderer = chat.renderer
-        self.exiting = False
-        self.pending = ""  # text offered at the next prompt (an unsent question)
-        self.attached = list(attached)  # files and output for the next question (-f)
-        self.session: PromptSession[str] = PromptSession(
+        self.session, self.parts = compose(chat, attached, self.confirm, quiet_terminal, env)
+        self.prompt: PromptSession[str] = PromptSession(
             history=StoreHistory(chat.store),
-            completer=CommandCompleter(chat),
+            completer=CommandCompleter(self.session),
             auto_suggest=AutoSuggestFromHistory(),
             enable_open_in_editor=True,
-            bottom_toolbar=self.toolbar,
+            bottom_toolbar=self.session.toolbar,
             complete_while_typing=False,
             key_bindings=key_bindings(),
             multiline=True,
@@ -225,7 +226,7 @@ class Repl(Actions):
 
     def run(self) -> int:
         try:
-            while not self.exiting:
+            while not self.session.exiting:
                 try:
                     line = self.read()
                 except KeyboardInterrupt:
@@ -241,18 +242,19 @@ class Repl(Actions):
         return 0
 
     def read(self) -> str:
-        default, self.pending = self.pending, ""
+        session = self.session
+        default, session.pending = session.pending, ""
         message: list[tuple[str, str]] = [
-            ("ansicyan", f"📎 {sanitize(a.describe())}\n") for a in self.attached
+            ("ansicyan", f"📎 {sanitize(a.describe())}\n") for a in session.attached
         ]
         message.append(("bold ansigreen", "> "))
         with self._exit_on_signals():
-            return self.session.prompt(FormattedText(message), default=default)
+            return self.prompt.prompt(FormattedText(message), default=default)
 
     @contextlib.contextmanager
     def _exit_on_signals(self) -> Iterator[None]:
         """While the prompt runs, SIGTERM/SIGHUP end it (its loop would swallow a raise)."""
-        app = self.session.app
+        app = self.prompt.app
 
         def handler(signum: int, frame: object) -> None:
             loop = app.loop
@@ -274,77 +276,45 @@ class Repl(Actions):
                 signal.signal(getattr(signal, name), old)
 
     def handle(self, line: str) -> None:
+        """Act on one line: a slash command, `!command`, or a question."""
         text = line.strip()
         if not text:
             return
-        if commands.is_command(text):
-            try:
-                commands.dispatch(self, text)
-            except ChatreplError as exc:
-                self.renderer.error(str(exc))
-            return
-        if text.startswith("!") and not text.startswith("!!"):
-            try:
-                self.run_command(text[1:].strip())
-            except ChatreplError as exc:
-                self.renderer.error(str(exc))
-            return
-        if text.startswith(("//", "!!")):  # doubled: the message starts with it
-            text = text[1:]
         try:
-            self.ask(text)
+            if commands.is_command(text):
+                self.session.registry.dispatch(text)
+            elif text.startswith("!") and not text.startswith("!!"):
+                self.parts.material.run_command(text[1:].strip())
+            else:
+                if text.startswith(("//", "!!")):  # doubled: the message starts with it
+                    text = text[1:]
+                self.ask(text)
         except AttachmentError as exc:
             self.renderer.error(str(exc))
-            self.pending = line.rstrip("\n")
+            self.session.pending = line.rstrip("\n")
+        except ChatreplError as exc:
+            self.renderer.error(str(exc))
 
     def ask(self, text: str) -> Outcome:
         """Send a question with what is attached and what it names with `@path`."""
-        mentioned = self.mentioned(text)
+        session = self.session
+        mentioned = self.parts.material.mentioned(text)
         if mentioned:
             self.renderer.attachments(mentioned)
-        attachments = attach.merge(self.attached, mentioned)
-        outcome = self.turn(lambda: self.chat.ask(text, attachments))
+        attachments = attach.merge(session.attached, mentioned)
+        outcome = session.turn(lambda: self.chat.ask(text, attachments))
         if not outcome.restore:
-            self.attached = []  # sent with the question (a question given back keeps them)
+            session.attached = []  # sent with the question (a question given back keeps them)
         return outcome
 
-    def report(self, outcome: Outcome) -> None:
-        """The one line that says how a turn ended, when it did not simply complete."""
-        if outcome.restore:
-            self.pending = outcome.restore
-        if outcome.error is not None:
-            self.renderer.error(str(outcome.error))
-        elif outcome.status == "interrupted":
-            self.renderer.note(
-                "Interrupted."
-                if not outcome.restore
-                else "Interrupted; your question is back at the prompt."
-            )
-        if outcome.status == "truncated" and outcome.error is None:
-            self.renderer.warn("The answer ended early: the stream closed before its end.")
-        if outcome.status == "failed" and outcome.reply.error and outcome.error is None:
-            self.renderer.error(f"The server reported an error: {outcome.reply.error}")
-        if outcome.status == "complete" and outcome.reply.finish_reason == "length":
-            self.renderer.warn("The answer was cut at the length limit.")
-
-    # ---------------------------------------------------------- App protocol
+    def show_resumed(self) -> None:
+        self.parts.conversations.show_resumed()
 
     def confirm(self, question: str) -> bool:
-        session: PromptSession[str] = PromptSession(
-            input=self.session.input, output=self.session.output
-        )
+        """Ask yes or no at a prompt of its own; anything but y or yes is no."""
+        ask: PromptSession[str] = PromptSession(input=self.prompt.input, output=self.prompt.output)
         try:
-            answer = session.prompt(question)
+            answer = ask.prompt(question)
         except (KeyboardInterrupt, EOFError):
             return False
         return answer.strip().lower() in ("y", "yes")
-
-    def quiet(self) -> contextlib.AbstractContextManager[None]:
-        return quiet_terminal()
-
-    def turn(self, run: Callable[[], Outcome]) -> Outcome:
-        """Run one turn with the terminal quiet, then say how it ended."""
-        with quiet_terminal():
-            outcome = run()
-        self.report(outcome)
-        return outcome

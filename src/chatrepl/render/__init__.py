@@ -28,6 +28,7 @@ from typing import IO, TYPE_CHECKING, Any
 from chatrepl.attach import Attachment
 from chatrepl.blocks import Blocks
 from chatrepl.conversation import Conversation, Message, Summary
+from chatrepl.outcome import Level, Line
 from chatrepl.render.plain import THINKING_HEADER, PlainView
 from chatrepl.sanitize import sanitize
 from chatrepl.think import describe_words
@@ -168,6 +169,11 @@ class Renderer:
         """A dim line on stderr: notices of a turn (retries, saving), never on stdout,
         which in one-shot use carries the answer only."""
         self.err_console.print(_text(sanitize(message), "dim"), soft_wrap=True)
+
+    def tell(self, line: Line, prefix: str = "") -> None:
+        """A line about how a turn ended, shown as its level says (see outcome.told)."""
+        show = {Level.ERROR: self.error, Level.WARNING: self.warn, Level.NOTE: self.note}
+        show[line.level](prefix + line.text)
 
     def note(self, message: str) -> None:
         self.console.print(_text(sanitize(message), "dim"), soft_wrap=True)

@@ -1,0 +1,116 @@
+"""The branches of a conversation from inside the REPL: /retry, /undo, /edit, /history,
+/prev, /next, /branches and /branch. The moves themselves are `chatrepl.branches`."""
+
+from __future__ import annotations
+
+from chatrepl import branches, tree
+from chatrepl.commands import CommandError, command
+from chatrepl.conversation import make_title
+from chatrepl.outcome import Status
+from chatrepl.session.state import RESUME_SHOWN, Session
+
+
+class Branches:
+    """See the module's docstring."""
+
+    TITLE = "Branches"
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    @command("retry", "Ask the last question again; the earlier answer stays (/prev, /next).")
+    def retry(self, arg: str) -> None:
+        chat = self.session.chat
+        outcome = self.session.turn(chat.retry)
+        alternatives = tree.alternatives(chat.conversation)
+        if alternatives is not None and outcome.status is not Status.UNSENT:
+            self.session.renderer.note(
+                f"This is {alternatives.describe()}; /prev (Alt+Left) shows the earlier one."
+            )
+
+    @command(
+        "undo",
+        "Take back the last question and answer (kept as a branch); the question returns to "
+        "the prompt.",
+    )
+    def undo(self, arg: str) -> None:
+        session = self.session
+        messages = session.chat.conversation.messages
+        if messages and messages[-1].role == "summary" and messages[-1].meta.get("active"):
+            session.registry.dispatch("/compact undo")  # right after /compact: take it back
+            return
+        question = session.chat.drop_last()
+        session.pending = question.content
+        session.attached = question.attachments()
+        session.renderer.note(
+            "Took back the last exchange; the question is at the prompt "
+            "(the exchange stays as a branch: /branches)."
+        )
+
+    @command(
+        "edit",
+        "Put question N (from /history; the last by default) back at the prompt; sending it "
+        "starts a new branch.",
+        "[N]",
+    )
+    def edit(self, arg: str) -> None:
+        if arg and not arg.isdigit():
+            raise CommandError("/edit takes a question's number, as /history shows it.")
+        session = self.session
+        question = branches.edit(session.chat, int(arg) if arg else None)
+        session.pending = question.content
+        session.attached = question.attachments()
+        session.renderer.note(
+            "The question is back at the prompt: sending it starts a new branch from there; "
+            "the old one stays (/branches)."
+        )
+
+    @command("history", "List the questions of the branch on screen, numbered for /edit.")
+    def history(self, arg: str) -> None:
+        asked = tree.questions(self.session.chat.conversation)
+        if not asked:
+            self.session.renderer.note("No questions yet on this branch.")
+            return
+        self.session.renderer.rows(
+            (str(n), make_title(m.content, 70)) for n, (_, m) in enumerate(asked, 1)
+        )
+
+    @command("prev", "Show the previous answer to the last question (Alt+Left).")
+    def prev(self, arg: str) -> None:
+        self._step(-1)
+
+    @command("next", "Show the next answer to the last question (Alt+Right).")
+    def next(self, arg: str) -> None:
+        self._step(1)
+
+    def _step(self, delta: int) -> None:
+        chat, renderer = self.session.chat, self.session.renderer
+        alternatives = branches.step(chat, delta)
+        path = chat.conversation.messages
+        after = path[path.index(alternatives.question) + 1 :]
+        renderer.note(f"{alternatives.describe().capitalize()}:")
+        renderer.transcript(chat.conversation, messages=after[:RESUME_SHOWN])
+
+    @command("branches", "Show where the conversation forked, each branch with its number.")
+    def branches(self, arg: str) -> None:
+        conversation, renderer = self.session.chat.conversation, self.session.renderer
+        lines = tree.tree_lines(conversation)
+        if not lines:
+            renderer.note("This conversation is empty.")
+            return
+        renderer.tree(lines)
+        if len(tree.leaves(conversation)) > 1:
+            renderer.note("* marks the branch on screen; /branch K puts branch K there.")
+        else:
+            renderer.note("One branch so far: /retry, /undo and /edit N start others.")
+
+    @command("branch", "Put branch K (from /branches) on screen.", "K")
+    def branch(self, arg: str) -> None:
+        if not arg.isdigit():
+            raise CommandError("/branch takes a branch's number, as /branches shows it.")
+        chat = self.session.chat
+        branches.switch(chat, int(arg))
+        self.session.show_recent()
+        self.session.renderer.note(
+            f"Branch {arg} is on screen ({len(chat.conversation)} messages)."
+        )
