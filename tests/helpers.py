@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import io
-import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from chatrepl.chat import Chat
+from chatrepl.cli import main
 from chatrepl.config import Endpoint, Settings
+from chatrepl.environment import Environment
 from chatrepl.render import Renderer, make_console
 from chatrepl.store import Store
 from chatrepl.transport import Transport
-from tests.conftest import fixture_bytes
+from tests.conftest import clean_env, fixture_bytes
 from tests.server import Script
 
 
@@ -43,7 +45,46 @@ def make_chat(
 CLI_TIMEOUT = 30
 
 
+@dataclass
+class Ran:
+    """What a run of the command line left: its exit status and what it wrote."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
 def run_chatrepl(
+    home: Path,
+    *args: str,
+    url: str = "",
+    stdin: str | bytes = "",
+    env: dict[str, str] | None = None,
+    check: bool = False,
+) -> Ran:
+    """Run the command line in this process, as `chatrepl ARGS` would run, with stdin,
+    stdout and stderr of its own (none of them a terminal) and only the environment
+    `clean_env` gives (plus CHATREPL_URL=`url` and `env`)."""
+    environ = clean_env(home, **({"CHATREPL_URL": url} if url else {}), **(env or {}))
+    data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
+    out, err = io.StringIO(), io.StringIO()
+    world = Environment(
+        stdin=io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"),
+        stdout=out,
+        stderr=err,
+        environ=environ,
+        stdin_isatty=False,
+        stdout_isatty=False,
+        stderr_isatty=False,
+    )
+    code = main(list(args), world)
+    ran = Ran(code, out.getvalue(), err.getvalue())
+    if check and code != 0:
+        raise AssertionError(f"chatrepl {' '.join(args)} exited {code}: {ran.stderr}")
+    return ran
+
+
+def run_process(
     home: Path,
     *args: str,
     url: str = "",
@@ -51,17 +92,13 @@ def run_chatrepl(
     env: dict[str, str] | None = None,
     check: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    """Run the real `chatrepl` as a user would, with its own data folder and no token
-    from outside unless `env` gives one."""
-    full = {k: v for k, v in os.environ.items() if k != "CHATREPL_TOKEN"}
-    full["CHATREPL_HOME"] = str(home)
-    if url:
-        full["CHATREPL_URL"] = url
-    full.update(env or {})
+    """Run the real `chatrepl` in a process of its own, for what only a process shows
+    (exit statuses end to end, signals, what it imports), in `clean_env`."""
+    environ = clean_env(home, **({"CHATREPL_URL": url} if url else {}), **(env or {}))
     return subprocess.run(
         [sys.executable, "-m", "chatrepl", *args],
         input=stdin,
-        env=full,
+        env=environ,
         capture_output=True,
         text=True,
         timeout=CLI_TIMEOUT,

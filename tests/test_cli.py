@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from chatrepl import __version__
+from tests.conftest import clean_env
 from tests.helpers import error_script, run_chatrepl
 from tests.server import ChatServer, Script, sse
 
@@ -53,11 +53,6 @@ def test_failed_request_exits_1_with_one_line(server: ChatServer, chatrepl_home:
     assert server.requests[0].headers["Authorization"] == "Bearer sk-SENTINEL-42"
 
 
-def test_debug_shows_the_traceback(chatrepl_home: Path) -> None:
-    done = run(chatrepl_home, "--debug", "-r", "nope", url="http://127.0.0.1:9/api/chat")
-    assert done.returncode == 2 and "Traceback" in done.stderr
-
-
 def test_connection_refused_is_one_line(chatrepl_home: Path) -> None:
     done = run(chatrepl_home, "q", url="http://127.0.0.1:9/api/chat")
     assert done.returncode == 1
@@ -81,17 +76,9 @@ def test_stdin_is_attached_to_the_question(server: ChatServer, chatrepl_home: Pa
 
 @pytest.mark.parametrize("data", [b"\xff\xfe\x00bin", b"valid utf-8 \x00\x01 but binary"])
 def test_binary_stdin_is_refused(server: ChatServer, chatrepl_home: Path, data: bytes) -> None:
-    full = {**os.environ, "CHATREPL_HOME": str(chatrepl_home), "CHATREPL_URL": server.url}
-    done = subprocess.run(
-        [sys.executable, "-m", "chatrepl"],
-        input=data,
-        env=full,
-        capture_output=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
-    assert done.returncode == 2 and b"not UTF-8 text" in done.stderr
-    assert b"Traceback" not in done.stderr and server.requests == []
+    done = run(chatrepl_home, url=server.url, stdin=data)
+    assert done.returncode == 2 and "not UTF-8 text" in done.stderr
+    assert "Traceback" not in done.stderr and server.requests == []
 
 
 def test_continue_and_resume_in_one_shot(server: ChatServer, chatrepl_home: Path) -> None:
@@ -153,10 +140,18 @@ def test_config_precedence_flags_env_file(
     assert server.requests[-1].body["model"] == "from-flag"
 
 
-@pytest.mark.parametrize("args", [["--list"], ["--search", "nothing"]])
-def test_management_on_an_empty_store(chatrepl_home: Path, args: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("args", "code", "said"),
+    [
+        (["--list"], 0, "No saved conversations yet.\n"),
+        (["--search", "nothing"], 1, "No conversation mentions nothing.\n"),
+    ],
+)
+def test_management_on_an_empty_store(
+    chatrepl_home: Path, args: list[str], code: int, said: str
+) -> None:
     done = run(chatrepl_home, *args)
-    assert "Traceback" not in done.stderr
+    assert (done.returncode, done.stdout, done.stderr) == (code, said, "")
 
 
 def test_a_run_leaves_its_objects_to_the_system_at_exit(
@@ -174,7 +169,7 @@ def test_a_run_leaves_its_objects_to_the_system_at_exit(
         "print('|handlers', len(gc.get_objects()) > 1000)\n"
         "sys.exit(code)\n"
     )
-    env = {**os.environ, "CHATREPL_URL": server.url}
+    env = clean_env(chatrepl_home, CHATREPL_URL=server.url)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env=env, timeout=TIMEOUT, check=True)  # fmt: skip
     assert result.stdout == "all of it\n|handlers True\n|frozen True\n"

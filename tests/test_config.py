@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import pytest
 
 from chatrepl.config import Overrides, load
 from chatrepl.errors import ConfigError
+from tests.conftest import clean_env
 from tests.helpers import run_chatrepl
 from tests.server import ChatServer
 
@@ -144,13 +144,7 @@ def test_plain_output_in_a_terminal_has_no_escape_codes(
 ) -> None:
     import pexpect
 
-    env = {
-        **os.environ,
-        "CHATREPL_HOME": str(chatrepl_home),
-        "CHATREPL_URL": server.url,
-        "TERM": "xterm-256color",
-    }
-    env.pop("NO_COLOR", None)
+    env = clean_env(chatrepl_home, CHATREPL_URL=server.url)
     args = ["-m", "chatrepl", "a **question**"]
     if how == "--plain":
         args.insert(2, "--plain")

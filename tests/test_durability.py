@@ -22,6 +22,7 @@ from chatrepl.render import make_console
 from chatrepl.repl import Repl
 from chatrepl.schema import _V1
 from chatrepl.store import Store
+from tests.conftest import clean_env
 from tests.helpers import make_chat, run_chatrepl
 from tests.server import ChatServer
 from tests.test_pty import finish, prompt, spawn
@@ -35,7 +36,7 @@ def messages(home: Path) -> list[tuple[str, str, str]]:
 
 
 def env_for(home: Path, url: str) -> dict[str, str]:
-    return {**os.environ, "CHATREPL_HOME": str(home), "CHATREPL_URL": url}
+    return clean_env(home, CHATREPL_URL=url)
 
 
 # ------------------------------------------------------------------ kills and signals

@@ -84,13 +84,7 @@ def test_ctrl_x_ctrl_e_edits_the_line_in_the_editor(
         "text = open(p).read()\nopen(p, 'w').write(text.upper())\n"
     )
     editor.chmod(editor.stat().st_mode | stat.S_IEXEC)
-    import os
-
-    os.environ["EDITOR"] = str(editor)
-    try:
-        child = spawn(server, chatrepl_home)
-    finally:
-        del os.environ["EDITOR"]
+    child = spawn(server, chatrepl_home, extra={"EDITOR": str(editor)})
     prompt(child)
     child.send("shout this")
     child.sendcontrol("x")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
+from tests.conftest import clean_env
 from tests.server import ChatServer
 
 TIMEOUT = 15
@@ -23,10 +23,8 @@ def spawn(
     extra: dict[str, str] | None = None,
 ) -> pexpect.spawn:
     env = {
-        **os.environ,
-        "CHATREPL_HOME": str(home),
+        **clean_env(home),
         "CHATREPL_URL": server.url,
-        "TERM": "xterm-256color",
         "COLUMNS": "100",
         "LINES": "30",
         # pexpect is no terminal emulator: it never answers prompt_toolkit's cursor
@@ -34,7 +32,6 @@ def spawn(
         "PROMPT_TOOLKIT_NO_CPR": "1",
         **(extra or {}),
     }
-    env.pop("NO_COLOR", None)
     child = pexpect.spawn(
         sys.executable,
         ["-m", "chatrepl", *args],
@@ -110,7 +107,7 @@ def test_ctrl_c_stops_an_answer_and_keeps_it(server: ChatServer, chatrepl_home: 
 def test_one_shot_pipe_is_plain_text(server: ChatServer, chatrepl_home: Path) -> None:
     import subprocess
 
-    env = {**os.environ, "CHATREPL_HOME": str(chatrepl_home), "CHATREPL_URL": server.url}
+    env = clean_env(chatrepl_home, CHATREPL_URL=server.url)
     done = subprocess.run(
         [sys.executable, "-m", "chatrepl", "what now"],
         env=env,

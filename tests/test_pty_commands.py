@@ -5,13 +5,13 @@ The test fails if a command has no case here, so a new command cannot go untried
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import pexpect
 
 from chatrepl.session import declared_commands
+from tests.conftest import clean_env
 from tests.server import ChatServer
 from tests.test_pty import TIMEOUT, finish, prompt
 
@@ -23,10 +23,8 @@ def test_every_command_in_a_terminal(
     chatrepl_home.mkdir(parents=True)
     (chatrepl_home / "config.toml").write_text(f'[endpoints.alt]\nurl = "{other.url}"\n')
     env = {
-        **os.environ,
-        "CHATREPL_HOME": str(chatrepl_home),
+        **clean_env(chatrepl_home),
         "CHATREPL_URL": server.url,
-        "TERM": "xterm-256color",
         "PROMPT_TOOLKIT_NO_CPR": "1",
         "CHATREPL_OSC52": "1",
     }

@@ -8,7 +8,6 @@ is shorter or taller than the window, and across a resize.
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 from pathlib import Path
@@ -17,6 +16,7 @@ import pexpect
 import pyte
 import pytest
 
+from tests.conftest import clean_env
 from tests.server import ChatServer, Script
 
 TIMEOUT = 30
@@ -57,13 +57,7 @@ def line_text(line: dict[int, pyte.screens.Char], columns: int) -> str:
 def run_screen(
     server: ChatServer, home: Path, rows: int, cols: int, resize: tuple[int, int] | None = None
 ) -> list[str]:
-    env = {
-        **os.environ,
-        "CHATREPL_HOME": str(home),
-        "CHATREPL_URL": server.url,
-        "TERM": "xterm-256color",
-    }
-    env.pop("NO_COLOR", None)
+    env = clean_env(home, CHATREPL_URL=server.url)
     child = pexpect.spawn(
         sys.executable,
         ["-m", "chatrepl", "question"],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chatrepl import sse, wire
-from tests.conftest import fixture_bytes
+from tests.conftest import clean_env, fixture_bytes
 from tests.helpers import split_at
 
 # file -> (text, status, usage (prompt, completion, total) or None, finish_reason, error)
@@ -244,8 +243,7 @@ def test_plain_one_shot_into_a_pipe_never_imports_rich(tmp_path: Path) -> None:
 
     server = ChatServer().start()
     try:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CHATREPL_")}
-        env.update(CHATREPL_HOME=str(tmp_path), CHATREPL_URL=server.url)
+        env = clean_env(tmp_path, CHATREPL_URL=server.url)
         done = subprocess.run(
             [sys.executable, "-X", "importtime", "-m", "chatrepl", "hello"],
             env=env,

@@ -263,7 +263,8 @@ class Chat:
         answer: Message | None = None
         started = self.clock()
         last_checkpoint = started
-        stop: Terminated | None = None  # re-raised once the partial answer is saved
+        # re-raised once the partial answer is saved: a signal, or a bug
+        stop: Terminated | Exception | None = None
         view = self.renderer.answer()
         try:
             with view:
@@ -301,6 +302,8 @@ class Chat:
             outcome.status, outcome.error = Status.TRUNCATED, exc
         except RequestError as exc:
             outcome.status, outcome.error = Status.FAILED, exc
+        except Exception as exc:  # not ours to explain: keep what arrived, then let it go
+            outcome.status, stop = Status.INTERRUPTED, exc
         outcome.seconds = self.clock() - started
         usage = outcome.reply.usage
         if self.window.last is not None and usage is not None:

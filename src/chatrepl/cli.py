@@ -13,7 +13,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from chatrepl import __version__, heap
 from chatrepl.environment import Environment
@@ -26,9 +26,12 @@ from chatrepl.errors import (
     StoreError,
     Terminated,
     UsageError,
+    unexpected,
 )
 
 if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
+
     from chatrepl.attach import Attachment
     from chatrepl.chat import Chat
     from chatrepl.config import Endpoint, Settings
@@ -56,8 +59,44 @@ exit status: 0 success, 1 the request or answer failed, 2 usage,
 Type /help inside the REPL for the slash commands."""
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+class Parser(argparse.ArgumentParser):
+    """argparse, writing help, usage and errors to the run's own streams."""
+
+    def __init__(self, out: TextIO, err: TextIO, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.out, self.err = out, err
+
+    def print_help(self, file: SupportsWrite[str] | None = None) -> None:
+        super().print_help(file or self.out)
+
+    def print_usage(self, file: SupportsWrite[str] | None = None) -> None:
+        super().print_usage(file or self.err)
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if message:
+            self.err.write(message)
+        raise SystemExit(status)
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage()
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+class _Version(argparse.Action):
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="show the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+        assert isinstance(parser, Parser)
+        parser.out.write(f"chatrepl {__version__}\n")
+        parser.exit()
+
+
+def parser(env: Environment | None = None) -> Parser:
+    env = env or Environment()
+    p = Parser(
+        env.stdout,
+        env.stderr,
         prog="chatrepl",
         description=DESCRIPTION,
         epilog=EPILOG,
@@ -148,7 +187,7 @@ def parser() -> argparse.ArgumentParser:
     conn.add_argument(
         "--print-config", action="store_true", help="show the effective settings (secrets masked)"
     )
-    p.add_argument("--version", action="version", version=f"chatrepl {__version__}")
+    p.add_argument("--version", action=_Version)
     return p
 
 
@@ -172,12 +211,14 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     heap.freeze_at_exit()
     env = env or Environment()
     try:
-        args = parser().parse_args(argv)
+        args = parser(env).parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error (already said)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-    for name in ("SIGTERM", "SIGHUP"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), _terminate)
+    previous = {
+        signum: signal.signal(signum, _terminate)
+        for signum in (getattr(signal, n, None) for n in ("SIGTERM", "SIGHUP"))
+        if signum is not None
+    }
     try:
         return program(args, env)
     except KeyboardInterrupt:
@@ -188,14 +229,12 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
         _report(env, args.debug, str(exc))
         return exc.exit_code
     except Exception as exc:
-        _report(
-            env,
-            args.debug,
-            f"unexpected error: {type(exc).__name__}: {exc}. Run with --debug for the traceback.",
-        )
+        _report(env, False, unexpected(exc, args.debug, env.stderr))
         return EXIT_FAILED
     finally:
         _close_stores()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _report(env: Environment, debug: bool, message: str) -> None:

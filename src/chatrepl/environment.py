@@ -13,9 +13,10 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from chatrepl.config import Paths, find_paths
+if TYPE_CHECKING:
+    from chatrepl.config import Paths
 
 
 def _isatty(stream: TextIO) -> bool:
@@ -50,6 +51,8 @@ class Environment:
     def paths(self) -> Paths:
         """Where config, conversations and history live (`CHATREPL_HOME`, else the
         platform's folders)."""
+        from chatrepl.config import find_paths  # not before it is needed: --version is quick
+
         return find_paths(self.environ)
 
     @property

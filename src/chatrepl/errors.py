@@ -6,6 +6,8 @@ and `cli` print them. A message is one sentence; `hint` is the next step, if any
 
 from __future__ import annotations
 
+from typing import TextIO
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -85,6 +87,18 @@ class StoreError(ChatreplError):
 
 class NotFoundError(ChatreplError):
     """No conversation matches the id (or the prefix is ambiguous)."""
+
+
+def unexpected(exc: BaseException, debug: bool = False, stream: TextIO | None = None) -> str:
+    """The one line for an exception nobody expected (a bug): its type and message, and
+    how to see the traceback (which `debug` prints to `stream`, else stderr, first)."""
+    if debug:
+        import traceback
+
+        traceback.print_exception(exc, file=stream)
+    message = str(exc).strip().splitlines()
+    said = f": {message[0]}" if message else ""
+    return f"Unexpected error: {type(exc).__name__}{said}. Run with --debug for the traceback."
 
 
 class Terminated(BaseException):

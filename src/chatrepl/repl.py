@@ -30,7 +30,7 @@ from chatrepl.attach import Attachment, AttachmentError
 from chatrepl.chat import Chat
 from chatrepl.conversation import make_title
 from chatrepl.environment import Environment
-from chatrepl.errors import ChatreplError, Terminated
+from chatrepl.errors import ChatreplError, Terminated, unexpected
 from chatrepl.outcome import Outcome
 from chatrepl.sanitize import sanitize
 from chatrepl.session import Session, compose
@@ -294,6 +294,8 @@ class Repl:
             self.session.pending = line.rstrip("\n")
         except ChatreplError as exc:
             self.renderer.error(str(exc))
+        except Exception as exc:  # a bug: said in one line, and the session goes on
+            self.renderer.error(unexpected(exc, self.chat.settings.debug))
 
     def ask(self, text: str) -> Outcome:
         """Send a question with what is attached and what it names with `@path`."""
