@@ -21,11 +21,11 @@ import time
 from pathlib import Path
 
 from chatrepl import tree
-from chatrepl.actions import RESUME_SHOWN
 from chatrepl.chat import Chat
 from chatrepl.config import Endpoint, Settings
 from chatrepl.conversation import Conversation, Role
 from chatrepl.render import Renderer, make_console
+from chatrepl.session.state import RESUME_SHOWN
 from chatrepl.store import Store
 
 
