@@ -61,10 +61,11 @@ def run_chatrepl(
     stdin: str | bytes = "",
     env: dict[str, str] | None = None,
     check: bool = False,
+    tty: bool = False,
 ) -> Ran:
     """Run the command line in this process, as `chatrepl ARGS` would run, with stdin,
-    stdout and stderr of its own (none of them a terminal) and only the environment
-    `clean_env` gives (plus CHATREPL_URL=`url` and `env`)."""
+    stdout and stderr of its own (stdout and stderr taken for a terminal with `tty`) and
+    only the environment `clean_env` gives (plus CHATREPL_URL=`url` and `env`)."""
     environ = clean_env(home, **({"CHATREPL_URL": url} if url else {}), **(env or {}))
     data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
     out, err = io.StringIO(), io.StringIO()
@@ -74,8 +75,8 @@ def run_chatrepl(
         stderr=err,
         environ=environ,
         stdin_isatty=False,
-        stdout_isatty=False,
-        stderr_isatty=False,
+        stdout_isatty=tty,
+        stderr_isatty=tty,
     )
     code = main(list(args), world)
     ran = Ran(code, out.getvalue(), err.getvalue())

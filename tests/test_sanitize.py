@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chatrepl.sanitize import Sanitizer, sanitize
-from tests.helpers import split_at
+from tests.helpers import run_chatrepl, split_at
+from tests.server import ChatServer, Script, sse
 
 # (name, hostile input, what must remain)
 HOSTILE = [
@@ -71,3 +75,18 @@ def test_an_unterminated_sequence_does_not_swallow_the_answer() -> None:
 def test_plain_text_passes_unchanged_and_fast_path() -> None:
     text = "Just **markdown** with [links](http://x) and `code`.\n" * 100
     assert sanitize(text) == text
+
+
+def test_a_json_export_to_a_terminal_is_escaped_and_to_a_pipe_exact(
+    server: ChatServer, chatrepl_home: Path
+) -> None:
+    hostile = "right\u202eto left, C1 \x9b31m, DEL \x7f"
+    server.add(Script(pieces=sse(hostile)))
+    run_chatrepl(chatrepl_home, "q", url=server.url, check=True)
+    cid = run_chatrepl(chatrepl_home, "--list").stdout.split("\t")[0]
+    piped = run_chatrepl(chatrepl_home, "--export", cid, "--format", "json").stdout
+    shown = run_chatrepl(chatrepl_home, "--export", cid, "--format", "json", tty=True).stdout
+    assert hostile in piped  # exact bytes to a file or a pipe
+    assert not any(c in shown for c in "\u202e\x9b\x7f")  # nothing raw reaches a terminal
+    assert "\\u202e" in shown and "\\u009b" in shown
+    assert json.loads(shown) == json.loads(piped)  # the same JSON all the same

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -16,13 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from chatrepl import __version__, heap
-from chatrepl.environment import Environment
+from chatrepl.environment import Environment, detach, note_terminal
 from chatrepl.errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
     ChatreplError,
+    OutputClosed,
     StoreError,
     Terminated,
     UsageError,
@@ -198,6 +200,8 @@ def _positive(text: str) -> int:
 
 
 def _terminate(signum: int, frame: object) -> None:
+    if signum == getattr(signal, "SIGHUP", None):
+        detach()
     raise Terminated(signum)
 
 
@@ -209,7 +213,10 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     (`| head`) ends quietly.
     """
     heap.freeze_at_exit()
-    env = env or Environment()
+    if env is None:  # the real process: its streams, and its terminal if any
+        env = Environment()
+        note_terminal()
+    env.guard()
     try:
         args = parser(env).parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error (already said)
@@ -220,10 +227,14 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
         if signum is not None
     }
     try:
-        return program(args, env)
+        code = program(args, env)
+        env.stdout.flush()  # what is still buffered fails here, not unseen at exit
+        return code
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except Terminated as exc:
+        return exc.exit_code
+    except OutputClosed as exc:
         return exc.exit_code
     except ChatreplError as exc:
         _report(env, args.debug, str(exc))
@@ -233,8 +244,19 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
         return EXIT_FAILED
     finally:
         _close_stores()
+        if getattr(env.stdout, "failed", False):
+            _silence(env)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def _silence(env: Environment) -> None:
+    """stdout failed (a closed pipe, a full disk): point its descriptor at /dev/null, so
+    that Python's last flush at exit does not fail again on what is still buffered."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, env.stdout.fileno())
+        os.close(null)
 
 
 def _report(env: Environment, debug: bool, message: str) -> None:

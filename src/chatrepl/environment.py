@@ -8,12 +8,15 @@ The real ones are the defaults; tests give their own (`Environment(stdin=io.Stri
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, cast
+
+from chatrepl.errors import OutputClosed, OutputError
 
 if TYPE_CHECKING:
     from chatrepl.config import Paths
@@ -55,7 +58,87 @@ class Environment:
 
         return find_paths(self.environ)
 
+    def guard(self) -> None:
+        """Make stdout's failures chatrepl's errors (see `Guarded`), and let stdout and
+        stderr replace what their encoding cannot hold (`PYTHONIOENCODING=ascii`, a C
+        locale) rather than fail: the store keeps the exact text."""
+        for stream in (self.stdout, self.stderr):
+            reconfigure = getattr(stream, "reconfigure", None)
+            if reconfigure is not None:
+                with contextlib.suppress(ValueError, OSError):
+                    reconfigure(errors="replace")
+        if not isinstance(self.stdout, Guarded):
+            self.stdout = cast(TextIO, Guarded(self.stdout, "stdout"))
+
     @property
     def interactive(self) -> bool:
         """Both ends are a terminal: the REPL can run."""
         return bool(self.stdin_isatty and self.stdout_isatty)
+
+
+#: The process's standard descriptors that were a terminal when it started (see `detach`).
+_terminal_fds: list[int] = []
+
+
+def note_terminal() -> None:
+    """Remember which of fds 0, 1 and 2 are the terminal, for `detach` on a hang-up."""
+    _terminal_fds[:] = [fd for fd in (0, 1, 2) if _fd_isatty(fd)]
+
+
+def _fd_isatty(fd: int) -> bool:
+    try:
+        return os.isatty(fd)
+    except OSError:
+        return False
+
+
+def detach() -> None:
+    """On SIGHUP: the descriptors that were the terminal and are no longer one (it hung
+    up: the window was closed) are pointed at /dev/null, so that what is still written
+    on the way out (the live region's last repaint, the terminal's modes restored) goes
+    nowhere instead of failing, and the answer so far is saved as the run ends with 129.
+    A SIGHUP sent while the terminal is still there (`kill -HUP`) leaves it alone, and
+    the cursor and modes are restored as usual."""
+    gone = [fd for fd in _terminal_fds if not _fd_isatty(fd)]
+    if not gone:
+        return
+    with contextlib.suppress(OSError):
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in gone:
+            os.dup2(null, fd)
+        os.close(null)
+
+
+class Guarded:
+    """A text stream whose failures are chatrepl's errors: a closed pipe becomes
+    `OutputClosed` (quiet, exit 141), any other failure to write `OutputError` (one
+    line). After the first failure nothing more is written to it. Everything else is
+    the stream's own."""
+
+    def __init__(self, stream: TextIO, name: str) -> None:
+        self.stream = stream
+        self.name = name
+        self.failed = False
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self.stream, attribute)
+
+    def write(self, text: str) -> int:
+        if self.failed:
+            return len(text)
+        return self._do(lambda: self.stream.write(text)) or 0
+
+    def flush(self) -> None:
+        if not self.failed:
+            self._do(self.stream.flush)
+
+    def _do(self, action: Callable[[], Any]) -> Any:
+        try:
+            return action()
+        except BrokenPipeError:
+            self.failed = True
+            raise OutputClosed(f"{self.name} was closed by its reader.") from None
+        except (OSError, ValueError) as exc:  # ValueError: a stream closed under us
+            self.failed = True
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise OutputError(f"Could not write to {self.name}: {reason}.") from None

@@ -12,7 +12,9 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_CONFIG = 78
+EXIT_HANGUP = 129
 EXIT_INTERRUPTED = 130
+EXIT_CLOSED = 141  # stdout closed by its reader (`| head`): 128 + SIGPIPE, as shells say
 
 
 class ChatreplError(Exception):
@@ -79,6 +81,16 @@ class StreamError(RequestError):
     def __init__(self, message: str, hint: str = "", retryable: bool = False) -> None:
         super().__init__(message, hint)
         self.retryable = retryable
+
+
+class OutputError(ChatreplError):
+    """What chatrepl writes cannot be written (a full disk, a device error)."""
+
+
+class OutputClosed(ChatreplError):
+    """Its reader closed stdout (`| head`): not an error, the run ends quietly."""
+
+    exit_code = EXIT_CLOSED
 
 
 class StoreError(ChatreplError):

@@ -10,7 +10,7 @@ from chatrepl.conversation import Conversation, make_title, to_json, to_markdown
 from chatrepl.environment import Environment
 from chatrepl.errors import EXIT_FAILED, EXIT_OK, UsageError
 from chatrepl.render import Renderer
-from chatrepl.sanitize import sanitize
+from chatrepl.sanitize import escape_json, sanitize
 from chatrepl.store import Store
 
 
@@ -56,9 +56,9 @@ def run(args: argparse.Namespace, store: Store, renderer: Renderer, env: Environ
             renderer.note(f"Exported {conversation.id} to {args.output}.")
             return EXIT_OK
         text = export_text(conversation, args.format)
-        # JSON is escaped already; Markdown on a terminal is made safe to look at.
-        safe = args.format == "json" or not env.stdout_isatty
-        env.stdout.write((text if safe else sanitize(text)) + "\n")
+        if env.stdout_isatty:  # made safe to look at; to a file or a pipe it stays exact
+            text = escape_json(text) if args.format == "json" else sanitize(text)
+        env.stdout.write(text + "\n")
         return EXIT_OK
     if args.rename is not None:
         cid = store.resolve(args.rename[0])

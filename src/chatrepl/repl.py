@@ -29,7 +29,7 @@ from chatrepl import attach, commands
 from chatrepl.attach import Attachment, AttachmentError
 from chatrepl.chat import Chat
 from chatrepl.conversation import make_title
-from chatrepl.environment import Environment
+from chatrepl.environment import Environment, detach
 from chatrepl.errors import ChatreplError, Terminated, unexpected
 from chatrepl.outcome import Outcome
 from chatrepl.sanitize import sanitize
@@ -61,7 +61,8 @@ def quiet_terminal() -> Iterator[None]:
         termios.tcsetattr(fd, termios.TCSANOW, quiet)
         yield
     finally:
-        termios.tcsetattr(fd, termios.TCSANOW, saved)
+        with contextlib.suppress(termios.error, OSError):  # a terminal gone (hung up)
+            termios.tcsetattr(fd, termios.TCSANOW, saved)
 
 
 class StoreHistory(History):
@@ -257,6 +258,8 @@ class Repl:
         app = self.prompt.app
 
         def handler(signum: int, frame: object) -> None:
+            if signum == getattr(signal, "SIGHUP", None):
+                detach()
             loop = app.loop
             if app.is_running and loop is not None:
                 loop.call_soon_threadsafe(lambda: app.exit(exception=Terminated(signum)))

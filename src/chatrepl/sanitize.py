@@ -126,3 +126,11 @@ class Sanitizer:
 def sanitize(text: str) -> str:
     """Sanitize one whole string."""
     return Sanitizer().feed(text)
+
+
+def escape_json(text: str) -> str:
+    """JSON text safe for a terminal and still the same JSON: what `sanitize` would
+    remove (which json.dumps leaves raw: DEL, C1 controls, bidi overrides) is written as
+    its `\\uXXXX` escape. It can only stand inside strings, where the escape means the
+    same character."""
+    return _SPECIAL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

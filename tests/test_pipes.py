@@ -1,0 +1,105 @@
+"""What a pipe, a full disk or a narrow encoding does to a run: one line or none, the
+right exit status, and the answer saved with what arrived (never left `streaming`)."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import clean_env
+from tests.server import ChatServer, Script, sse
+
+TIMEOUT = 20
+
+
+def answers(home: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(home / "chatrepl.db") as db:
+        return db.execute(
+            "SELECT content, status FROM messages WHERE role = 'assistant' ORDER BY id"
+        ).fetchall()
+
+
+def start(home: Path, url: str, *args: str, **extra: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "chatrepl", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=clean_env(home, CHATREPL_URL=url, **extra),
+    )
+
+
+def test_a_reader_that_closes_the_pipe_ends_the_run_quietly_with_141(
+    server: ChatServer, chatrepl_home: Path
+) -> None:
+    """`chatrepl q | head -c 10`: the answer so far saved `interrupted`, no traceback."""
+    gate = threading.Event()
+    server.add(Script(pieces=[*sse("first words ", done=False), gate, *sse("and more")]))
+    child = start(chatrepl_home, server.url, "q")
+    assert child.stdout is not None and child.stderr is not None
+    assert child.stdout.read(5) == b"first"
+    child.stdout.close()  # as head does once it has its bytes
+    gate.set()
+    assert child.wait(TIMEOUT) == 141
+    assert child.stderr.read() == b""
+    assert answers(chatrepl_home) == [("first words and more", "interrupted")]
+
+
+def test_a_listing_into_a_closed_pipe_ends_quietly(server: ChatServer, chatrepl_home: Path) -> None:
+    """`--list | head -1` and `--show ID | head -1` with more than a pipe holds."""
+    server.add(Script(pieces=sse("x" * 200_000)))
+    first = start(chatrepl_home, server.url, "q")
+    first.communicate(timeout=TIMEOUT)
+    for args in (["--show", "-"], ["--list", "--all"], ["--search", "q"]):
+        if args[0] == "--show":
+            with sqlite3.connect(chatrepl_home / "chatrepl.db") as db:
+                args = ["--show", db.execute("SELECT id FROM conversations").fetchone()[0]]
+        child = start(chatrepl_home, server.url, *args)
+        assert child.stdout is not None and child.stderr is not None
+        child.stdout.read(1)
+        child.stdout.close()
+        code = child.wait(TIMEOUT)
+        assert code in (0, 141), args
+        assert child.stderr.read() == b"", args
+
+
+def test_a_full_disk_is_one_line_and_exit_1(server: ChatServer, chatrepl_home: Path) -> None:
+    server.add(Script(pieces=sse("an answer ", "to keep")))
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "chatrepl", "q"],
+            stdin=subprocess.DEVNULL,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=clean_env(chatrepl_home, CHATREPL_URL=server.url),
+            timeout=TIMEOUT,
+        )
+    assert done.returncode == 1
+    assert done.stderr == "chatrepl: Could not write to stdout: No space left on device.\n"
+    [(content, status)] = answers(chatrepl_home)
+    assert status == "interrupted" and "an answer".startswith(content[:9])
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_a_narrow_encoding_replaces_what_it_cannot_hold(
+    server: ChatServer, chatrepl_home: Path, encoding: str
+) -> None:
+    text = "Grüße, 世界 and ✓"
+    server.add(Script(pieces=sse(text)))
+    done = subprocess.run(
+        [sys.executable, "-m", "chatrepl", "q"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        env=clean_env(chatrepl_home, CHATREPL_URL=server.url, PYTHONIOENCODING=encoding),
+        timeout=TIMEOUT,
+    )
+    assert done.returncode == 0 and done.stderr == b""
+    shown = done.stdout.decode(encoding)
+    assert shown.startswith("Gr") and "and ?" in shown and "Traceback" not in shown
+    assert answers(chatrepl_home) == [(text, "complete")]
