@@ -98,3 +98,23 @@ def test_ctrl_x_ctrl_e_edits_the_line_in_the_editor(
     child.sendcontrol("d")
     assert finish(child) == 0
     assert sent(server) == ["SHOUT THIS"]
+
+
+def test_a_paste_without_bracketed_paste_is_one_message(
+    server: ChatServer, chatrepl_home: Path
+) -> None:
+    """Lines that arrive in one read (a terminal or tmux pasting without bracketed
+    paste) are one message; the Enter a person presses afterwards sends it."""
+    child = spawn(server, chatrepl_home)
+    prompt(child)
+    child.send("pasted one\rpasted two\rpasted three")
+    child.expect_exact("pasted three")
+    child.send("\r")
+    child.expect_exact("Answer 1")
+    prompt(child)
+    child.send("typed alone\r")
+    child.expect_exact("Answer 2")
+    prompt(child)
+    child.sendcontrol("d")
+    assert finish(child) == 0
+    assert sent(server) == ["pasted one\npasted two\npasted three", "typed alone"]

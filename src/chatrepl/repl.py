@@ -9,6 +9,7 @@ corrupt) and completion derives from the command registry.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import AsyncGenerator, Iterable, Iterator
@@ -150,6 +151,20 @@ class CommandCompleter(Completer):
             yield Completion(value, start_position=start, display_meta=meta)
 
 
+def pasting(event: KeyPressEvent) -> bool:
+    """This Enter came from a terminal in one read with more keys after it: a paste
+    without bracketed paste (some terminals, tmux's paste-buffer without -p), not a
+    person pressing Enter, so it is a newline in the message, not the end of it. A key
+    typed ahead while an answer streamed comes in one read too, but its Enter is the
+    last key of that read, and sends."""
+    if not event.key_processor.input_queue:
+        return False
+    try:
+        return os.isatty(event.app.input.fileno())
+    except (OSError, ValueError, NotImplementedError):
+        return False
+
+
 def key_bindings() -> KeyBindings:
     kb = KeyBindings()
 
@@ -158,6 +173,9 @@ def key_bindings() -> KeyBindings:
         buffer = event.current_buffer
         if buffer.complete_state and buffer.complete_state.current_completion:
             buffer.apply_completion(buffer.complete_state.current_completion)
+            return
+        if pasting(event):
+            buffer.insert_text("\n")
             return
         buffer.validate_and_handle()
 
