@@ -184,3 +184,33 @@ def test_the_database_is_closed_as_a_run_ends(server: ChatServer, chatrepl_home:
     assert run(chatrepl_home, "q", url=server.url).returncode == 0
     assert run(chatrepl_home, "--list").returncode == 0
     assert sorted(p.name for p in chatrepl_home.iterdir()) == ["chatrepl.db"]
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--list", "--show", "abc"], "--list and --show cannot go together."),
+        (["--list", "a question"], "--list takes no question."),
+        (["--search", "x", "-c"], "--search takes no -c, -r or -f."),
+        (["--all"], "--all and --limit go with --list."),
+        (["--limit", "5"], "--all and --limit go with --list."),
+        (["-r", ""], "-r needs a conversation id."),
+        (["--code"], "--code goes with --show ID."),
+    ],
+)
+def test_contradicting_flags_are_one_line_and_exit_2(
+    chatrepl_home: Path, args: list[str], said: str
+) -> None:
+    done = run(chatrepl_home, *args)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith(f"chatrepl: {said}") and done.stderr.count("\n") == 1
+    assert not chatrepl_home.exists()  # refused before anything was opened or saved
+
+
+@pytest.mark.parametrize("limit", ["0", "-3", "x"])
+def test_a_limit_that_is_no_positive_number_is_a_usage_error(
+    chatrepl_home: Path, limit: str
+) -> None:
+    done = run(chatrepl_home, "--list", "--limit", limit)
+    assert done.returncode == 2 and "must be a positive integer" in done.stderr
+    assert "No saved conversations" not in done.stdout + done.stderr

@@ -69,7 +69,8 @@ def test_dispatch_calls_the_bound_method_with_the_argument() -> None:
 
 def test_names_aliases_and_unique_prefixes(registry: Registry) -> None:
     assert registry.lookup("quit").name == "exit"
-    assert registry.lookup("clear").name == "reset"
+    assert registry.lookup("new").name == "reset"
+    assert registry.lookup("clear").name == "clear"
     assert registry.lookup("he").name == "help"
     assert registry.lookup("li").name == "list"
 

@@ -48,6 +48,28 @@ def test_rename_and_export_to_a_file(
     assert data["messages"][1]["meta"]["first_token"] >= 0  # timing kept with the answer
 
 
+def test_an_export_takes_its_format_from_the_extension_and_asks_before_overwriting(
+    server: ChatServer, chatrepl_home: Path, tmp_path: Path
+) -> None:
+    cli(chatrepl_home, "original", url=server.url)
+    cid = ids(chatrepl_home)[0]
+    as_json, as_md = tmp_path / "x.json", tmp_path / "x.md"
+    assert cli(chatrepl_home, "--export", cid, "-o", str(as_json)).returncode == 0
+    assert json.loads(as_json.read_text())["id"] == cid  # .json: JSON, no --format needed
+    assert cli(chatrepl_home, "--export", cid, "-o", str(as_md)).stdout.endswith("(md).\n")
+    assert as_md.read_text().startswith("# original")
+    assert as_json.stat().st_mode & 0o777 == as_md.stat().st_mode & 0o777 == 0o600
+    forced = cli(chatrepl_home, "--export", cid, "--format", "json", "-o", str(as_md), "--yes")
+    assert forced.returncode == 0 and json.loads(as_md.read_text())["id"] == cid
+    as_md.write_text("mine")
+    as_md.chmod(0o644)
+    refused = cli(chatrepl_home, "--export", cid, "-o", str(as_md))  # stdin is no terminal
+    assert refused.returncode == 2 and "exists. Add --yes to overwrite it." in refused.stderr
+    assert as_md.read_text() == "mine"
+    assert cli(chatrepl_home, "--export", cid, "-o", str(as_md), "--yes").returncode == 0
+    assert as_md.read_text().startswith("# original") and as_md.stat().st_mode & 0o777 == 0o600
+
+
 def test_search_shows_snippets_and_ids(server: ChatServer, chatrepl_home: Path) -> None:
     cli(chatrepl_home, "tell me about otters and their habits", url=server.url)
     cli(chatrepl_home, "nothing related", url=server.url)
@@ -81,6 +103,7 @@ def test_repl_rename_export_search_delete(
     r = Repl(chat, input=pipe, output=DummyOutput())
     pipe.send_text(
         "penguins are birds\r/rename Bird facts\r/export\r/export notes.json\r"
+        "/rename Other\r/export notes.json\rn\r"
         "/search penguin\r/delete\rn\r/delete\ry\r/exit\r"
     )
     r.run()
@@ -90,7 +113,10 @@ def test_repl_rename_export_search_delete(
     assert "Renamed to Bird facts." in text
     md_files = list(tmp_path.glob("chatrepl-*.md"))
     assert len(md_files) == 1 and md_files[0].read_text().startswith("# Bird facts")
-    assert json.loads((tmp_path / "notes.json").read_text())["title"] == "Bird facts"
+    notes = tmp_path / "notes.json"
+    assert json.loads(notes.read_text())["title"] == "Bird facts"  # asked, and kept
+    assert "notes.json exists. Overwrite it?" not in text  # the question is the prompt's
+    assert "Nothing was written." in text and notes.stat().st_mode & 0o777 == 0o600
     assert "[penguins]" in text
     assert "Nothing was deleted." in text and "Deleted" in text
     assert hits == []  # deleted: nothing left to find

@@ -75,9 +75,29 @@ def test_undo_takes_back_and_offers_the_question(
 
 def test_undo_with_nothing_says_so(server: ChatServer, tmp_path: Path, pipe: PipeInput) -> None:
     r, out = repl_for(Settings(endpoint=Endpoint(url=server.url)), tmp_path, pipe)
-    pipe.send_text("/undo\r/retry\r\x04")
+    pipe.send_text("/undo\r/retry\r/resume zzz\r/clear\r\x04")
     r.run()
-    assert out.getvalue().count("There is no exchange to take back yet.") == 2
+    text = out.getvalue()
+    assert text.count("There is no exchange to take back yet.") == 1  # /undo's words
+    assert "There is no question to ask again yet. Ask one first." in text  # /retry's
+    assert "No conversation matches zzz. Type /list to see them." in text
+    assert "--list" not in text  # the REPL's own command, not the command line's
+    assert "\x1b[H\x1b[2J\x1b[3J" in text and "New conversation." in text  # /clear
+    assert server.requests == []
+
+
+def test_the_first_run_hint_while_nothing_is_saved(
+    server: ChatServer, tmp_path: Path, pipe: PipeInput
+) -> None:
+    hint = "/help for commands, Ctrl-D to leave, !cmd runs a command, @file attaches a file."
+    r, out = repl_for(Settings(endpoint=Endpoint(url=server.url)), tmp_path, pipe)
+    pipe.send_text("hello\r\x04")
+    r.run()
+    assert out.getvalue().startswith(f"\x1b[2m{hint}")
+    again, out = repl_for(Settings(endpoint=Endpoint(url=server.url)), tmp_path, pipe)
+    pipe.send_text("\x04")
+    again.run()
+    assert hint not in out.getvalue()  # something is saved: no hint any more
 
 
 def test_system_prompt_is_sent_and_saved(
@@ -152,7 +172,7 @@ def test_stats_of_the_last_answer_and_the_conversation(
     text = out.getvalue()
     assert "No answers yet in this conversation." in text
     assert "tokens not reported by the server" in text  # the echo answer has no usage
-    assert "24 prompt and 3 answer tokens" in text and "1 answers, 3 answer tokens" in text
+    assert "24 prompt and 3 answer tokens" in text and "1 answer, 3 answer tokens" in text
 
 
 def test_copy_through_a_clipboard_command(

@@ -121,8 +121,7 @@ def parser(env: Environment | None = None) -> Parser:
     manage.add_argument(
         "--limit",
         metavar="N",
-        type=int,
-        default=50,
+        type=_positive,
         help="with --list: how many, newest first (default 50)",
     )
     manage.add_argument("--show", metavar="ID", help="print a conversation")
@@ -136,14 +135,18 @@ def parser(env: Environment | None = None) -> Parser:
     )
     manage.add_argument("--export", metavar="ID", help="export a conversation to stdout")
     manage.add_argument(
-        "--format", choices=("md", "json"), default="md", help="with --export: md (default) or json"
+        "--format",
+        choices=("md", "json"),
+        help="with --export: md or json (default: from -o's extension, .json is JSON; else md)",
     )
     manage.add_argument("-o", "--output", metavar="FILE", help="with --export: write to FILE")
     manage.add_argument(
         "--rename", nargs=2, metavar=("ID", "TITLE"), help="give a conversation a new title"
     )
     manage.add_argument("--delete", metavar="ID", help="delete a conversation (asks first)")
-    manage.add_argument("--yes", action="store_true", help="with --delete: do not ask")
+    manage.add_argument(
+        "--yes", action="store_true", help="with --delete, or --export -o FILE: do not ask"
+    )
     manage.add_argument(
         "--search",
         metavar="TEXT",
@@ -322,8 +325,37 @@ def _read_stdin(stream: TextIO) -> str:
     return text
 
 
+def _check(args: argparse.Namespace) -> None:
+    """Flags that contradict each other, or that go with one that is missing."""
+    actions = {
+        "--list": args.list,
+        "--show": args.show is not None,
+        "--export": args.export is not None,
+        "--delete": args.delete is not None,
+        "--search": args.search is not None,
+        "--rename": args.rename is not None,
+    }
+    chosen = [flag for flag, given in actions.items() if given]
+    if len(chosen) > 1:
+        raise UsageError(f"{chosen[0]} and {chosen[1]} cannot go together.", "Give one of them.")
+    if chosen and (args.question or args.cont or args.resume is not None or args.files):
+        what = "question" if args.question else "-c, -r or -f"
+        raise UsageError(f"{chosen[0]} takes no {what}.", f"Run {chosen[0]} on its own.")
+    if not args.list and (args.all or args.limit is not None):
+        raise UsageError("--all and --limit go with --list.", "Try: chatrepl --list --all.")
+    if args.code is not None and args.show is None:
+        raise UsageError("--code goes with --show ID.", "Try: chatrepl --show ID --code.")
+    if args.export is None and (args.format is not None or args.output is not None):
+        raise UsageError("--format and -o go with --export ID.", "Try: chatrepl --export ID.")
+    if args.resume is not None and not args.resume.strip():
+        raise UsageError("-r needs a conversation id.", "chatrepl --list shows them.")
+    if args.cont and args.resume is not None:
+        raise UsageError("-c and -r cannot go together.", "-c continues the newest; -r ID another.")
+
+
 def program(args: argparse.Namespace, env: Environment) -> int:
     """What the arguments ask for; errors are raised, for `main` to report."""
+    _check(args)
     settings = _settings(args, env)
     paths = env.paths
     if args.print_config:
@@ -336,8 +368,6 @@ def program(args: argparse.Namespace, env: Environment) -> int:
     for warning in settings.warnings:
         renderer.warn(warning)
 
-    if args.code is not None and args.show is None:
-        raise UsageError("--code goes with --show ID.", "Try: chatrepl --show ID --code.")
     managing = (args.show, args.export, args.delete, args.search, args.rename)
     if args.list or any(value is not None for value in managing):
         from chatrepl import manage

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from chatrepl.blocks import choose_code
@@ -19,13 +20,30 @@ def export_text(conversation: Conversation, fmt: str) -> str:
 
 
 def write_export(conversation: Conversation, path: Path, fmt: str = "") -> str:
-    """Write an export file (JSON for .json, else Markdown); return the format used."""
+    """Write an export file, readable by its owner only (0600): the format given, else
+    JSON for .json and Markdown for anything else; return the format used."""
     fmt = fmt or ("json" if path.suffix.lower() == ".json" else "md")
     try:
-        path.write_text(export_text(conversation, fmt) + "\n", encoding="utf-8")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # a file that was there keeps no wider mode
+        with open(fd, "w", encoding="utf-8") as file:
+            file.write(export_text(conversation, fmt) + "\n")
     except OSError as exc:
-        raise UsageError(f"Could not write {path}: {exc.strerror or exc}.") from None
+        raise UsageError(f"Could not write {sanitize(str(path))}: {exc.strerror or exc}.") from None
     return fmt
+
+
+def may_overwrite(path: Path, yes: bool, env: Environment) -> bool:
+    """Whether `path` may be written: it is new, or --yes, or the person says so (a
+    question on stderr, an answer on stdin: refused when stdin is not a terminal)."""
+    if not path.exists() or yes:
+        return True
+    shown = sanitize(str(path))
+    if not env.stdin_isatty:
+        raise UsageError(f"{shown} exists.", "Add --yes to overwrite it.")
+    env.stderr.write(f"{shown} exists. Overwrite it? [y/N] ")
+    env.stderr.flush()
+    return env.stdin.readline().strip().lower() in ("y", "yes")
 
 
 def show_code(conversation: Conversation, number: int, env: Environment) -> int:
@@ -41,7 +59,7 @@ def show_code(conversation: Conversation, number: int, env: Environment) -> int:
 
 def run(args: argparse.Namespace, store: Store, renderer: Renderer, env: Environment) -> int:
     if args.list:
-        limit = None if args.all else args.limit
+        limit = None if args.all else args.limit or 50
         renderer.conversations(store.list_conversations(limit))
         return EXIT_OK
     if args.show is not None and args.code is not None:
@@ -52,12 +70,17 @@ def run(args: argparse.Namespace, store: Store, renderer: Renderer, env: Environ
     if args.export is not None:
         conversation = store.load(store.resolve(args.export))
         if args.output:
-            write_export(conversation, Path(args.output), args.format)
-            renderer.note(f"Exported {conversation.id} to {args.output}.")
+            target = Path(args.output).expanduser()
+            if not may_overwrite(target, args.yes, env):
+                renderer.note("Nothing was written.")
+                return EXIT_FAILED
+            fmt = write_export(conversation, target, args.format or "")
+            renderer.note(f"Exported {conversation.id} to {sanitize(args.output)} ({fmt}).")
             return EXIT_OK
-        text = export_text(conversation, args.format)
+        fmt = args.format or "md"
+        text = export_text(conversation, fmt)
         if env.stdout_isatty:  # made safe to look at; to a file or a pipe it stays exact
-            text = escape_json(text) if args.format == "json" else sanitize(text)
+            text = escape_json(text) if fmt == "json" else sanitize(text)
         env.stdout.write(text + "\n")
         return EXIT_OK
     if args.rename is not None:

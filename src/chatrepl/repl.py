@@ -66,6 +66,9 @@ def quiet_terminal() -> Iterator[None]:
             termios.tcsetattr(fd, termios.TCSANOW, saved)
 
 
+FIRST_RUN = "/help for commands, Ctrl-D to leave, !cmd runs a command, @file attaches a file."
+
+
 class StoreHistory(History):
     """Input history kept in the conversation database, shared live between sessions.
 
@@ -244,6 +247,7 @@ class Repl:
     # ---------------------------------------------------------- the loop
 
     def run(self) -> int:
+        self.greet()
         try:
             while not self.session.exiting:
                 try:
@@ -259,6 +263,13 @@ class Repl:
         finally:
             self.chat.release()
         return 0
+
+    def greet(self) -> None:
+        """One dim line of where to start, while nothing has been saved yet."""
+        store = self.chat.store
+        with contextlib.suppress(ChatreplError):
+            if store is not None and not store.list_conversations(1):
+                self.renderer.note(FIRST_RUN)
 
     def read(self) -> str:
         session = self.session

@@ -6,6 +6,7 @@ from __future__ import annotations
 from chatrepl import branches, tree
 from chatrepl.commands import CommandError, command
 from chatrepl.conversation import make_title
+from chatrepl.errors import ChatreplError
 from chatrepl.outcome import Status
 from chatrepl.session.state import RESUME_SHOWN, Session
 
@@ -21,6 +22,8 @@ class Branches:
     @command("retry", "Ask the last question again; the earlier answer stays (/prev, /next).")
     def retry(self, arg: str) -> None:
         chat = self.session.chat
+        if not any(m.role == "user" for m in chat.conversation.messages):
+            raise ChatreplError("There is no question to ask again yet.", "Ask one first.")
         outcome = self.session.turn(chat.retry)
         alternatives = tree.alternatives(chat.conversation)
         if alternatives is not None and outcome.status is not Status.UNSENT:

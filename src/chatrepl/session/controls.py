@@ -7,10 +7,13 @@ from chatrepl import compact
 from chatrepl.commands import CommandError, command
 from chatrepl.conversation import Message
 from chatrepl.session.state import Session
+from chatrepl.wording import plural
 
 KEYS = (
-    "Enter sends, Alt+Enter or Ctrl-J adds a line, Ctrl-C stops an answer, Ctrl-D leaves. "
-    "Start a message with // to send a leading slash."
+    "Enter sends, Alt+Enter or Ctrl-J adds a line, Ctrl-C stops an answer, Ctrl-D leaves; "
+    "Up and Down walk the history, Ctrl-R searches it, Ctrl-X Ctrl-E opens your editor, "
+    "Alt+Left and Alt+Right show the other answers. @path attaches a file (Tab completes), "
+    "!command runs a command and attaches its output, // starts a message with a slash."
 )
 
 
@@ -68,7 +71,7 @@ def stats_rows(answers: list[Message]) -> list[tuple[str, str]]:
         ),
         (
             "conversation",
-            f"{len(answers)} answers, {all_tokens}; first token after "
+            f"{plural(len(answers), 'answer')}, {all_tokens}; first token after "
             f"{_seconds(mean(firsts))} and speed {_speed(mean(speeds))} on average",
         ),
     ]

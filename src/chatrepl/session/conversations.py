@@ -7,11 +7,14 @@ from pathlib import Path
 
 from chatrepl.commands import CommandError, command
 from chatrepl.conversation import make_title
-from chatrepl.errors import ChatreplError
+from chatrepl.errors import ChatreplError, NotFoundError
 from chatrepl.manage import write_export
 from chatrepl.sanitize import sanitize
 from chatrepl.session.state import Session
 from chatrepl.store import Store
+
+#: Home, clear the screen and the scrollback (as `clear` does in a shell).
+CLEAR_SCREEN = "\x1b[H\x1b[2J\x1b[3J"
 
 
 class Conversations:
@@ -28,12 +31,15 @@ class Conversations:
             raise ChatreplError("Saving is off, so there are no saved conversations.")
         return store
 
-    @command(
-        "reset", "Start a new conversation; the current one stays saved.", aliases=("new", "clear")
-    )
+    @command("reset", "Start a new conversation; the current one stays saved.", aliases=("new",))
     def reset(self, arg: str) -> None:
         self.session.chat.new()
         self.session.renderer.note("New conversation.")
+
+    @command("clear", "Clear the screen and start a new conversation, as /reset does.")
+    def clear(self, arg: str) -> None:
+        self.session.renderer.write_control(CLEAR_SCREEN)
+        self.reset(arg)
 
     @command("list", "List saved conversations, newest first.")
     def list_saved(self, arg: str) -> None:
@@ -52,7 +58,10 @@ class Conversations:
     def resume(self, arg: str) -> None:
         if not arg:
             raise CommandError("/resume needs a conversation id.", "Type /list to see them.")
-        self.session.chat.load(arg)
+        try:
+            self.session.chat.load(arg)
+        except NotFoundError as exc:  # its hint speaks of the command line
+            raise NotFoundError(exc.message, "Type /list to see them.") from None
         self.show_resumed()
 
     def show_resumed(self) -> None:
@@ -109,6 +118,10 @@ class Conversations:
             self.session.renderer.note("This conversation is empty; there is nothing to export.")
             return
         target = Path(arg).expanduser() if arg else Path(f"chatrepl-{conversation.id}.md")
+        shown = sanitize(str(target))
+        if target.exists() and not self.session.confirm(f"{shown} exists. Overwrite it? [y/N] "):
+            self.session.renderer.note("Nothing was written.")
+            return
         fmt = write_export(conversation, target)
         self.session.renderer.note(f"Exported {len(conversation)} messages to {target} ({fmt}).")
 
