@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -268,11 +270,23 @@ def test_ctrl_c_stops_the_command_and_its_children() -> None:
     old = signal.signal(signal.SIGALRM, interrupt)
     signal.setitimer(signal.ITIMER_REAL, 0.5)
     try:
-        out = shell.run("echo started; sleep 30 | cat", lambda s: None, 1024)
+        out = shell.run("sleep 30 & echo $!; sleep 30 | cat", lambda s: None, 1024)
     finally:
         signal.signal(signal.SIGALRM, old)
-    assert out.status is None and out.text == "started\n"
-    assert out.describe().endswith("stopped")
+    assert out.status is None and out.describe().endswith("stopped")
+    child = int(out.text.split()[0])  # a process the command started in the background
+    deadline = time.monotonic() + shell.STOP_SECONDS + 1
+    while time.monotonic() < deadline:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(child, os.WNOHANG)  # not ours to reap, but harmless if it were
+        time.sleep(0.05)
+    else:
+        os.kill(child, signal.SIGKILL)
+        raise AssertionError("the command's child outlived Ctrl-C")
 
 
 def test_a_permission_error_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,8 @@ from chatrepl.chat import Chat
 from chatrepl.config import Endpoint, Settings
 from chatrepl.render import Renderer, make_console
 from chatrepl.store import Store
-from tests.helpers import error_script, make_chat
+from chatrepl.transport import Transport
+from tests.helpers import error_script, make_chat, run_chatrepl
 from tests.server import ChatServer, Script, sse
 
 
@@ -119,9 +121,28 @@ def test_ctrl_c_mid_answer_keeps_what_arrived(tmp_path: Path) -> None:
 
 
 def test_no_save_writes_nothing(server: ChatServer, tmp_path: Path) -> None:
-    chat, _ = make_chat(server.url, tmp_path, save=False)
-    chat.ask("q")
-    assert not (tmp_path / "chatrepl.db").exists()
+    """Settings(save=False) keeps a store it is given from being written."""
+    store = Store(tmp_path / "chatrepl.db")
+    chat = Chat(
+        Settings(endpoint=Endpoint(url=server.url), save=False),
+        Transport(connect_timeout=2, idle_timeout=5),
+        Renderer(make_console(io.StringIO()), markdown=False, plain=True),
+        store,
+    )
+    assert chat.ask("q").status == "complete"
+    assert rows(tmp_path) == []
+
+
+def test_the_no_save_flag_writes_nothing(server: ChatServer, chatrepl_home: Path) -> None:
+    done = run_chatrepl(chatrepl_home, "--no-save", "q", url=server.url)
+    assert done.returncode == 0 and done.stdout.startswith("Answer 1")
+    assert not (chatrepl_home / "chatrepl.db").exists()
+    run_chatrepl(chatrepl_home, "q", url=server.url, check=True)
+    before = rows(chatrepl_home)
+    continued = run_chatrepl(chatrepl_home, "-c", "--no-save", "more", url=server.url)
+    assert continued.returncode == 0 and continued.stdout.startswith("Answer")
+    assert len(server.requests[-1].body["messages"]) == 3  # the saved turn went along
+    assert rows(chatrepl_home) == before  # and nothing of it was saved
 
 
 def test_plain_mode_writes_exactly_the_text(server: ChatServer, tmp_path: Path) -> None:

@@ -136,8 +136,12 @@ def test_config_precedence_flags_env_file(
     )
     run(chatrepl_home, "--config", str(config), "q")
     assert server.requests[-1].body["model"] == "from-file"
-    run(chatrepl_home, "--config", str(config), "--model", "from-flag", "q")
-    assert server.requests[-1].body["model"] == "from-flag"
+    from_env = {"CHATREPL_MODEL": "from-env"}
+    run(chatrepl_home, "--config", str(config), "q", env=from_env)
+    assert server.requests[-1].body["model"] == "from-env"  # the environment beats the file
+    run(chatrepl_home, "--config", str(config), "--model", "from-flag", "q", env=from_env)
+    assert server.requests[-1].body["model"] == "from-flag"  # and a flag beats both
+    assert len(server.requests) == 3
 
 
 @pytest.mark.parametrize(

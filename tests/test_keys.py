@@ -62,6 +62,8 @@ def test_newlines_paste_and_history_keys(server: ChatServer, chatrepl_home: Path
 def test_tab_completes_commands(server: ChatServer, chatrepl_home: Path) -> None:
     # (The toolbar is checked through the REPL's own test: prompt_toolkit draws it only
     # where the terminal answers cursor-position requests, which pexpect does not.)
+    chatrepl_home.mkdir(parents=True)
+    (chatrepl_home / "config.toml").write_text('[endpoints.alternative]\nurl = "http://x.test/"\n')
     child = spawn(server, chatrepl_home)
     prompt(child)
     child.send("/sta\t")
@@ -69,6 +71,11 @@ def test_tab_completes_commands(server: ChatServer, chatrepl_home: Path) -> None
     child.expect_exact("ts")
     child.send("\r")
     child.expect_exact("No answers yet")  # what /stats says: the completion was taken
+    prompt(child)
+    child.send("/endpoint alt\t")  # an argument, which Enter alone would not complete
+    child.expect_exact("ernative")
+    child.send("\r")
+    child.expect_exact("alternative: http://x.test/")
     prompt(child)
     child.sendcontrol("d")
     assert finish(child) == 0

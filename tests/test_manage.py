@@ -11,7 +11,9 @@ from prompt_toolkit.application import create_app_session
 from prompt_toolkit.input import PipeInput, create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
+from chatrepl.conversation import Conversation
 from chatrepl.repl import Repl
+from chatrepl.store import Store
 from tests.helpers import make_chat, run_chatrepl
 from tests.server import ChatServer
 
@@ -81,12 +83,23 @@ def test_search_shows_snippets_and_ids(server: ChatServer, chatrepl_home: Path) 
     assert cli(chatrepl_home, "--search", 'AND OR "NEAR(').returncode == 1  # no syntax error
 
 
-def test_ambiguous_and_unknown_ids_are_clear(server: ChatServer, chatrepl_home: Path) -> None:
-    cli(chatrepl_home, "x", url=server.url)
+def test_ambiguous_and_unknown_ids_are_clear(chatrepl_home: Path) -> None:
+    chatrepl_home.mkdir()
+    store = Store(chatrepl_home / "chatrepl.db")
+    for cid in ("abc1", "abc2"):
+        conversation = Conversation(id=cid)
+        store.add_message(conversation, conversation.add("user", f"question {cid}"))
+    store.close()
     done = cli(chatrepl_home, "--show", "zzzz")
     assert done.returncode == 1 and "No conversation matches zzzz." in done.stderr
+    done = cli(chatrepl_home, "--show", "abc")
+    assert done.returncode == 1
+    assert done.stderr == (
+        "chatrepl: The id abc matches more than one conversation. Type more of it.\n"
+    )
+    assert "question abc2" in cli(chatrepl_home, "--show", "abc2").stdout
     done = cli(chatrepl_home, "--show", "")
-    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.returncode == 1 and "No conversation id was given." in done.stderr
 
 
 @pytest.fixture

@@ -3,6 +3,8 @@ right exit status, and the answer saved with what arrived (never left `streaming
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import subprocess
 import sys
@@ -11,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from chatrepl.conversation import Conversation
+from chatrepl.store import Store
 from tests.conftest import clean_env
 from tests.server import ChatServer, Script, sse
 
@@ -50,22 +54,40 @@ def test_a_reader_that_closes_the_pipe_ends_the_run_quietly_with_141(
     assert answers(chatrepl_home) == [("first words and more", "interrupted")]
 
 
-def test_a_listing_into_a_closed_pipe_ends_quietly(server: ChatServer, chatrepl_home: Path) -> None:
-    """`--list | head -1` and `--show ID | head -1` with more than a pipe holds."""
-    server.add(Script(pieces=sse("x" * 200_000)))
-    first = start(chatrepl_home, server.url, "q")
-    first.communicate(timeout=TIMEOUT)
-    for args in (["--show", "-"], ["--list", "--all"], ["--search", "q"]):
-        if args[0] == "--show":
-            with sqlite3.connect(chatrepl_home / "chatrepl.db") as db:
-                args = ["--show", db.execute("SELECT id FROM conversations").fetchone()[0]]
-        child = start(chatrepl_home, server.url, *args)
-        assert child.stdout is not None and child.stderr is not None
-        child.stdout.read(1)
-        child.stdout.close()
-        code = child.wait(TIMEOUT)
-        assert code in (0, 141), args
-        assert child.stderr.read() == b"", args
+def small_pipe() -> tuple[int, int]:
+    """A pipe that holds one page (4 KiB), so that any listing longer than that meets
+    the closed end."""
+    read, write = os.pipe()
+    fcntl.fcntl(write, fcntl.F_SETPIPE_SZ, 4096)
+    return read, write
+
+
+def test_a_listing_into_a_closed_pipe_ends_quietly_with_141(chatrepl_home: Path) -> None:
+    """`--list | head -1`, `--search x | head -1`, `--show ID | head -1`, each with more
+    to write than the pipe holds."""
+    chatrepl_home.mkdir()
+    store = Store(chatrepl_home / "chatrepl.db")
+    for n in range(80):
+        conversation = Conversation()
+        question = f"question {n} about penguins and the long ways they walk over the ice"
+        store.add_message(conversation, conversation.add("user", question))
+        answer = "penguin " * (5000 if n == 79 else 3)
+        store.add_message(conversation, conversation.add("assistant", answer))
+    store.close()
+    for args in (["--list", "--all"], ["--search", "penguins"], ["--show", conversation.id]):
+        read, write = small_pipe()
+        child = subprocess.Popen(
+            [sys.executable, "-m", "chatrepl", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=write,
+            stderr=subprocess.PIPE,
+            env=clean_env(chatrepl_home),
+        )
+        os.close(write)
+        assert os.read(read, 1)  # head has what it wants
+        os.close(read)
+        assert child.wait(TIMEOUT) == 141, args
+        assert child.stderr is not None and child.stderr.read() == b"", args
 
 
 def test_a_full_disk_is_one_line_and_exit_1(server: ChatServer, chatrepl_home: Path) -> None:
@@ -83,7 +105,7 @@ def test_a_full_disk_is_one_line_and_exit_1(server: ChatServer, chatrepl_home: P
     assert done.returncode == 1
     assert done.stderr == "chatrepl: Could not write to stdout: No space left on device.\n"
     [(content, status)] = answers(chatrepl_home)
-    assert status == "interrupted" and "an answer".startswith(content[:9])
+    assert status == "interrupted" and content.startswith("an answer")
 
 
 @pytest.mark.parametrize("encoding", ["ascii", "latin-1"])

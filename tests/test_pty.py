@@ -166,7 +166,10 @@ def test_ctrl_c_while_waiting_returns_at_once(server: ChatServer, chatrepl_home:
     child = spawn(server, chatrepl_home)
     prompt(child)
     child.send("never answered\r")
-    time.sleep(0.5)
+    deadline = time.monotonic() + TIMEOUT
+    while not server.requests:  # the request is in flight, the server holding it
+        assert time.monotonic() < deadline, "the question was never sent"
+        time.sleep(0.02)
     started = time.monotonic()
     child.sendintr()
     child.expect_exact("your question is back at the prompt")
@@ -177,3 +180,4 @@ def test_ctrl_c_while_waiting_returns_at_once(server: ChatServer, chatrepl_home:
     child.sendcontrol("c")
     child.sendcontrol("d")
     assert finish(child) == 0
+    assert len(server.requests) == 1  # stopped while waiting, not sent again

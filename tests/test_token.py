@@ -59,3 +59,5 @@ def test_the_token_never_appears_anywhere(
 def test_unreachable_with_debug_does_not_leak_the_token(chatrepl_home: Path) -> None:
     done = run_cli(chatrepl_home, "http://127.0.0.1:9/api/chat")
     assert done.returncode == 1 and TOKEN not in done.stderr + done.stdout
+    assert "Traceback" in done.stderr  # --debug did show what happened
+    assert "Connection refused by 127.0.0.1:9" in done.stderr

@@ -388,7 +388,7 @@ def program(args: argparse.Namespace, env: Environment) -> int:
     chat = _chat(settings, renderer, args, env)
     if question:
         renderer.console_reasoning = False
-        return _one_shot(chat, question, attached)
+        return _one_shot(chat, question, attached, env)
     from chatrepl.repl import Repl
 
     repl = Repl(chat, attached=attached, env=env)
@@ -485,7 +485,7 @@ class LazyTransport:
         return self._transport.stream(endpoint, messages, token)
 
 
-def _one_shot(chat: Chat, question: str, attached: list[Attachment]) -> int:
+def _one_shot(chat: Chat, question: str, attached: list[Attachment], env: Environment) -> int:
     from chatrepl.outcome import exit_status, told
 
     renderer = chat.renderer
@@ -495,6 +495,10 @@ def _one_shot(chat: Chat, question: str, attached: list[Attachment]) -> int:
         outcome = chat.ask(question, attached)
     finally:
         chat.release()
+    if outcome.error is not None and chat.settings.debug:
+        import traceback  # what went wrong underneath, as --debug promises
+
+        traceback.print_exception(outcome.error, file=env.stderr)
     for line in told(outcome, interactive=False):
         renderer.tell(line, prefix="chatrepl: ")
     return exit_status(outcome)
