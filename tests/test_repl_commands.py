@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import stat
 import sys
 from collections.abc import Iterator
@@ -192,16 +193,35 @@ def test_copy_through_a_clipboard_command(
     assert target.read_text().startswith("Answer 1: you said *something*.")
 
 
-def test_osc52_and_its_tmux_wrapping() -> None:
+def test_osc52_and_its_tmux_wrapping(tmp_path: Path) -> None:
     written: list[str] = []
     how = clipboard.copy("hé", written.append, env={"TERM": "xterm-kitty"}, interactive=True)
     assert how == "the terminal (OSC 52)" and written == ["\x1b]52;c;aMOp\x07"]
-    clipboard.copy("hé", written.append, env={"TMUX": "/tmp/t,1,0"}, interactive=True)
+    no_tmux = {"TMUX": "/tmp/t,1,0", "PATH": str(tmp_path)}  # no tmux command to confirm
+    how = clipboard.copy("hé", written.append, env=no_tmux, interactive=True)
     assert written[1] == "\x1bPtmux;\x1b\x1b]52;c;aMOp\x07\x1b\\"
+    assert "may not pass on" in how  # not claimed as copied
+
+
+def test_under_tmux_the_text_goes_into_tmux_s_buffer(tmp_path: Path) -> None:
+    """tmux drops OSC 52 by default: the text is loaded into its own buffer too."""
+    target = tmp_path / "buffer.txt"
+    fake = tmp_path / "tmux"
+    fake.write_text(
+        f"#!{sys.executable}\nimport sys\n"
+        f"assert sys.argv[1:] == ['load-buffer', '-w', '-']\n"
+        f"open({str(target)!r}, 'w').write(sys.stdin.read())\n"
+    )
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    written: list[str] = []
+    env = {"TMUX": "/tmp/t,1,0", "PATH": str(tmp_path)}
+    how = clipboard.copy("hé there", written.append, env=env, interactive=True)
+    assert target.read_text() == "hé there"
+    assert how.startswith("tmux's paste buffer") and len(written) == 1
 
 
 def test_no_clipboard_at_all_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(clipboard.shutil, "which", lambda name: None)
+    monkeypatch.setattr(clipboard.shutil, "which", lambda name, path=None: None)
     with pytest.raises(ChatreplError, match="Could not copy"):
         clipboard.copy("x", print, env={"TERM": "xterm"}, interactive=True)
 
@@ -217,6 +237,12 @@ def test_toolbar_shows_endpoint_title_count_and_speed(
     bar = r.session.toolbar()
     assert "default: 127.0.0.1:" in bar and "a question" in bar and "2 messages" in bar
     assert "tok/s" in bar
+    speed = bar.rsplit("  │  ", 1)[-1].removeprefix("last answer ")
+    for width in (50, 60, 70):  # the host and the title give way; the counts stay whole
+        narrow = r.session.toolbar(width)
+        assert len(narrow) <= width, width
+        assert re.search(rf"2 messages +│ +{re.escape(speed)}$", narrow), width
+    assert r.session.toolbar(80).startswith(" default: 127.0.0.1:") and "…" in r.session.toolbar(80)
 
 
 def test_help_for_one_command(server: ChatServer, tmp_path: Path, pipe: PipeInput) -> None:

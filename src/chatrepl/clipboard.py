@@ -37,9 +37,7 @@ def terminal_takes_osc52(env: Mapping[str, str]) -> bool:
         return True
     term = env.get("TERM", "")
     return bool(
-        env.get("TMUX")
-        or any(name in term for name in OSC52_TERMINALS)
-        or env.get("TERM_PROGRAM") in OSC52_PROGRAMS
+        any(name in term for name in OSC52_TERMINALS) or env.get("TERM_PROGRAM") in OSC52_PROGRAMS
     )
 
 
@@ -49,26 +47,47 @@ def copy(
     env: Mapping[str, str] | None = None,
     interactive: bool | None = None,
 ) -> str:
-    """Copy `text`; return how it was done, or raise one clear ChatreplError."""
+    """Copy `text`; return where it went, in words that claim no more than is known,
+    or raise one clear ChatreplError.
+
+    Under tmux the text goes into tmux's own buffer (`tmux load-buffer -w -`, which tmux
+    confirms, and passes on to the outer terminal when its `set-clipboard` allows), and
+    the OSC 52 sequence too. Elsewhere OSC 52 cannot be confirmed: the words say so.
+    """
     env = os.environ if env is None else env
     interactive = sys.stdout.isatty() if interactive is None else interactive
+    if interactive and env.get("TMUX"):
+        sequence = osc52_sequence(text)  # passed through tmux to the outer terminal
+        write("\x1bPtmux;" + sequence.replace("\x1b", "\x1b\x1b") + "\x1b\\")
+        if _run(("tmux", "load-buffer", "-w", "-"), text, env):
+            return "tmux's paste buffer (and the terminal's clipboard, if tmux passes it on)"
+        return "the terminal through tmux (OSC 52), which tmux may not pass on: try a paste"
     if interactive and terminal_takes_osc52(env):
-        sequence = osc52_sequence(text)
-        if env.get("TMUX"):  # passed through tmux to the outer terminal
-            sequence = "\x1bPtmux;" + sequence.replace("\x1b", "\x1b\x1b") + "\x1b\\"
-        write(sequence)
+        write(osc52_sequence(text))
         return "the terminal (OSC 52)"
     for command in COMMANDS:
-        if shutil.which(command[0]):
-            try:
-                subprocess.run(
-                    command, input=text.encode("utf-8"), check=True, timeout=5, capture_output=True
-                )
-            except (OSError, subprocess.SubprocessError):
-                continue
+        if _run(command, text, env):
             return command[0]
     raise ChatreplError(
         "Could not copy: this terminal is not known to take OSC 52 and no clipboard "
         "command (wl-copy, xclip, xsel, pbcopy) is installed.",
         "Set CHATREPL_OSC52=1 if your terminal supports OSC 52.",
     )
+
+
+def _run(command: tuple[str, ...], text: str, env: Mapping[str, str]) -> bool:
+    """Give `text` to a clipboard command; whether it took it."""
+    if not shutil.which(command[0], path=env.get("PATH")):
+        return False
+    try:
+        subprocess.run(
+            command,
+            input=text.encode("utf-8"),
+            check=True,
+            timeout=5,
+            capture_output=True,
+            env=dict(env),
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return True

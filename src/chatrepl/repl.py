@@ -234,7 +234,7 @@ class Repl:
             completer=CommandCompleter(self.session),
             auto_suggest=AutoSuggestFromHistory(),
             enable_open_in_editor=True,
-            bottom_toolbar=self.session.toolbar,
+            bottom_toolbar=lambda: self.session.toolbar(get_app().output.get_size().columns),
             complete_while_typing=False,
             key_bindings=key_bindings(),
             multiline=True,

@@ -68,21 +68,46 @@ class Session:
         """The last turns of the conversation on screen, as they looked."""
         self.renderer.transcript(self.chat.conversation, last=RESUME_SHOWN)
 
-    def toolbar(self) -> str:
+    def toolbar(self, width: int = 0) -> str:
+        """The line below the prompt. At `width` columns (0: any) the endpoint and the
+        title give way first, then words, so that the counts stay whole."""
         chat = self.chat
         ep = chat.endpoint
-        parts = [f" {ep.name}: {ep.model or host(ep.url)}"]
-        share = chat.context_share()
-        if share:
-            parts.append(share)  # before the title, which may be cut at the window's edge
+        where = ep.model or host(ep.url)
         conv = chat.conversation
-        parts.append(sanitize(conv.title) if conv.title else "new conversation")
-        parts.append(f"{len(conv)} messages")
+        title = sanitize(conv.title) if conv.title else "new conversation"
         alternatives = tree.alternatives(conv)
-        if alternatives is not None:
-            parts.append(alternatives.describe())
         last = chat.last_answer()
         speed = last.meta.get("tokens_per_second") if last else None
-        if speed:
-            parts.append(f"last answer {speed} tok/s")
-        return "  │  ".join(parts)
+
+        def line(where: str, title: str, speed_label: str, between: str = "  │  ") -> str:
+            parts = [f" {ep.name}: {where}" if where else f" {ep.name}"]
+            share = chat.context_share()
+            if share:
+                parts.append(share)  # before the title, which may be cut at the edge
+            if title:
+                parts.append(title)
+            parts.append(f"{len(conv)} messages")
+            if alternatives is not None:
+                parts.append(alternatives.describe())
+            if speed:
+                parts.append(f"{speed_label}{speed} tok/s")
+            return between.join(parts)
+
+        tries = [
+            (where, title, "last answer "),
+            (_cut(where, 12), _cut(title, 16), "last answer "),
+            (_cut(where, 12), _cut(title, 16), ""),
+            ("", _cut(title, 12), ""),
+            ("", "", ""),
+            ("", "", "", " │ "),
+        ]
+        for args in tries:
+            shown = line(*args)
+            if width <= 0 or len(shown) <= width:
+                break
+        return shown
+
+
+def _cut(text: str, length: int) -> str:
+    return text if len(text) <= length else text[: length - 1].rstrip() + "…"
