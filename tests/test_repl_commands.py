@@ -245,6 +245,20 @@ def test_toolbar_shows_endpoint_title_count_and_speed(
     assert r.session.toolbar(80).startswith(" default: 127.0.0.1:") and "…" in r.session.toolbar(80)
 
 
+def test_help_lists_the_commands_in_groups_then_the_keys(
+    server: ChatServer, tmp_path: Path, pipe: PipeInput
+) -> None:
+    r, out = repl_for(Settings(endpoint=Endpoint(url=server.url)), tmp_path, pipe)
+    pipe.send_text("/help\r\x04")
+    r.run()
+    text = out.getvalue()
+    titles = ["Conversations", "Branches", "Files and code", "This session", "Keys"]
+    places = [text.index(title) for title in titles]
+    assert places == sorted(places)
+    for key in ("@path", "!command", "//text", "Ctrl-X Ctrl-E", "Alt+Left, Alt+Right"):
+        assert key in text
+
+
 def test_help_for_one_command(server: ChatServer, tmp_path: Path, pipe: PipeInput) -> None:
     r, out = repl_for(Settings(endpoint=Endpoint(url=server.url)), tmp_path, pipe)
     pipe.send_text("/help retry\r/help nope\r\x04")

@@ -218,6 +218,22 @@ class Renderer:
             table.add_row(sanitize(name), sanitize(summary))
         self.console.print(table)
 
+    def sections(self, groups: Iterable[tuple[str, Iterable[tuple[str, str]]]]) -> None:
+        """Two columns in titled sections, aligned as one table (used by /help)."""
+        from rich.table import Table
+
+        table = Table(show_header=False, box=None, padding=(0, 2))
+        table.add_column(style="bold cyan", no_wrap=True)
+        table.add_column()
+        for n, (title, rows) in enumerate(groups):
+            if title:
+                if n:
+                    table.add_row("", "")
+                table.add_row(_text(sanitize(title), "bold"), "")
+            for name, summary in rows:
+                table.add_row(sanitize(name), sanitize(summary))
+        self.console.print(table)
+
     def search_hits(self, hits: list[tuple[str, str, str]]) -> None:
         """Search results: id, title, and the matching words in [brackets]."""
         if self.plain:

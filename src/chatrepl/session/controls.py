@@ -9,12 +9,19 @@ from chatrepl.conversation import Message
 from chatrepl.session.state import Session
 from chatrepl.wording import plural
 
-KEYS = (
-    "Enter sends, Alt+Enter or Ctrl-J adds a line, Ctrl-C stops an answer, Ctrl-D leaves; "
-    "Up and Down walk the history, Ctrl-R searches it, Ctrl-X Ctrl-E opens your editor, "
-    "Alt+Left and Alt+Right show the other answers. @path attaches a file (Tab completes), "
-    "!command runs a command and attaches its output, // starts a message with a slash."
-)
+#: What /help says of the keys and of what a line may start with, after the commands.
+KEYS = [
+    ("Enter", "Send the message."),
+    ("Alt+Enter, Ctrl-J", "Start a new line in the message."),
+    ("Ctrl-C", "Stop an answer; at the prompt, clear the line."),
+    ("Ctrl-D", "Leave, at an empty prompt."),
+    ("Up, Down, Ctrl-R", "Walk and search the input history."),
+    ("Ctrl-X Ctrl-E", "Edit the line in $VISUAL or $EDITOR."),
+    ("Alt+Left, Alt+Right", "Show the other answers to the last question."),
+    ("@path", "Attach a file to the question (Tab completes)."),
+    ("!command", "Run a shell command and attach its output."),
+    ("//text", "Send a message that starts with a slash."),
+]
 
 
 def _seconds(value: float | None) -> str:
@@ -94,10 +101,9 @@ class Controls:
     @command("help", "Show the commands, or the usage of one.", "[COMMAND]", argument="command")
     def help(self, arg: str) -> None:
         groups = self.session.registry.help_rows(arg)
-        for title, rows in groups:
-            self.session.renderer.rows(rows, title)
         if len(groups) > 1:
-            self.session.renderer.note(KEYS)
+            groups.append(("Keys", KEYS))
+        self.session.renderer.sections(groups)
 
     @command("system", "Show this conversation's system prompt, or set it.", "[TEXT]")
     def system(self, arg: str) -> None:
