@@ -33,7 +33,8 @@ def step(chat: Chat, delta: int) -> tree.Alternatives:
 
 def edit(chat: Chat, number: int | None) -> Message:
     """Go back to just before question `number` (from 1, as /history shows them; None:
-    the last); return it. The turns from there on stay as a branch."""
+    the last); return it. The turns from there on stay as a branch, and the one saved as
+    on screen until the new question is sent (one that fails to send changes nothing)."""
     asked = tree.questions(chat.conversation)
     if not asked:
         raise ChatreplError("There is no question to edit yet.")
@@ -45,7 +46,7 @@ def edit(chat: Chat, number: int | None) -> Message:
             "/history lists them.",
         )
     index, question = asked[number - 1]
-    chat.set_path(chat.conversation.messages[:index])
+    chat.set_path(chat.conversation.messages[:index], save=False)
     return question
 
 

@@ -192,8 +192,9 @@ class Chat:
         if store is not None and message.id is not None:
             self._save(lambda: store.update_message(message, final=final, meta=meta))
 
-    def _remove(self, doomed: list[Message]) -> None:
-        """Take messages that were never answered out of the conversation and the store."""
+    def _remove(self, doomed: list[Message], head: int | None) -> None:
+        """Take messages that were never answered out of the conversation and the store;
+        the store shows again the branch it showed before them (`head`)."""
         conversation = self.conversation
         conversation.messages = [
             m for m in conversation.messages if all(m is not d for d in doomed)
@@ -205,13 +206,15 @@ class Chat:
         for message in doomed:
             if store is not None and message.id is not None:
                 self._save(functools.partial(store.delete_message, conversation.id, message))
-        self.set_path(conversation.messages)
+        if store is not None and head is not None:
+            self._save(functools.partial(store.restore_head, conversation.id, head))
 
-    def set_path(self, messages: list[Message]) -> None:
-        """Put a branch on screen: what is shown, sent and continued from now on."""
+    def set_path(self, messages: list[Message], save: bool = True) -> None:
+        """Put a branch on screen: what is shown, sent and continued from now on.
+        `save=False`: only until a new message is saved (a question about to be sent)."""
         self.conversation.messages = messages
         store = self.store
-        if store is not None and any(m.id is not None for m in self.conversation.nodes):
+        if save and store is not None and any(m.id is not None for m in self.conversation.nodes):
             last = messages[-1] if messages else None
             self._save(functools.partial(store.set_head, self.conversation.id, last))
 
@@ -221,21 +224,35 @@ class Chat:
         """Ask `text`, with files or command output sent before it."""
         self._save_warned = False
         self._reopen()
+        head = self._saved_head()
         question = self.conversation.add("user", text, attachments=attachments)
         self.save_message(question)
-        outcome = self._answer(question)
+        outcome = self._answer(question, head=head)
         if attachments and isinstance(outcome.error, ContextError):
             outcome.error = ContextError(outcome.error.tokens, outcome.error.window, True)
         return outcome
 
     def retry(self) -> Outcome:
-        """Ask the last question again; its earlier answer stays as an alternative."""
-        question = self.drop_last(keep_question=True)
+        """Ask the last question again; its earlier answer stays as an alternative.
+        Nothing is saved until the new answer starts: a retry that fails leaves the
+        conversation, in memory and in the store, as it was."""
+        before = self.conversation.messages
+        question = self.drop_last(keep_question=True, save=False)
         self._save_warned = False
         self._reopen()
-        return self._answer(question)
+        return self._answer(question, before=before)
 
-    def drop_last(self, keep_question: bool = False) -> Message:
+    def _saved_head(self) -> int | None:
+        """The branch the store shows for this conversation (None: not saved)."""
+        store = self.store
+        if store is None or not any(m.id is not None for m in self.conversation.nodes):
+            return None
+        try:
+            return store.head(self.conversation.id)
+        except StoreError:
+            return None
+
+    def drop_last(self, keep_question: bool = False, save: bool = True) -> Message:
         """Take the last exchange (or only its answer) off the screen; return its
         question. It stays in the conversation as a branch of its own."""
         messages = self.conversation.messages
@@ -245,7 +262,7 @@ class Chat:
         if index is None:
             raise ChatreplError("There is no exchange to take back yet.")
         question = messages[index]
-        self.set_path(messages[: index + 1 if keep_question else index])
+        self.set_path(messages[: index + 1 if keep_question else index], save=save)
         return question
 
     def last_answer(self) -> Message | None:
@@ -257,7 +274,12 @@ class Chat:
         if store is not None and self.conversation.nodes:
             self._save(functools.partial(store.set_system, self.conversation.id, text))
 
-    def _answer(self, question: Message) -> Outcome:
+    def _answer(
+        self, question: Message, head: int | None = None, before: list[Message] | None = None
+    ) -> Outcome:
+        """Stream the answer to `question`. Should none start, a new question is taken
+        back out (and the store shows `head` again); a question asked again (`before`:
+        the branch on screen until then) goes back to how it was, nothing written."""
         text = question.content
         outcome = Outcome(Status.COMPLETE)
         answer: Message | None = None
@@ -309,12 +331,19 @@ class Chat:
         if self.window.last is not None and usage is not None:
             self.window.calibrate(self.window.last, usage.prompt_tokens)
 
+        if (
+            answer is None
+            and before is not None
+            and (stop or outcome.status is not Status.COMPLETE)
+        ):
+            self.conversation.messages = before  # a retry that never started
         if stop is not None and answer is None:
             raise stop  # the question stays saved, to be answered after a resume
         if answer is None and outcome.status is not Status.COMPLETE:
             # Nothing came back: the question returns to the prompt, unsent.
-            self._remove([question])
-            outcome.restore = text
+            if before is None:
+                self._remove([question], head)
+                outcome.restore = text
             if outcome.status is not Status.INTERRUPTED:
                 if outcome.error is None:
                     outcome.error = RequestError(

@@ -211,6 +211,22 @@ class Store(Records):
         with self._write() as db:
             db.execute("UPDATE conversations SET head_id = ? WHERE id = ?", (head, conversation_id))
 
+    def head(self, conversation_id: str) -> int | None:
+        """The raw `head_id` of a saved conversation (None: not saved, or none recorded)."""
+        row = self._db.execute(
+            "SELECT head_id FROM conversations WHERE id = ?", (conversation_id,)
+        ).fetchone()
+        return None if row is None or row["head_id"] is None else int(row["head_id"])
+
+    def restore_head(self, conversation_id: str, head: int) -> None:
+        """Show again the branch `head` (a value `head` returned) if that message is saved."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE conversations SET head_id = ? WHERE id = ? "
+                "AND (? = 0 OR EXISTS (SELECT 1 FROM messages WHERE id = ?))",
+                (head, conversation_id, head, head),
+            )
+
     def delete_message(self, conversation_id: str, message: Message) -> None:
         """Remove one message; a conversation left empty goes with it."""
         with self._write() as db:
