@@ -31,8 +31,24 @@ TIMEOUT = 30
 
 
 def messages(home: Path) -> list[tuple[str, str, str]]:
+    """Every message as saved: (role, text, status); a streaming answer's text is its
+    content followed by the chunks appended at each checkpoint."""
     with sqlite3.connect(home / "chatrepl.db") as db:
-        return db.execute("SELECT role, content, status FROM messages ORDER BY id").fetchall()
+        rows = db.execute("SELECT id, role, content, status FROM messages ORDER BY id")
+        return [
+            (
+                role,
+                content
+                + "".join(
+                    text
+                    for (text,) in db.execute(
+                        "SELECT text FROM message_chunks WHERE message_id = ? ORDER BY id", (mid,)
+                    )
+                ),
+                status,
+            )
+            for mid, role, content, status in rows.fetchall()
+        ]
 
 
 def env_for(home: Path, url: str) -> dict[str, str]:

@@ -186,11 +186,17 @@ class Chat:
         self.renderer.aside("The conversation database can be written again; saving resumes.")
 
     def update_message(
-        self, message: Message, final: bool = False, meta: dict[str, Any] | None = None
+        self,
+        message: Message,
+        final: bool = False,
+        meta: dict[str, Any] | None = None,
+        rewritten: bool = False,
     ) -> None:
         store = self.store
         if store is not None and message.id is not None:
-            self._save(lambda: store.update_message(message, final=final, meta=meta))
+            self._save(
+                lambda: store.update_message(message, final=final, meta=meta, rewritten=rewritten)
+            )
 
     def _remove(self, doomed: list[Message], head: int | None) -> None:
         """Take messages that were never answered out of the conversation and the store;
@@ -287,6 +293,7 @@ class Chat:
         last_checkpoint = started
         # re-raised once the partial answer is saved: a signal, or a bug
         stop: Terminated | Exception | None = None
+        recast = False
         view = self.renderer.answer()
         try:
             with view:
@@ -310,11 +317,12 @@ class Chat:
                     else:
                         outcome.first_text = outcome.first_token if event.into == "answer" else None
                         view.recast(event.into, event.text)
+                        recast = True  # the text so far changed: the next save rewrites it
                     if now - last_checkpoint >= CHECKPOINT_SECONDS:
                         outcome.seconds = now - started
                         answer.content = outcome.reply.answer
-                        self.update_message(answer, meta=outcome.thinking())
-                        last_checkpoint = now
+                        self.update_message(answer, meta=outcome.thinking(), rewritten=recast)
+                        last_checkpoint, recast = now, False
             outcome.status = Status(outcome.reply.status)
         except (KeyboardInterrupt, Terminated) as exc:
             outcome.status = Status.INTERRUPTED

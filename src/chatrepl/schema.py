@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _V1 = """
 CREATE TABLE conversations (
@@ -90,8 +90,23 @@ UPDATE conversations SET head_id = (
 );
 """
 
+# Version 5: an answer is saved as it streams by appending what arrived since the last
+# checkpoint to `message_chunks` (the message's own `content` holds what it started
+# with). When the answer ends, its whole text is written to `content` once (indexed
+# then, by the triggers of version 2) and its chunks are deleted in the same
+# transaction, so their pages hold the text. A `streaming` message reads as its
+# content followed by its chunks in order.
+_V5 = """
+CREATE TABLE message_chunks (
+    id INTEGER PRIMARY KEY,
+    message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    text TEXT NOT NULL
+);
+CREATE INDEX message_chunks_message ON message_chunks(message_id, id);
+"""
+
 # MIGRATIONS[n] takes a database from user_version n to n + 1.
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4]
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5]
 
 
 def statements(script: str) -> list[str]:

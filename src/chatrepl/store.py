@@ -27,6 +27,7 @@ from chatrepl.records import Records, _pid_alive
 from chatrepl.schema import MIGRATIONS, SCHEMA_VERSION, statements
 
 BUSY_TIMEOUT_MS = 10_000
+WAL_LIMIT = 4 * 1024 * 1024  # bytes of write-ahead log kept once it has been written back
 
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -73,6 +74,8 @@ class Store(Records):
         self.clock = clock
         self.read_only = False
         self.notice = ""
+        #: Streaming answers: characters saved so far, and the meta last written.
+        self._streams: dict[int, tuple[int, str]] = {}
         try:
             self._db = self._connect(path)
         except sqlite3.DatabaseError as exc:
@@ -106,7 +109,10 @@ class Store(Records):
             )
             db.row_factory = sqlite3.Row
             return db
+        if version == 0:  # a new file: pages freed by deletions go back to the disk
+            db.execute("PRAGMA auto_vacuum = INCREMENTAL")
         db.execute("PRAGMA journal_mode = WAL")
+        db.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT}")
         db.execute("PRAGMA foreign_keys = ON")
         db.execute("PRAGMA synchronous = NORMAL")
         if version < SCHEMA_VERSION:
@@ -187,21 +193,56 @@ class Store(Records):
                 (cursor.lastrowid, conversation.id),
             )
         message.id = cursor.lastrowid
+        if streaming:
+            self._streams[int(cursor.lastrowid or 0)] = (len(message.content), "")
         return int(cursor.lastrowid or 0)
 
     def update_message(
-        self, message: Message, *, final: bool = False, meta: dict[str, Any] | None = None
+        self,
+        message: Message,
+        *,
+        final: bool = False,
+        meta: dict[str, Any] | None = None,
+        rewritten: bool = False,
     ) -> None:
-        """Write the text so far; `final` records the message's own status."""
+        """Write the text so far; `final` records the message's own status.
+
+        While an answer streams, only what arrived since the last call is written (a
+        chunk), unless `rewritten` says the text so far is not the last one extended.
+        The final call writes the whole text once, where the chunks were.
+        """
         if message.id is None:
             raise StoreError("Could not save the conversation: the message was never stored.")
-        status = message.status if final else "streaming"
+        content, meta_json = message.content, json.dumps(meta or {})
+        saved = self._streams.get(message.id)
         with self._write() as db:
-            db.execute(
-                "UPDATE messages SET content = ?, status = ?, meta = ?, "
-                "pid = CASE WHEN ? THEN NULL ELSE pid END WHERE id = ?",
-                (message.content, status, json.dumps(meta or {}), final, message.id),
-            )
+            if final or saved is None or rewritten or len(content) < saved[0]:
+                db.execute("DELETE FROM message_chunks WHERE message_id = ?", (message.id,))
+                db.execute(
+                    "UPDATE messages SET content = ?, status = ?, meta = ?, "
+                    "pid = CASE WHEN ? THEN NULL ELSE pid END WHERE id = ?",
+                    (
+                        content,
+                        message.status if final else "streaming",
+                        meta_json,
+                        final,
+                        message.id,
+                    ),
+                )
+            else:
+                if len(content) > saved[0]:
+                    db.execute(
+                        "INSERT INTO message_chunks(message_id, text) VALUES (?, ?)",
+                        (message.id, content[saved[0] :]),
+                    )
+                if meta_json != saved[1]:
+                    db.execute(
+                        "UPDATE messages SET meta = ? WHERE id = ?", (meta_json, message.id)
+                    )
+        if final:
+            self._streams.pop(message.id, None)
+        else:
+            self._streams[message.id] = (len(content), meta_json)
 
     def set_head(self, conversation_id: str, message: Message | None) -> None:
         """Record the branch on screen by its last message (None: nothing on screen)."""
@@ -297,15 +338,17 @@ class Store(Records):
             "WHERE conversation_id = ? ORDER BY id",
             (conversation_id,),
         ):
-            status = row["status"]
-            if status == "streaming" and not _pid_alive(row["pid"]):
-                status = "interrupted"
+            status, content = row["status"], row["content"]
+            if status == "streaming":
+                content += self._chunks(row["id"])
+                if not _pid_alive(row["pid"]):
+                    status = "interrupted"
             role: Role = row["role"]
             try:
                 meta = json.loads(row["meta"] or "{}")
             except ValueError:
                 meta = {}
-            message = Message(role, row["content"], status, row["created"], row["id"], meta)
+            message = Message(role, content, status, row["created"], row["id"], meta)
             parent = row["parent_id"]
             message.parent = by_id.get(parent) if parent is not None else None
             by_id[row["id"]] = message
@@ -320,6 +363,13 @@ class Store(Records):
         path.reverse()
         conversation.messages = path
         return conversation
+
+    def _chunks(self, message_id: int) -> str:
+        """What a streaming answer saved after its content, in order."""
+        rows = self._db.execute(
+            "SELECT text FROM message_chunks WHERE message_id = ? ORDER BY id", (message_id,)
+        )
+        return "".join(row["text"] for row in rows)
 
     def search(self, text: str, limit: int = 50) -> list[tuple[str, str, str]]:
         """Conversations whose messages match `text`: (id, title, snippet), newest first
