@@ -236,9 +236,7 @@ class Store(Records):
                         (message.id, content[saved[0] :]),
                     )
                 if meta_json != saved[1]:
-                    db.execute(
-                        "UPDATE messages SET meta = ? WHERE id = ?", (meta_json, message.id)
-                    )
+                    db.execute("UPDATE messages SET meta = ? WHERE id = ?", (meta_json, message.id))
         if final:
             self._streams.pop(message.id, None)
         else:
