@@ -300,6 +300,7 @@ def test_any_moves_keep_every_message_and_send_the_branch_on_screen(
     saved_path: list[int | None] = []  # /edit is saved only once its question is sent
     for op, n in ops:
         requests = len(answers.sent)
+        refused = False
         try:
             if op == "ask":
                 asked += 1
@@ -315,14 +316,14 @@ def test_any_moves_keep_every_message_and_send_the_branch_on_screen(
             else:
                 branches.switch(chat, n)
         except ChatreplError:
-            pass
+            refused = True  # nothing moved, nothing was saved
         path = chat.conversation.messages
         shown |= {id(m) for m in path}
         if len(answers.sent) > requests:
             # the request held exactly the branch on screen before the answer
             assert answers.sent[-1] == [m.wire() for m in path[:-1]]
         assert path == tree.path_to(path[-1] if path else None)
-        if op != "edit" or len(answers.sent) > requests:
+        if not refused and (op != "edit" or len(answers.sent) > requests):
             saved_path = [m.id for m in path]
     nodes = chat.conversation.nodes
     assert shown <= {id(m) for m in nodes}  # nothing shown was ever lost

@@ -267,7 +267,7 @@ def test_damaged_database_chat_goes_on_unsaved_and_list_says_why(
     home, url = chatrepl_home, server.url
     done = run_chatrepl(home, "hello", url=url)
     assert done.returncode == 0 and "Answer 1" in done.stdout
-    assert "is damaged" in done.stderr and "Move the file aside" in done.stderr
+    assert "is damaged" in done.stderr and "move it aside" in done.stderr
     listed = run_chatrepl(home, "--list", url=url)
     assert listed.returncode == 1 and "is damaged" in listed.stderr
     assert db.read_bytes() == b"garbage" * 1000

@@ -295,11 +295,18 @@ def _settings(args: argparse.Namespace, env: Environment) -> Settings:
 _opened: list[Store] = []  # closed when main returns (see _close_stores)
 
 
-def _open_store(renderer: Renderer, env: Environment) -> Store:
+#: Seconds to wait for a database another program holds locked: a session waits a
+#: little, then goes on unsaved; a command that only reads or retries does not wait.
+SESSION_WAIT, AT_ONCE = 2.0, 0.1
+
+
+def _open_store(renderer: Renderer, env: Environment, wait: float = SESSION_WAIT) -> Store:
     from chatrepl.store import Store
 
-    store = Store(env.paths.database)
+    store = Store(env.paths.database, wait=wait)
     _opened.append(store)
+    if store.aside:
+        renderer.aside(store.aside)
     if store.notice:
         renderer.warn(store.notice)
     return store
@@ -372,7 +379,9 @@ def program(args: argparse.Namespace, env: Environment) -> int:
     if args.list or any(value is not None for value in managing):
         from chatrepl import manage
 
-        return manage.run(args, _open_store(renderer, env), renderer, env)
+        writes = args.delete is not None or args.rename is not None
+        wait = SESSION_WAIT if writes else AT_ONCE
+        return manage.run(args, _open_store(renderer, env, wait), renderer, env)
 
     question = " ".join(args.question).strip()
     if not env.stdin_isatty:
@@ -448,7 +457,7 @@ def _chat(
         clock=env.clock,
     )
     if settings.save and store is None:
-        chat.open_store = lambda: _open_store(renderer, env)
+        chat.open_store = lambda: _open_store(renderer, env, AT_ONCE)
     if resuming:
         assert store is not None
         ref = args.resume or store.latest()

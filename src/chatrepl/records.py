@@ -8,6 +8,9 @@ import os
 import sqlite3
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from pathlib import Path
+
+from chatrepl.dbfile import reading
 
 HISTORY_LIMIT = 10_000
 
@@ -32,6 +35,8 @@ class Records:
 
     _db: sqlite3.Connection
     clock: Callable[[], float]
+    path: Path
+    wait: float
 
     def _write(self) -> AbstractContextManager[sqlite3.Connection]:
         raise NotImplementedError
@@ -66,6 +71,7 @@ class Records:
 
     # ---------------------------------------------------------- endpoints
 
+    @reading
     def endpoint_state(self, key: str) -> tuple[float, int | None] | None:
         """(ratio, lowered window) learnt of an endpoint, or None."""
         row = self._db.execute(
@@ -91,6 +97,7 @@ class Records:
             )
         return int(cursor.lastrowid or 0)
 
+    @reading
     def history(self, limit: int = HISTORY_LIMIT) -> list[tuple[int, str]]:
         """Input history as (row id, text), newest first, consecutive duplicates folded."""
         out: list[tuple[int, str]] = []
@@ -101,6 +108,7 @@ class Records:
                 out.append((int(row["id"]), str(row["text"])))
         return out
 
+    @reading
     def history_after(self, row_id: int) -> list[tuple[int, str]]:
         """Input added since `row_id` (by any process), oldest first."""
         return [

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -21,93 +20,70 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from chatrepl import dbfile
 from chatrepl.conversation import Conversation, Message, Role, Summary
 from chatrepl.errors import NotFoundError, StoreError
 from chatrepl.records import Records, _pid_alive
 from chatrepl.schema import MIGRATIONS, SCHEMA_VERSION, statements
 
-BUSY_TIMEOUT_MS = 10_000
 WAL_LIMIT = 4 * 1024 * 1024  # bytes of write-ahead log kept once it has been written back
-
-
-SQLITE_HEADER = b"SQLite format 3\x00"
-LOW_SPACE = 1024 * 1024
-
-
-def _open_failure(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
-    """Say why the database could not be opened, and what to do, as precisely as we can."""
-    folder = path.parent
-    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        return StoreError(
-            f"Could not save the conversation: {folder} is read-only or not writable."
-        )
-    try:
-        if shutil.disk_usage(folder).free < LOW_SPACE:
-            return StoreError("Could not save the conversation: No space left on device.")
-    except OSError:
-        pass
-    try:
-        with open(path, "rb") as f:
-            header = f.read(len(SQLITE_HEADER))
-    except OSError:
-        header = SQLITE_HEADER
-    if header and header != SQLITE_HEADER:
-        return StoreError(
-            f"The conversation database {path} is damaged: {_describe(exc)}.",
-            "Move the file aside to start a fresh store; it is left untouched.",
-        )
-    return StoreError(f"Could not open the conversation database {path}: {_describe(exc)}.")
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc)
-    if isinstance(exc, OSError) and exc.strerror:
-        text = exc.strerror
-    return text[:1].upper() + text[1:] if text else type(exc).__name__
 
 
 class Store(Records):
     """Conversations and input history in one SQLite database."""
 
-    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        path: Path,
+        clock: Callable[[], float] = time.time,
+        *,
+        wait: float = dbfile.LOCK_WAIT,
+        writable: bool | None = None,
+    ) -> None:
+        """Open (or create) the database at `path`. `wait`: seconds to wait for a lock
+        another program holds; `writable`: whether the file may be written (None: ask
+        the file system, which answers yes to root whatever the modes say)."""
         self.path = path
         self.clock = clock
+        self.wait = wait
         self.read_only = False
-        self.notice = ""
+        self.notice = ""  # a warning to show once the store is open
+        self.aside = ""  # a dim line to show once the store is open
+        self._read_only_reason = ""
         #: Streaming answers: characters saved so far, and the meta last written.
         self._streams: dict[int, tuple[int, str]] = {}
         try:
-            self._db = self._connect(path)
+            self._db = self._connect(path, writable)
         except sqlite3.DatabaseError as exc:
-            raise _open_failure(path, exc) from None
+            raise dbfile.open_failure(path, exc, wait) from None
         except OSError as exc:
             raise StoreError(
-                f"Could not open the conversation database {path}: {_describe(exc)}."
+                f"Could not open the conversation database {path}: {dbfile.describe(exc)}."
             ) from None
 
     # ---------------------------------------------------------- opening
 
-    def _connect(self, path: Path) -> sqlite3.Connection:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if not path.exists():
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        db = sqlite3.connect(
-            path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
-        )
-        db.row_factory = sqlite3.Row
-        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        version = db.execute("PRAGMA user_version").fetchone()[0]
+    def _connect(self, path: Path, writable: bool | None) -> sqlite3.Connection:
+        if writable is None:
+            if not path.parent.exists():
+                path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            writable = dbfile.can_write(path)
+        if writable:
+            self.aside = dbfile.tighten(path)
+        db, version = dbfile.connect(path, writable=writable, wait=self.wait)
+        if not writable:
+            self.read_only = True
+            self._read_only_reason = f"{path.parent} is read-only"
+            return db
         if version > SCHEMA_VERSION:
             db.close()
             self.read_only = True
+            self._read_only_reason = "the database was written by a newer chatrepl"
             self.notice = (
                 f"The conversation database was written by a newer chatrepl (schema {version}); "
                 "it is opened read-only and nothing will be saved."
             )
-            db = sqlite3.connect(
-                f"{path.as_uri()}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
-            )
-            db.row_factory = sqlite3.Row
+            db, version = dbfile.connect(path, writable=False, wait=self.wait)
             return db
         if version == 0:  # a new file: pages freed by deletions go back to the disk
             db.execute("PRAGMA auto_vacuum = INCREMENTAL")
@@ -139,7 +115,7 @@ class Store(Records):
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         if self.read_only:
-            raise StoreError("The conversation database is read-only; nothing was saved.")
+            raise StoreError(f"Could not save the conversation: {self._read_only_reason}.")
         try:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -150,7 +126,7 @@ class Store(Records):
                     self._db.execute("ROLLBACK")
                 raise
         except (sqlite3.Error, OSError) as exc:
-            raise StoreError(f"Could not save the conversation: {_describe(exc)}.") from None
+            raise dbfile.save_failure(self.path, exc, self.wait) from None
 
     # ---------------------------------------------------------- writing
 
@@ -250,6 +226,7 @@ class Store(Records):
         with self._write() as db:
             db.execute("UPDATE conversations SET head_id = ? WHERE id = ?", (head, conversation_id))
 
+    @dbfile.reading
     def head(self, conversation_id: str) -> int | None:
         """The raw `head_id` of a saved conversation (None: not saved, or none recorded)."""
         row = self._db.execute(
@@ -285,6 +262,7 @@ class Store(Records):
 
     # ---------------------------------------------------------- reading
 
+    @dbfile.reading
     def resolve(self, prefix: str) -> str:
         """The one conversation id starting with `prefix`."""
         prefix = prefix.strip()
@@ -304,12 +282,14 @@ class Store(Records):
             )
         return str(rows[0]["id"])
 
+    @dbfile.reading
     def latest(self) -> str | None:
         row = self._db.execute(
             "SELECT id FROM conversations ORDER BY updated DESC, rowid DESC LIMIT 1"
         ).fetchone()
         return str(row["id"]) if row else None
 
+    @dbfile.reading
     def list_conversations(self, limit: int | None = 50) -> list[Summary]:
         rows = self._db.execute(
             "SELECT id, title, updated, message_count FROM conversations "
@@ -318,6 +298,7 @@ class Store(Records):
         ).fetchall()
         return [Summary(r["id"], r["title"], r["updated"], r["message_count"]) for r in rows]
 
+    @dbfile.reading
     def load(self, conversation_id: str) -> Conversation:
         """A conversation with every branch, the one last on screen as its messages."""
         head = self._db.execute(
@@ -362,6 +343,7 @@ class Store(Records):
         conversation.messages = path
         return conversation
 
+    @dbfile.reading
     def _chunks(self, message_id: int) -> str:
         """What a streaming answer saved after its content, in order."""
         rows = self._db.execute(
@@ -369,6 +351,7 @@ class Store(Records):
         )
         return "".join(row["text"] for row in rows)
 
+    @dbfile.reading
     def search(self, text: str, limit: int = 50) -> list[tuple[str, str, str]]:
         """Conversations whose messages match `text`: (id, title, snippet), newest first
         (by their newest matching message).
@@ -409,6 +392,7 @@ class Store(Records):
                 break
         return out
 
+    @dbfile.reading
     def _on_branch(self, message_id: int, head_id: int | None) -> bool:
         """Whether a message is on the branch last on screen (what `load` shows)."""
         if head_id is None:

@@ -1,0 +1,209 @@
+"""Opening the conversation database file, and saying in one line why it failed.
+
+Part of the store (`store.Store` uses it; nothing else does). At open, the data folder
+is made private (0700, the files 0600); a folder or file that cannot be written is
+opened read-only (`mode=ro`, or `immutable=1` when SQLite could not even make its
+shared-memory file there); a database another program holds locked is waited for at
+most `LOCK_WAIT` seconds; and `PRAGMA quick_check` reads every page before anything
+is written, so a damaged file is refused and left as it was.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import sqlite3
+import stat
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+from chatrepl.errors import StoreError
+
+LOCK_WAIT = 2.0  # seconds to wait for a database another program holds locked
+SQLITE_HEADER = b"SQLite format 3\x00"
+LOW_SPACE = 1024 * 1024
+SIDE_FILES = ("", "-wal", "-shm")
+
+
+def can_write(path: Path) -> bool:
+    """Whether the database (or, if it does not exist yet, its folder) can be written."""
+    folder = path.parent
+    if not os.access(folder, os.W_OK):
+        return False
+    return not path.exists() or os.access(path, os.W_OK)
+
+
+def tighten(path: Path) -> str:
+    """Make the data folder 0700 and the database's files 0600; the one line to show
+    when something had to change ('' when nothing did or nothing could)."""
+    folder = path.parent
+    changed = False
+    try:
+        if stat.S_IMODE(folder.stat().st_mode) & 0o077:
+            folder.chmod(0o700)
+            changed = True
+        for suffix in SIDE_FILES:
+            side = path.with_name(path.name + suffix)
+            if side.exists() and stat.S_IMODE(side.stat().st_mode) & 0o077:
+                side.chmod(0o600)
+                changed = True
+    except OSError:
+        return ""
+    if not changed:
+        return ""
+    return (
+        f"Made {folder} private (mode 0700, its database files 0600): "
+        "others could read the conversations in it."
+    )
+
+
+def connect(path: Path, *, writable: bool, wait: float) -> tuple[sqlite3.Connection, int]:
+    """An open connection (read-write, or read-only when not `writable`) to a database
+    that passed `quick_check`, and its schema version. Raises sqlite3 errors and
+    StoreError for a damaged file."""
+    if writable:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        db = sqlite3.connect(path, timeout=wait, isolation_level=None, check_same_thread=False)
+        version = _checked(db, path, wait)
+        return db, version
+    if not path.exists():
+        raise StoreError(
+            f"Could not open the conversation database {path}: "
+            f"{path.parent} is read-only and holds none yet."
+        )
+    uri = f"{path.absolute().as_uri()}?mode=ro"
+    db = sqlite3.connect(uri, uri=True, timeout=wait, isolation_level=None, check_same_thread=False)
+    try:
+        version = _checked(db, path, wait)
+    except sqlite3.OperationalError as exc:
+        if getattr(exc, "sqlite_errorname", "") != "SQLITE_CANTOPEN":
+            raise
+        # A WAL database in a folder that cannot be written: SQLite cannot make its
+        # shared-memory file; read the file as it is, which nothing can change here.
+        db.close()
+        db = sqlite3.connect(
+            uri + "&immutable=1", uri=True, isolation_level=None, check_same_thread=False
+        )
+        version = _checked(db, path, wait)
+    return db, version
+
+
+def _checked(db: sqlite3.Connection, path: Path, wait: float) -> int:
+    db.row_factory = sqlite3.Row
+    db.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
+    version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    problems = [str(row[0]) for row in db.execute("PRAGMA quick_check(1)")]
+    if problems != ["ok"]:
+        db.close()
+        raise damaged(path, problems[0] if problems else "quick_check failed")
+    return version
+
+
+def damaged(path: Path, detail: str) -> StoreError:
+    detail = " ".join(detail.split())
+    return StoreError(
+        f"The conversation database {path} is damaged ({detail[:1].lower()}{detail[1:120]}).",
+        f"Recover what it holds with: sqlite3 {path} .recover | sqlite3 recovered.db, "
+        "or move it aside to start a fresh store; it is left untouched.",
+    )
+
+
+def kind(exc: BaseException) -> str:
+    """locked, damaged, read-only, full or other."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    text = str(exc).lower()
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "database is locked" in text:
+        return "locked"
+    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "malformed" in text:
+        return "damaged"
+    if "not a database" in text:
+        return "damaged"
+    if name.startswith("SQLITE_READONLY") or "readonly" in text or "read-only" in text:
+        return "read-only"
+    if name.startswith("SQLITE_FULL") or "disk is full" in text:
+        return "full"
+    return "other"
+
+
+def describe(exc: BaseException) -> str:
+    text = str(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        text = exc.strerror
+    return text[:1].upper() + text[1:] if text else type(exc).__name__
+
+
+def locked(path: Path, wait: float) -> str:
+    return f"{path} is locked by another program (waited {wait:g} s)"
+
+
+def open_failure(path: Path, exc: BaseException, wait: float) -> StoreError:
+    """Say why the database could not be opened, and what to do, as precisely as we can."""
+    folder = path.parent
+    what = kind(exc)
+    if what == "locked":
+        return StoreError(
+            f"The conversation database {locked(path, wait)}.",
+            "Close that program, or run chatrepl --no-save.",
+        )
+    if what == "damaged":
+        return damaged(path, describe(exc))
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        return StoreError(
+            f"Could not save the conversation: {folder} is read-only or not writable."
+        )
+    try:
+        if shutil.disk_usage(folder).free < LOW_SPACE:
+            return StoreError("Could not save the conversation: No space left on device.")
+    except OSError:
+        pass
+    try:
+        with open(path, "rb") as f:
+            header = f.read(len(SQLITE_HEADER))
+    except OSError:
+        header = SQLITE_HEADER
+    if header and header != SQLITE_HEADER:
+        return damaged(path, describe(exc))
+    return StoreError(f"Could not open the conversation database {path}: {describe(exc)}.")
+
+
+def read_failure(path: Path, exc: BaseException, wait: float) -> StoreError:
+    """A read of an open database failed: one line that says it was reading."""
+    what = kind(exc)
+    if what == "damaged":
+        return damaged(path, describe(exc))
+    if what == "locked":
+        return StoreError(
+            f"Could not read the conversation database: {locked(path, wait)}.",
+            "Close that program and try again.",
+        )
+    return StoreError(f"Could not read the conversation database {path}: {describe(exc)}.")
+
+
+def save_failure(path: Path, exc: BaseException, wait: float) -> StoreError:
+    """A write failed: one line that says it was saving."""
+    what = kind(exc)
+    if what == "locked":
+        return StoreError(f"Could not save the conversation: {locked(path, wait)}.")
+    if what == "damaged":
+        return StoreError(f"Could not save the conversation: {path} is damaged.")
+    return StoreError(f"Could not save the conversation: {describe(exc)}.")
+
+
+Method = TypeVar("Method", bound=Callable[..., Any])
+
+
+def reading(method: Method) -> Method:
+    """A store method that reads: a database failure is one line that says so."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise read_failure(self.path, exc, self.wait) from None
+
+    return cast(Method, wrapper)

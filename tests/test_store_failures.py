@@ -1,0 +1,253 @@
+"""A database that is damaged, locked by another program or read-only, and a data folder
+others can read: found at open, said in one line, and nothing written where it must
+not be (issue 23, rows 5, 6, 7 and 11)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import random
+import sqlite3
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from prompt_toolkit.input import PipeInput
+
+from chatrepl.config import Endpoint, Settings
+from chatrepl.conversation import Conversation
+from chatrepl.errors import StoreError
+from chatrepl.render import make_console
+from chatrepl.store import Store
+from tests.helpers import run_chatrepl
+from tests.server import ChatServer
+from tests.test_repl_commands import pipe, repl_for
+
+__all__ = ["pipe"]
+
+
+def lines(text: str) -> list[str]:
+    return [ln for ln in text.splitlines() if ln.strip()]
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def saved_store(home: Path, url: str, *questions: str) -> tuple[Path, str]:
+    """A data folder holding one conversation asked through the real CLI; its id."""
+    for n, question in enumerate(questions):
+        run_chatrepl(home, *(["-c"] if n else []), question, url=url, check=True)
+    store = Store(home / "chatrepl.db")
+    cid = store.latest()
+    store.close()
+    assert cid is not None
+    return home / "chatrepl.db", cid
+
+
+# ------------------------------------------------------------------ row 5: damaged
+
+
+def damage(path: Path) -> None:
+    """Overwrite every page after the first with noise: the header (and the schema on
+    page 1) stay intact, the data does not."""
+    data = bytearray(path.read_bytes())
+    page = int.from_bytes(data[16:18], "big")
+    noise = random.Random(5).randbytes(len(data) - page)
+    data[page:] = noise
+    path.write_bytes(bytes(data))
+
+
+def test_a_damaged_database_is_refused_at_open_and_left_untouched(
+    server: ChatServer, chatrepl_home: Path
+) -> None:
+    path, cid = saved_store(chatrepl_home, server.url, "about otters", "and beavers")
+    damage(path)
+    before = digest(path)
+    for args in (["--list"], ["--search", "otters"], ["--show", cid]):
+        done = run_chatrepl(chatrepl_home, *args, url=server.url)
+        assert done.returncode == 1, (args, done.stderr)
+        (line,) = lines(done.stderr)
+        assert f"The conversation database {path} is damaged" in line
+        assert f"sqlite3 {path} .recover" in line and "move it aside" in line
+        assert "Traceback" not in done.stderr
+    done = run_chatrepl(chatrepl_home, "a new question", url=server.url)
+    assert done.returncode == 0 and "Answer" in done.stdout  # the chat goes on, unsaved
+    (line,) = lines(done.stderr)
+    assert "is damaged" in line and "This session is not saved for now." in line
+    assert digest(path) == before  # nothing was written into it
+
+
+def fail_later(path: Path, cid: str) -> None:
+    """Damage that `quick_check` cannot see: text that is not UTF-8 (a flipped bit in
+    a message) and a full-text index whose blocks are noise."""
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "UPDATE messages SET content = CAST(x'6f7474657273ff' AS TEXT) "
+            "WHERE conversation_id = ? AND role = 'user'",
+            (cid,),
+        )
+        db.execute("UPDATE messages_fts_data SET block = x'ffffffffffff' WHERE id > 10")
+        assert db.execute("PRAGMA quick_check").fetchall() == [("ok",)]
+
+
+def test_a_store_that_fails_later_is_one_line_on_the_command_line(
+    server: ChatServer, chatrepl_home: Path
+) -> None:
+    path, cid = saved_store(chatrepl_home, server.url, "about otters")
+    fail_later(path, cid)
+    for args in (["--show", cid], ["--search", "otters"]):
+        done = run_chatrepl(chatrepl_home, *args, url=server.url)
+        assert done.returncode == 1, (args, done.stderr)
+        (line,) = lines(done.stderr)
+        assert "Traceback" not in done.stderr
+        assert line.startswith("chatrepl: ") and str(path) in line, line
+
+
+def test_a_store_that_fails_later_is_one_line_in_the_repl(
+    server: ChatServer, chatrepl_home: Path, pipe: PipeInput
+) -> None:
+    path, cid = saved_store(chatrepl_home, server.url, "about otters")
+    fail_later(path, cid)
+    r, out = repl_for(Settings(endpoint=Endpoint(url=server.url)), chatrepl_home, pipe)
+    err = io.StringIO()
+    r.renderer.err_console = make_console(err, width=300)
+    pipe.send_text(f"/resume {cid}\r/search otters\rstill here\r\x04")
+    r.run()
+    resumed, searched = (ln for ln in lines(err.getvalue()) if str(path) in ln)
+    assert resumed.startswith(f"Could not read the conversation database {path}: ")
+    assert searched.startswith(f"The conversation database {path} is damaged")
+    assert "Answer" in out.getvalue()  # the session went on
+
+
+# ------------------------------------------------------------------ row 6: locked
+
+HOLD = """\
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("PRAGMA locking_mode = EXCLUSIVE")
+db.execute("BEGIN EXCLUSIVE")
+db.execute("UPDATE conversations SET title = title")
+print("held", flush=True)
+sys.stdin.read()  # until the test closes stdin
+db.execute("ROLLBACK")
+"""
+
+
+@pytest.fixture
+def locked(server: ChatServer, chatrepl_home: Path) -> Iterator[Path]:
+    """A saved store that a second process holds under an exclusive lock."""
+    path, _ = saved_store(chatrepl_home, server.url, "before the lock")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    yield path
+    assert holder.stdin is not None
+    holder.stdin.close()
+    assert holder.wait(timeout=10) == 0
+
+
+def test_a_locked_database_is_one_line_at_once_for_list_and_search(
+    server: ChatServer, chatrepl_home: Path, locked: Path
+) -> None:
+    for args in (["--list"], ["--search", "lock"]):
+        done = run_chatrepl(chatrepl_home, *args, url=server.url)
+        assert done.returncode == 1
+        (line,) = lines(done.stderr)
+        assert f"{locked} is locked by another program (waited 0.1 s)" in line
+
+
+def test_a_locked_database_waits_two_seconds_then_goes_on_unsaved(
+    server: ChatServer, chatrepl_home: Path, locked: Path
+) -> None:
+    done = run_chatrepl(chatrepl_home, "while locked", url=server.url)
+    assert done.returncode == 0 and "Answer" in done.stdout
+    (line,) = lines(done.stderr)
+    assert f"{locked} is locked by another program (waited 2 s)" in line
+    assert "This session is not saved for now." in line
+
+
+# ------------------------------------------------------------------ row 7: read-only
+
+
+def test_a_read_only_store_reads_and_refuses_to_save_in_words_that_say_so(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "chatrepl.db"
+    store = Store(path)
+    conversation = Conversation()
+    store.add_message(conversation, conversation.add("user", "a question about otters"))
+    store.close()
+    before = digest(path)
+    # As root every file can be written, so the file system cannot say no here: the
+    # store is told what a non-root user's check would find.
+    ro = Store(path, writable=False)
+    assert ro.read_only
+    assert [s.id for s in ro.list_conversations()] == [conversation.id]
+    assert ro.search("otters")[0][0] == conversation.id
+    assert ro.load(conversation.id).messages[0].content == "a question about otters"
+    again = Conversation()
+    with pytest.raises(StoreError, match=f"^Could not save the conversation: {tmp_path} is"):
+        ro.add_message(again, again.add("user", "more"))
+    ro.close()
+    assert digest(path) == before
+
+
+def chattr(flag: str, path: Path) -> None:
+    done = subprocess.run(["chattr", flag, str(path)], capture_output=True, check=False)
+    if done.returncode != 0:
+        pytest.skip(f"chattr {flag} is not allowed here: {done.stderr.decode().strip()}")
+
+
+def test_a_read_only_folder_lists_searches_shows_and_chats_in_memory(
+    server: ChatServer, chatrepl_home: Path
+) -> None:
+    """The immutable attribute stops root too: the folder really cannot be written."""
+    path, cid = saved_store(chatrepl_home, server.url, "about otters")
+    before = digest(path)
+    chattr("+i", chatrepl_home)
+    try:
+        assert not os.access(chatrepl_home, os.W_OK)
+        listed = run_chatrepl(chatrepl_home, "--list", url=server.url)
+        assert listed.returncode == 0 and cid in listed.stdout and listed.stderr == ""
+        found = run_chatrepl(chatrepl_home, "--search", "otters", url=server.url)
+        assert found.returncode == 0 and cid in found.stdout and found.stderr == ""
+        shown = run_chatrepl(chatrepl_home, "--show", cid, url=server.url)
+        assert shown.returncode == 0 and "about otters" in shown.stdout
+        done = run_chatrepl(chatrepl_home, "a new question", url=server.url)
+        assert done.returncode == 0 and "Answer" in done.stdout
+        (line,) = lines(done.stderr)
+        assert line.startswith(f"Could not save the conversation: {chatrepl_home} is read-only")
+    finally:
+        chattr("-i", chatrepl_home)
+    assert digest(path) == before
+
+
+# ------------------------------------------------------------------ row 11: private
+
+
+def test_an_open_data_folder_is_made_private_once_with_one_dim_line(
+    server: ChatServer, chatrepl_home: Path
+) -> None:
+    path, _ = saved_store(chatrepl_home, server.url, "hello")
+    chatrepl_home.chmod(0o755)
+    path.chmod(0o644)
+    first = run_chatrepl(chatrepl_home, "--list", url=server.url)
+    assert first.returncode == 0
+    (line,) = lines(first.stderr)
+    assert line == (
+        f"Made {chatrepl_home} private (mode 0700, its database files 0600): "
+        "others could read the conversations in it."
+    )
+    assert stat.S_IMODE(chatrepl_home.stat().st_mode) == 0o700
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    again = run_chatrepl(chatrepl_home, "--list", url=server.url)
+    assert again.returncode == 0 and again.stderr == ""
