@@ -34,7 +34,7 @@ from chatrepl.outcome import Outcome, Status
 from chatrepl.render import Renderer
 from chatrepl.store import Store
 from chatrepl.think import Recast
-from chatrepl.tree import copy_tree
+from chatrepl.tree import copy_title, copy_tree, in_flight
 
 CHECKPOINT_SECONDS = 0.5
 
@@ -392,7 +392,7 @@ class Chat:
             owner = store.claim(loaded.id)
         self._claimed = owner is None
         if owner is not None:
-            copy = copy_tree(loaded, f"{loaded.title} (copy)")
+            copy = copy_tree(loaded, copy_title(loaded.title), in_flight(loaded))
             self._save(lambda: store.copy(loaded.id, copy))
             self.conversation = copy
             self._claimed = True

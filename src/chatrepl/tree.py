@@ -133,18 +133,51 @@ def tree_lines(conversation: Conversation) -> list[tuple[str, bool]]:
     return lines
 
 
-def copy_tree(conversation: Conversation, title: str) -> Conversation:
-    """A new conversation with a copy of every message, branches and all."""
+def in_flight(conversation: Conversation) -> set[int]:
+    """id()s of the turns another process is still answering: answers saved as
+    `streaming` (by a writer still alive), their questions when they have no other
+    answer, and questions at the end of a branch (sent, no answer yet)."""
+    kids = children(conversation)
+    out: set[int] = set()
+    for m in conversation.nodes:
+        if m.status == "streaming":
+            out.add(id(m))
+            asked = m.parent
+            if asked is not None and asked.role == "user" and len(kids.get(id(asked), [])) == 1:
+                out.add(id(asked))
+        elif m.role == "user" and id(m) not in kids:
+            out.add(id(m))
+    return out
+
+
+def copy_title(title: str) -> str:
+    """`title (copy)`; for a copy of a copy, `title (copy 2)`, then `(copy 3)`..."""
+    base, sep, tail = title.rpartition(" (copy")
+    number = tail[:-1].strip() if tail.endswith(")") else "x"
+    if not sep or not (number == "" or number.isdigit()):
+        return f"{title} (copy)"
+    return f"{base} (copy {int(number or 1) + 1})"
+
+
+def copy_tree(
+    conversation: Conversation, title: str, leave: set[int] | None = None
+) -> Conversation:
+    """A new conversation with a copy of every message, branches and all, but those
+    in `leave` (id()s) and what follows them."""
     copies: dict[int, Message] = {}
     nodes = []
+    skipped = set(leave or ())
     for m in conversation.nodes:
+        if id(m) in skipped or (m.parent is not None and id(m.parent) in skipped):
+            skipped.add(id(m))
+            continue
         twin = Message(m.role, m.content, m.status, m.created, meta=dict(m.meta))
         twin.parent = copies.get(id(m.parent)) if m.parent is not None else None
         copies[id(m)] = twin
         nodes.append(twin)
     return Conversation(
         title=title,
-        messages=[copies[id(m)] for m in conversation.messages],
+        messages=[copies[id(m)] for m in conversation.messages if id(m) in copies],
         system=conversation.system,
         created=conversation.created,
         nodes=nodes,
