@@ -2,13 +2,16 @@
 
 One SQLite file holds conversations, messages and the input history. It runs in WAL
 mode with a busy timeout, every write is a short `BEGIN IMMEDIATE` transaction, and the
-schema carries a version (`PRAGMA user_version`) with forward migrations. A database
-written by a newer chatrepl is opened read-only rather than rewritten. The folder is
-0700 and the files 0600. A user's message is committed before its request is sent; an
-answer is written as it streams (status `streaming`, with the writer's pid) and closed
-with its final status, so a row whose writer died is read back as `interrupted`.
+schema carries a version (`PRAGMA user_version`) with forward migrations. Opening it
+(dbfile) makes the folder 0700 and the files 0600, checks every page before anything
+is written, waits a bounded time for another program's lock, and opens read-only a
+file or folder that cannot be written, or a database written by a newer chatrepl. A
+user's message is committed before its request is sent; an answer is written as it
+streams (status `streaming`, with the writer's pid; each checkpoint appends what
+arrived since the last to `message_chunks`) and closed with its final status and
+whole text, so a row whose writer died is read back as `interrupted`. The store is
+this module with dbfile, records, fulltext and schema: the modules that import sqlite3.
 """
-
 from __future__ import annotations
 
 import json
@@ -23,13 +26,14 @@ from typing import Any
 from chatrepl import dbfile
 from chatrepl.conversation import Conversation, Message, Role, Summary
 from chatrepl.errors import NotFoundError, StoreError
+from chatrepl.fulltext import FullText
 from chatrepl.records import Records, _pid_alive
 from chatrepl.schema import MIGRATIONS, SCHEMA_VERSION, statements
 
 WAL_LIMIT = 4 * 1024 * 1024  # bytes of write-ahead log kept once it has been written back
 
 
-class Store(Records):
+class Store(Records, FullText):
     """Conversations and input history in one SQLite database."""
 
     def __init__(
@@ -350,60 +354,6 @@ class Store(Records):
             "SELECT text FROM message_chunks WHERE message_id = ? ORDER BY id", (message_id,)
         )
         return "".join(row["text"] for row in rows)
-
-    @dbfile.reading
-    def search(self, text: str, limit: int = 50) -> list[tuple[str, str, str]]:
-        """Conversations whose messages match `text`: (id, title, snippet), newest first
-        (by their newest matching message).
-
-        Every word of `text` must occur in the message, compared by stem (`penguin`
-        finds `penguins`), blind to case and accents; `word*` matches any word starting
-        with `word`. Words are quoted, so FTS5 operators typed by the user are literal.
-        """
-        terms = []
-        for word in text.split():
-            prefix = word.endswith("*") and len(word) > 1
-            quoted = '"' + word.rstrip("*").replace('"', '""') + '"'
-            terms.append(quoted + "*" if prefix else quoted)
-        if not terms:
-            return []
-        query = " ".join(terms)
-        # Newest messages first, straight from the index, stopping at `limit` distinct
-        # conversations: the cost follows the limit, not how common the words are.
-        rows = self._db.execute(
-            "SELECT c.id, c.title, snippet(messages_fts, 0, '[', ']', '…', 12) AS snip, "
-            "m.id AS message_id, c.head_id "
-            "FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid "
-            "JOIN conversations c ON c.id = m.conversation_id "
-            "WHERE messages_fts MATCH ? ORDER BY messages_fts.rowid DESC",
-            (query,),
-        )
-        out: list[tuple[str, str, str]] = []
-        seen: set[str] = set()
-        for row in rows:
-            if row["id"] in seen:
-                continue
-            seen.add(row["id"])
-            where = " ".join(str(row["snip"]).split())
-            if not self._on_branch(row["message_id"], row["head_id"]):
-                where += " (on another branch)"
-            out.append((str(row["id"]), str(row["title"]), where))
-            if len(out) >= limit:
-                break
-        return out
-
-    @dbfile.reading
-    def _on_branch(self, message_id: int, head_id: int | None) -> bool:
-        """Whether a message is on the branch last on screen (what `load` shows)."""
-        if head_id is None:
-            return True  # no branch recorded: one straight line
-        row = self._db.execute(
-            "WITH RECURSIVE up(id) AS (SELECT ? UNION ALL "
-            "SELECT m.parent_id FROM messages m JOIN up ON m.id = up.id "
-            "WHERE m.parent_id IS NOT NULL) SELECT 1 FROM up WHERE id = ? LIMIT 1",
-            (head_id, message_id),
-        ).fetchone()
-        return row is not None
 
     def set_system(self, conversation_id: str, system: str) -> None:
         with self._write() as db:
