@@ -60,6 +60,7 @@ def one_run(server: ChatServer, home: Path, script: Script, save: bool = True) -
         "CHATREPL_URL": server.url,
         "LANG": "C.UTF-8",
         "TERM": "dumb",
+        **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"},  # another checkout
     }
     server.add(script)
     before = folder_bytes(home) if home.exists() else 0

@@ -104,7 +104,7 @@ def _checked(db: sqlite3.Connection, path: Path, wait: float) -> int:
 
 
 def damaged(path: Path, detail: str) -> StoreError:
-    detail = " ".join(detail.split())
+    detail = " ".join(detail.replace("*** in database main ***", "").split())
     return StoreError(
         f"The conversation database {path} is damaged ({detail[:1].lower()}{detail[1:120]}).",
         f"Recover what it holds with: sqlite3 {path} .recover | sqlite3 recovered.db, "
