@@ -12,6 +12,7 @@ arrived since the last to `message_chunks`) and closed with its final status and
 whole text, so a row whose writer died is read back as `interrupted`. The store is
 this module with dbfile, records, fulltext and schema: the modules that import sqlite3.
 """
+
 from __future__ import annotations
 
 import json
