@@ -3,8 +3,9 @@ about 100 MB (issue 23, row 5).
 
 Builds the store with bench/make_store.py (real schema, full-text index and all), then
 prints medians of: `PRAGMA quick_check` alone (warm page cache, and after the file's
-pages were dropped from it when the machine allows), opening the store as chatrepl does
-(the check included), and whole `chatrepl --list` and `--version` processes.
+pages were dropped from it when the machine allows), opening the store as a session
+does (the check included) and as `--list` does (without it), and whole `chatrepl
+--list` and `--version` processes.
 
     python bench/open_check.py [--runs 9] [--messages 300000]
 """
@@ -78,6 +79,8 @@ def main() -> None:
 
         print(f"PRAGMA quick_check, cold:  {median_ms(cold, args.runs):7.1f} ms")
     print(f"Store() open, with check:  {median_ms(lambda: Store(path).close(), args.runs):7.1f} ms")
+    unchecked = median_ms(lambda: Store(path, check=False).close(), args.runs)
+    print(f"Store() open, no check:    {unchecked:7.1f} ms")
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(folder),

@@ -300,10 +300,12 @@ _opened: list[Store] = []  # closed when main returns (see _close_stores)
 SESSION_WAIT, AT_ONCE = 2.0, 0.1
 
 
-def _open_store(renderer: Renderer, env: Environment, wait: float = SESSION_WAIT) -> Store:
+def _open_store(
+    renderer: Renderer, env: Environment, wait: float = SESSION_WAIT, check: bool = True
+) -> Store:
     from chatrepl.store import Store
 
-    store = Store(env.paths.database, wait=wait)
+    store = Store(env.paths.database, wait=wait, check=check)
     _opened.append(store)
     if store.aside:
         renderer.aside(store.aside)
@@ -380,8 +382,8 @@ def program(args: argparse.Namespace, env: Environment) -> int:
         from chatrepl import manage
 
         writes = args.delete is not None or args.rename is not None
-        wait = SESSION_WAIT if writes else AT_ONCE
-        return manage.run(args, _open_store(renderer, env, wait), renderer, env)
+        wait = SESSION_WAIT if writes else AT_ONCE  # what only reads skips the page check
+        return manage.run(args, _open_store(renderer, env, wait, writes), renderer, env)
 
     question = " ".join(args.question).strip()
     if not env.stdin_isatty:

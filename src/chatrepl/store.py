@@ -44,13 +44,16 @@ class Store(Records, FullText):
         *,
         wait: float = dbfile.LOCK_WAIT,
         writable: bool | None = None,
+        check: bool = True,
     ) -> None:
         """Open (or create) the database at `path`. `wait`: seconds to wait for a lock
         another program holds; `writable`: whether the file may be written (None: ask
-        the file system, which answers yes to root whatever the modes say)."""
+        the file system, which answers yes to root whatever the modes say); `check`:
+        whether to check every page first (`PRAGMA quick_check`)."""
         self.path = path
         self.clock = clock
         self.wait = wait
+        self.check = check
         self.read_only = False
         self.notice = ""  # a warning to show once the store is open
         self.aside = ""  # a dim line to show once the store is open
@@ -75,7 +78,7 @@ class Store(Records, FullText):
             writable = dbfile.can_write(path)
         if writable:
             self.aside = dbfile.tighten(path)
-        db, version = dbfile.connect(path, writable=writable, wait=self.wait)
+        db, version = dbfile.connect(path, writable=writable, wait=self.wait, check=self.check)
         if not writable:
             self.read_only = True
             self._read_only_reason = f"{path.parent} is read-only"
