@@ -175,6 +175,48 @@ def test_a_locked_database_waits_two_seconds_then_goes_on_unsaved(
     assert "This session is not saved for now." in line
 
 
+WRITING = """\
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN IMMEDIATE")
+print("writing", flush=True)
+sys.stdin.read()  # until the test closes stdin
+db.execute("ROLLBACK")
+"""
+
+
+def test_a_lock_met_while_saving_is_waited_for_once_then_not_until_saving_works(
+    tmp_path: Path,
+) -> None:
+    store = Store(tmp_path / "chatrepl.db", wait=0.5)
+    conversation = Conversation()
+    store.add_message(conversation, conversation.add("user", "before"))
+
+    def attempt() -> str:
+        message = conversation.add("user", "during")
+        try:
+            store.add_message(conversation, message)
+        except StoreError as exc:
+            return str(exc)
+        return ""
+
+    for _ in range(2):  # the second lock, after saving worked again, is waited for again
+        holder = subprocess.Popen(
+            [sys.executable, "-c", WRITING, str(store.path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert holder.stdout is not None and holder.stdout.readline() == "writing\n"
+        said = [attempt() for _ in range(3)]
+        assert said[0].endswith("is locked by another program (waited 0.5 s).")
+        assert all(s.endswith("is locked by another program (waited 0 s).") for s in said[1:])
+        assert holder.stdin is not None
+        holder.stdin.close()
+        assert holder.wait(timeout=10) == 0
+        assert attempt() == ""  # saved again
+
+
 # ------------------------------------------------------------------ row 7: read-only
 
 

@@ -53,6 +53,7 @@ class Store(Records, FullText):
         self.path = path
         self.clock = clock
         self.wait = wait
+        self._patience = wait  # how long the next write waits for another program's lock
         self.check = check
         self.read_only = False
         self.notice = ""  # a warning to show once the store is open
@@ -134,7 +135,16 @@ class Store(Records, FullText):
                     self._db.execute("ROLLBACK")
                 raise
         except (sqlite3.Error, OSError) as exc:
-            raise dbfile.save_failure(self.path, exc, self.wait) from None
+            waited = self._patience
+            if dbfile.kind(exc) == "locked" and waited:
+                self._wait_for_locks(0)  # waited once: later writes fail at once until one succeeds
+            raise dbfile.save_failure(self.path, exc, waited) from None
+        if self._patience != self.wait:
+            self._wait_for_locks(self.wait)
+
+    def _wait_for_locks(self, seconds: float) -> None:
+        self._db.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
+        self._patience = seconds
 
     # ---------------------------------------------------------- writing
 
