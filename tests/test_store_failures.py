@@ -237,7 +237,7 @@ def test_a_read_only_store_reads_and_refuses_to_save_in_words_that_say_so(
     assert ro.search("otters")[0][0] == conversation.id
     assert ro.load(conversation.id).messages[0].content == "a question about otters"
     again = Conversation()
-    with pytest.raises(StoreError, match=f"^Could not save the conversation: {tmp_path} is"):
+    with pytest.raises(StoreError, match=f"^Could not save the conversation: {path} is read-"):
         ro.add_message(again, again.add("user", "more"))
     ro.close()
     assert digest(path) == before
@@ -249,15 +249,18 @@ def chattr(flag: str, path: Path) -> None:
         pytest.skip(f"chattr {flag} is not allowed here: {done.stderr.decode().strip()}")
 
 
-def test_a_read_only_folder_lists_searches_shows_and_chats_in_memory(
-    server: ChatServer, chatrepl_home: Path
+@pytest.mark.parametrize("what", ["folder", "file"])
+def test_a_read_only_folder_or_file_lists_searches_shows_and_chats_in_memory(
+    server: ChatServer, chatrepl_home: Path, what: str
 ) -> None:
-    """The immutable attribute stops root too: the folder really cannot be written."""
+    """The immutable attribute stops root too: the folder (or the database file) really
+    cannot be written."""
     path, cid = saved_store(chatrepl_home, server.url, "about otters")
     before = digest(path)
-    chattr("+i", chatrepl_home)
+    target = chatrepl_home if what == "folder" else path
+    chattr("+i", target)
     try:
-        assert not os.access(chatrepl_home, os.W_OK)
+        assert not os.access(target, os.W_OK)
         listed = run_chatrepl(chatrepl_home, "--list", url=server.url)
         assert listed.returncode == 0 and cid in listed.stdout and listed.stderr == ""
         found = run_chatrepl(chatrepl_home, "--search", "otters", url=server.url)
@@ -267,9 +270,9 @@ def test_a_read_only_folder_lists_searches_shows_and_chats_in_memory(
         done = run_chatrepl(chatrepl_home, "a new question", url=server.url)
         assert done.returncode == 0 and "Answer" in done.stdout
         (line,) = lines(done.stderr)
-        assert line.startswith(f"Could not save the conversation: {chatrepl_home} is read-only")
+        assert line.startswith(f"Could not save the conversation: {target} is read-only")
     finally:
-        chattr("-i", chatrepl_home)
+        chattr("-i", target)
     assert digest(path) == before
 
 

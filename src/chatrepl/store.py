@@ -82,7 +82,8 @@ class Store(Records, FullText):
         db, version = dbfile.connect(path, writable=writable, wait=self.wait, check=self.check)
         if not writable:
             self.read_only = True
-            self._read_only_reason = f"{path.parent} is read-only"
+            cannot = path.parent if not os.access(path.parent, os.W_OK) else path
+            self._read_only_reason = f"{cannot} is read-only"
             return db
         if version > SCHEMA_VERSION:
             db.close()
