@@ -296,3 +296,13 @@ def test_an_open_data_folder_is_made_private_once_with_one_dim_line(
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     again = run_chatrepl(chatrepl_home, "--list", url=server.url)
     assert again.returncode == 0 and again.stderr == ""
+
+
+def test_a_new_store_in_an_open_folder_is_made_private_without_a_word(
+    chatrepl_home: Path,
+) -> None:
+    chatrepl_home.mkdir(mode=0o755)  # as the cache, which shares CHATREPL_HOME, makes it
+    chatrepl_home.chmod(0o755)
+    done = run_chatrepl(chatrepl_home, "--list")
+    assert done.returncode == 0 and done.stderr == ""
+    assert stat.S_IMODE(chatrepl_home.stat().st_mode) == 0o700

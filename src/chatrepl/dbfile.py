@@ -39,7 +39,9 @@ def can_write(path: Path) -> bool:
 
 def tighten(path: Path) -> str:
     """Make the data folder 0700 and the database's files 0600; the one line to show
-    when something had to change ('' when nothing did or nothing could)."""
+    when a database others could read had to be made private ('' when nothing changed,
+    nothing could, or there was no database yet: the folder is new, or made by another
+    part of chatrepl, such as the cache, which shares it under CHATREPL_HOME)."""
     folder = path.parent
     changed = False
     try:
@@ -53,8 +55,8 @@ def tighten(path: Path) -> str:
                 changed = True
     except OSError:
         return ""
-    if not changed:
-        return ""
+    if not changed or not path.exists():
+        return ""  # nothing was saved there yet: nothing could have been read
     return (
         f"Made {folder} private (mode 0700, its database files 0600): "
         "others could read the conversations in it."
