@@ -9,14 +9,16 @@ The real ones are the defaults; tests give their own (`Environment(stdin=io.Stri
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
-from chatrepl.errors import OutputClosed, OutputError
+from chatrepl.errors import OutputClosed, OutputError, Terminated
 
 if TYPE_CHECKING:
     from chatrepl.config import Paths
@@ -92,6 +94,11 @@ def _fd_isatty(fd: int) -> bool:
         return False
 
 
+def hung_up() -> bool:
+    """Whether a descriptor that was the terminal no longer is one: it was closed."""
+    return any(not _fd_isatty(fd) for fd in _terminal_fds)
+
+
 def detach() -> None:
     """On SIGHUP: the descriptors that were the terminal and are no longer one (it hung
     up: the window was closed) are pointed at /dev/null, so that what is still written
@@ -138,7 +145,14 @@ class Guarded:
         except BrokenPipeError:
             self.failed = True
             raise OutputClosed(f"{self.name} was closed by its reader.") from None
-        except (OSError, ValueError) as exc:  # ValueError: a stream closed under us
+        except OSError as exc:
+            if exc.errno in (errno.EIO, errno.ENXIO) and hung_up():
+                # the terminal was closed: a hang-up, whether or not SIGHUP came first
+                self.failed = True
+                detach()
+                raise Terminated(signal.SIGHUP) from None
             self.failed = True
-            reason = getattr(exc, "strerror", None) or str(exc)
-            raise OutputError(f"Could not write to {self.name}: {reason}.") from None
+            raise OutputError(f"Could not write to {self.name}: {exc.strerror or exc}.") from None
+        except ValueError as exc:  # a stream closed under us
+            self.failed = True
+            raise OutputError(f"Could not write to {self.name}: {exc}.") from None

@@ -30,7 +30,7 @@ from chatrepl import attach, commands
 from chatrepl.attach import Attachment, AttachmentError
 from chatrepl.chat import Chat
 from chatrepl.conversation import make_title
-from chatrepl.environment import Environment, detach
+from chatrepl.environment import Environment, detach, hung_up
 from chatrepl.errors import ChatreplError, Terminated, unexpected
 from chatrepl.outcome import Outcome
 from chatrepl.sanitize import sanitize
@@ -255,6 +255,9 @@ class Repl:
                 except KeyboardInterrupt:
                     continue  # Ctrl-C at the prompt clears the line
                 except EOFError:
+                    if hung_up():  # the terminal was closed, not Ctrl-D
+                        detach()
+                        raise Terminated(signal.SIGHUP) from None
                     break  # Ctrl-D on an empty line
                 try:
                     self.handle(line)
