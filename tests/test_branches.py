@@ -241,10 +241,7 @@ def test_an_earlier_database_becomes_straight_branches(tmp_path: Path, name: str
         )
         after += [(summary.id, m.role, m.content, m.status) for m in conversation.messages]
     assert sorted(after) == sorted(before) and len(before) == 12
-    assert (
-        store.search("penguins")[0][2].endswith("]")
-        or "[penguins]" in store.search("penguins")[0][2]
-    )
+    assert "[penguins]" in store.search("penguins")[0][2]
     # and they go on: a retry on a migrated conversation keeps both answers
     chat = Chat(Settings(), _Answers(), Renderer(make_console(io.StringIO())), store)
     chat.load(store.latest() or "")

@@ -160,7 +160,11 @@ def test_two_repls_at_once_and_on_one_conversation(server: ChatServer, chatrepl_
     assert len(convs) == 3
     copy = store.load(convs[0].id)
     assert copy.title.endswith("(copy)")
+    original = store.load(convs[1].id)  # the newest before the copy: the one resumed
+    assert copy.messages[0].content == original.messages[0].content
+    assert copy.messages[0].content in ("from the first", "from the second")
     assert [m.content for m in copy.messages][::2] == [copy.messages[0].content, "on the copy"]
+    assert "on the copy" not in [m.content for m in original.messages]  # left alone
     original = store.load(store.resolve(convs[1].id))
     assert len(original.messages) == 2  # nothing of the copy's turns leaked into it
     assert "database is locked" not in first.before + second.before + third.before
