@@ -336,20 +336,19 @@ def _read_stdin(stream: TextIO) -> str:
 
 def _check(args: argparse.Namespace) -> None:
     """Flags that contradict each other, or that go with one that is missing."""
-    actions = {
-        "--list": args.list,
-        "--show": args.show is not None,
-        "--export": args.export is not None,
-        "--delete": args.delete is not None,
-        "--search": args.search is not None,
-        "--rename": args.rename is not None,
-    }
-    chosen = [flag for flag, given in actions.items() if given]
+    from chatrepl.manage import given
+
+    chosen = [f"--{action}" for action in given(args)]
     if len(chosen) > 1:
         raise UsageError(f"{chosen[0]} and {chosen[1]} cannot go together.", "Give one of them.")
     if chosen and (args.question or args.cont or args.resume is not None or args.files):
         what = "question" if args.question else "-c, -r or -f"
         raise UsageError(f"{chosen[0]} takes no {what}.", f"Run {chosen[0]} on its own.")
+    _check_pairs(args)
+
+
+def _check_pairs(args: argparse.Namespace) -> None:
+    """Flags that go with another one."""
     if not args.list and (args.all or args.limit is not None):
         raise UsageError("--all and --limit go with --list.", "Try: chatrepl --list --all.")
     if args.code is not None and args.show is None:
@@ -377,10 +376,9 @@ def program(args: argparse.Namespace, env: Environment) -> int:
     for warning in settings.warnings:
         renderer.warn(warning)
 
-    managing = (args.show, args.export, args.delete, args.search, args.rename)
-    if args.list or any(value is not None for value in managing):
-        from chatrepl import manage
+    from chatrepl import manage
 
+    if manage.given(args):
         writes = args.delete is not None or args.rename is not None
         wait = SESSION_WAIT if writes else AT_ONCE  # what only reads skips the page check
         return manage.run(args, _open_store(renderer, env, wait, writes), renderer, env)

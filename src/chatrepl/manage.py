@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from chatrepl.blocks import choose_code
@@ -57,25 +58,36 @@ def show_code(conversation: Conversation, number: int, env: Environment) -> int:
     return EXIT_OK
 
 
-def run(args: argparse.Namespace, store: Store, renderer: Renderer, env: Environment) -> int:
-    if args.list:
-        limit = None if args.all else args.limit or 50
-        renderer.conversations(store.list_conversations(limit))
+class Manage:
+    """One management flag's work, on the store, for one run."""
+
+    def __init__(
+        self, args: argparse.Namespace, store: Store, renderer: Renderer, env: Environment
+    ) -> None:
+        self.args, self.store, self.renderer, self.env = args, store, renderer, env
+
+    def list(self) -> int:
+        limit = None if self.args.all else self.args.limit or 50
+        self.renderer.conversations(self.store.list_conversations(limit))
         return EXIT_OK
-    if args.show is not None and args.code is not None:
-        return show_code(store.load(store.resolve(args.show)), args.code, env)
-    if args.show is not None:
-        renderer.transcript(store.load(store.resolve(args.show)), reasoning=True)
+
+    def show(self) -> int:
+        conversation = self.store.load(self.store.resolve(self.args.show))
+        if self.args.code is not None:
+            return show_code(conversation, self.args.code, self.env)
+        self.renderer.transcript(conversation, reasoning=True)
         return EXIT_OK
-    if args.export is not None:
-        conversation = store.load(store.resolve(args.export))
+
+    def export(self) -> int:
+        args, env = self.args, self.env
+        conversation = self.store.load(self.store.resolve(args.export))
         if args.output:
             target = Path(args.output).expanduser()
             if not may_overwrite(target, args.yes, env):
-                renderer.note("Nothing was written.")
+                self.renderer.note("Nothing was written.")
                 return EXIT_FAILED
             fmt = write_export(conversation, target, args.format or "")
-            renderer.note(f"Exported {conversation.id} to {sanitize(args.output)} ({fmt}).")
+            self.renderer.note(f"Exported {conversation.id} to {sanitize(args.output)} ({fmt}).")
             return EXIT_OK
         fmt = args.format or "md"
         text = export_text(conversation, fmt)
@@ -83,16 +95,18 @@ def run(args: argparse.Namespace, store: Store, renderer: Renderer, env: Environ
             text = escape_json(text) if fmt == "json" else sanitize(text)
         env.stdout.write(text + "\n")
         return EXIT_OK
-    if args.rename is not None:
-        cid = store.resolve(args.rename[0])
-        title = make_title(args.rename[1])
-        store.rename(cid, title)
-        renderer.note(f"Renamed {cid} to {title}.")
+
+    def rename(self) -> int:
+        cid = self.store.resolve(self.args.rename[0])
+        title = make_title(self.args.rename[1])
+        self.store.rename(cid, title)
+        self.renderer.note(f"Renamed {cid} to {title}.")
         return EXIT_OK
-    if args.delete is not None:
-        cid = store.resolve(args.delete)
-        conversation = store.load(cid)
-        if not args.yes:
+
+    def delete(self) -> int:
+        env, cid = self.env, self.store.resolve(self.args.delete)
+        conversation = self.store.load(cid)
+        if not self.args.yes:
             if not env.stdin_isatty:
                 raise UsageError("Deleting needs a confirmation.", "Add --yes to skip asking.")
             env.stderr.write(
@@ -100,18 +114,32 @@ def run(args: argparse.Namespace, store: Store, renderer: Renderer, env: Environ
                 f"{len(conversation)} messages)? [y/N] "
             )
             env.stderr.flush()
-            answer = env.stdin.readline()
-            if answer.strip().lower() not in ("y", "yes"):
-                renderer.note("Nothing was deleted.")
+            if env.stdin.readline().strip().lower() not in ("y", "yes"):
+                self.renderer.note("Nothing was deleted.")
                 return EXIT_FAILED
-        store.delete_conversation(cid)
-        renderer.note(f"Deleted {cid}.")
+        self.store.delete_conversation(cid)
+        self.renderer.note(f"Deleted {cid}.")
         return EXIT_OK
-    if args.search is not None:
-        hits = store.search(args.search)
+
+    def search(self) -> int:
+        hits = self.store.search(self.args.search)
         if not hits:
-            renderer.note(f"No conversation mentions {args.search}.")
+            self.renderer.note(f"No conversation mentions {self.args.search}.")
             return EXIT_FAILED
-        renderer.search_hits(hits)
+        self.renderer.search_hits(hits)
         return EXIT_OK
-    return EXIT_OK
+
+
+#: The management flags, each with its `Manage` method (cli refuses more than one).
+ACTIONS = ("list", "show", "export", "rename", "delete", "search")
+
+
+def given(args: argparse.Namespace) -> list[str]:
+    """The management flags given: `--list` is a switch, the others take a value."""
+    return [a for a in ACTIONS if (args.list if a == "list" else getattr(args, a) is not None)]
+
+
+def run(args: argparse.Namespace, store: Store, renderer: Renderer, env: Environment) -> int:
+    """Do what the (one) management flag given asks."""
+    action: Callable[[], int] = getattr(Manage(args, store, renderer, env), given(args)[0])
+    return action()
