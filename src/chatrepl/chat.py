@@ -335,6 +335,8 @@ class Chat:
         except Exception as exc:  # not ours to explain: keep what arrived, then let it go
             outcome.status, stop = Status.INTERRUPTED, exc
         outcome.seconds = self.clock() - started
+        for notice in outcome.reply.notices:
+            self.renderer.aside(notice)
         usage = outcome.reply.usage
         if self.window.last is not None and usage is not None:
             self.window.calibrate(self.window.last, usage.prompt_tokens)

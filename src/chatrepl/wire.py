@@ -12,6 +12,7 @@ bytes become U+FFFD) and lines end at CR, LF or CRLF, also when a CRLF is split.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -20,6 +21,7 @@ from chatrepl.events import (
     Event,
     Failure,
     Finish,
+    Notice,
     Reasoning,
     Reply,
     Text,
@@ -35,6 +37,7 @@ __all__ = [
     "Event",
     "Failure",
     "Finish",
+    "Notice",
     "Reasoning",
     "Recast",
     "Reply",
@@ -84,62 +87,85 @@ def _usage(obj: dict[str, Any]) -> Usage:
 _PLAIN_RESPONSE = frozenset({"response", "p"})  # a Workers AI event with text only
 
 
+def _openai_choice(choice: dict[str, Any]) -> list[Event]:
+    """An OpenAI-style choice: `delta` (streamed) or `message` (whole), `text` (legacy
+    completions), and why it finished."""
+    out: list[Event] = []
+    for key in ("delta", "message"):
+        part = choice.get(key)
+        if isinstance(part, dict):
+            for rkey in ("reasoning_content", "reasoning"):
+                reasoning = part.get(rkey)
+                if isinstance(reasoning, str) and reasoning:
+                    out.append(Reasoning(reasoning))
+            content = part.get("content")
+            if isinstance(content, str) and content:
+                out.append(Text(content))
+    if isinstance(choice.get("text"), str) and choice["text"]:
+        out.append(Text(choice["text"]))
+    if isinstance(choice.get("finish_reason"), str):
+        out.append(Finish(choice["finish_reason"]))
+    return out
+
+
+def _workers_response(value: Any) -> list[Event]:
+    """Workers AI's `response` (a number when a model answers with one)."""
+    text = _number_text(value)
+    return [Text(text)] if text else []
+
+
+def _ollama_message(message: Any) -> list[Event]:
+    """Ollama's chat `message`: its `thinking`, then its `content`."""
+    if not isinstance(message, dict):
+        return []
+    out: list[Event] = []
+    thinking = message.get("thinking")
+    if isinstance(thinking, str) and thinking:
+        out.append(Reasoning(thinking))
+    content = message.get("content")
+    if isinstance(content, str) and content:
+        out.append(Text(content))
+    return out
+
+
+def _ollama_done(obj: dict[str, Any]) -> list[Event]:
+    """Ollama's last line, `done: true`, with its token counts and reason."""
+    if obj.get("done") is not True:
+        return []
+    out: list[Event] = []
+    if "eval_count" in obj or "prompt_eval_count" in obj:
+        prompt = obj.get("prompt_eval_count")
+        completion = obj.get("eval_count")
+        both = isinstance(prompt, int) and isinstance(completion, int)
+        out.append(Usage(prompt, completion, prompt + completion if both else None))
+    out.append(Finish(str(obj.get("done_reason") or "stop")))
+    out.append(Done())
+    return out
+
+
 def interpret(obj: Any) -> list[Event]:
-    """The events one decoded JSON object stands for, whatever server sent it."""
+    """The events one decoded JSON object stands for, whatever server sent it: read by
+    dialect (Workers AI, OpenAI, Ollama), from the object's shape alone."""
     if not isinstance(obj, dict):
         return []
     if obj.keys() <= _PLAIN_RESPONSE and type(obj.get("response")) is str:
         return [Text(obj["response"])] if obj["response"] else []
-    out: list[Event] = []
     if obj.get("error"):
         return [Failure(_error_message(obj["error"]))]
     if isinstance(obj.get("result"), dict):  # Cloudflare's REST envelope
         return interpret(obj["result"])
     choices = obj.get("choices")
+    out: list[Event] = []
     if isinstance(choices, list) and choices and isinstance(choices[0], dict):
-        choice = choices[0]
-        for key in ("delta", "message"):
-            part = choice.get(key)
-            if isinstance(part, dict):
-                for rkey in ("reasoning_content", "reasoning"):
-                    reasoning = part.get(rkey)
-                    if isinstance(reasoning, str) and reasoning:
-                        out.append(Reasoning(reasoning))
-                content = part.get("content")
-                if isinstance(content, str) and content:
-                    out.append(Text(content))
-        if isinstance(choice.get("text"), str) and choice["text"]:
-            out.append(Text(choice["text"]))
-        if isinstance(choice.get("finish_reason"), str):
-            out.append(Finish(choice["finish_reason"]))
+        out = _openai_choice(choices[0])
     elif "response" in obj:
-        text = _number_text(obj["response"])
-        if text:
-            out.append(Text(text))
-    message = obj.get("message")
-    if isinstance(message, dict) and not isinstance(choices, list):  # Ollama chat
-        thinking = message.get("thinking")
-        if isinstance(thinking, str) and thinking:
-            out.append(Reasoning(thinking))
-        content = message.get("content")
-        if isinstance(content, str) and content:
-            out.append(Text(content))
+        out = _workers_response(obj["response"])
+    if not isinstance(choices, list):
+        out += _ollama_message(obj.get("message"))
     usage = obj.get("usage")
     if isinstance(usage, dict):
         out.append(_usage(usage))
-    if obj.get("done") is True:
-        if "eval_count" in obj or "prompt_eval_count" in obj:
-            prompt = obj.get("prompt_eval_count")
-            completion = obj.get("eval_count")
-            total = (
-                prompt + completion
-                if isinstance(prompt, int) and isinstance(completion, int)
-                else None
-            )
-            out.append(Usage(prompt, completion, total))
-        out.append(Finish(str(obj.get("done_reason") or "stop")))
-        out.append(Done())
-    return out
+    return out + _ollama_done(obj)
 
 
 # ---------------------------------------------------------------- framings
@@ -241,14 +267,38 @@ class SSEDecoder(Decoder):
         return out
 
 
+# A JSON string, quotes and escapes included: what `_opens` leaves out of the count.
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+
+
+def _opens(line: str) -> int | None:
+    """How many arrays and objects a line of JSON leaves open (negative: closes), or
+    None when it ends inside a string, which no line of valid JSON does."""
+    bare = _STRING.sub("", line) if '"' in line else line
+    if '"' in bare:
+        return None
+    return bare.count("{") + bare.count("[") - bare.count("}") - bare.count("]")
+
+
 class JSONLinesDecoder(Decoder):
-    """NDJSON, and a plain JSON body that may span lines (pretty-printed)."""
+    """NDJSON, and a plain JSON body that may span lines (pretty-printed).
+
+    A line that is a whole value is decoded at once; a line that opens more than it
+    closes starts a value spanning lines, which is decoded once, when the lines that
+    follow have closed it (each line is scanned once: linear in the body). A line that
+    is neither, or a value spanning lines that does not decode, is skipped with one
+    `Notice` for the answer, and the answer goes on.
+    """
 
     def __init__(self, model: str = "") -> None:
         super().__init__(model)
         self.lines = LineSplitter()
         self._pending: list[str] = []
         self._pending_len = 0
+        self._open = 0  # arrays and objects the pending lines leave open
+        self._number = 0  # of the line being read
+        self._first = 0  # where the pending value started
+        self.skipped = 0  # lines skipped as garbled
 
     def _feed(self, data: bytes) -> list[Event]:
         out: list[Event] = []
@@ -264,19 +314,66 @@ class JSONLinesDecoder(Decoder):
         return out
 
     def _line(self, line: str) -> list[Event]:
-        if not line.strip() and not self._pending:
+        self._number += 1
+        if self._pending:
+            return self._more(line)
+        text = line.strip()
+        if not text:
             return []
+        try:
+            obj = json.loads(text)
+        except ValueError:
+            opens = _opens(text)
+            if opens is None or opens <= 0 or text[0] not in "{[":
+                return self._skip(self._number, self._number)
+            self._pending, self._pending_len, self._open = [text], len(text), opens
+            self._first = self._number
+            return []
+        return self._value(obj)
+
+    def _more(self, line: str) -> list[Event]:
+        """A line of a value spanning lines."""
+        if line.startswith("{"):
+            # An NDJSON line at the left margin while a value is open: the open value
+            # was a garbled line, and this one stands alone.
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                pass
+            else:
+                return self._skip(self._first, self._number - 1) + self._value(obj)
+        opens = _opens(line)
+        if opens is None:
+            return self._skip(self._first, self._number)
         self._pending.append(line)
         self._pending_len += len(line)
+        self._open += opens
+        if self._pending_len > MAX_LINE:
+            raise WireError("The server sent a JSON value of more than 8 MiB.")
+        if self._open > 0:
+            return []
         text = "\n".join(self._pending)
         try:
             obj = json.loads(text)
         except ValueError:
-            if self._pending_len > MAX_LINE:
-                raise WireError("The server sent a JSON value of more than 8 MiB.") from None
-            return []
+            return self._skip(self._first, self._number)
         self._pending.clear()
         self._pending_len = 0
+        return self._value(obj)
+
+    def _skip(self, first: int, last: int) -> list[Event]:
+        """Drop garbled lines `first` to `last` (and any value left open)."""
+        self._pending.clear()
+        self._pending_len = 0
+        self.skipped += last - first + 1
+        if self.skipped > last - first + 1:
+            return []  # one notice an answer
+        where = f"line {first}" if first == last else f"lines {first} to {last}"
+        return [
+            Notice(f"Skipped {where} of the answer stream, which is not JSON; the rest was read.")
+        ]
+
+    def _value(self, obj: Any) -> list[Event]:
         self._hint(obj)
         events = interpret(obj)
         if not isinstance(obj, dict) or "done" in obj or "choices" in obj:
