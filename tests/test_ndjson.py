@@ -50,9 +50,7 @@ def test_a_garbled_line_is_skipped_and_the_answer_goes_on() -> None:
     answer, status, notices = read([GARBLED])
     assert answer == "Hello there, friend."
     assert status == "complete"
-    assert notices == [
-        "Skipped line 2 of the answer stream, which is not JSON; the rest was read."
-    ]
+    assert notices == ["Skipped line 2 of the answer stream, which is not JSON; the rest was read."]
 
 
 def test_a_line_left_open_is_dropped_when_the_next_one_stands_alone() -> None:
@@ -99,6 +97,4 @@ def test_the_cli_prints_the_whole_answer_and_one_notice(
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "Hello there, friend."
     notices = [ln for ln in done.stderr.splitlines() if "not JSON" in ln]
-    assert notices == [
-        "Skipped line 2 of the answer stream, which is not JSON; the rest was read."
-    ]
+    assert notices == ["Skipped line 2 of the answer stream, which is not JSON; the rest was read."]
