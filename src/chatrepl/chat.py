@@ -31,6 +31,7 @@ from chatrepl.errors import (
 )
 from chatrepl.gauge import Gauge
 from chatrepl.outcome import Outcome, Status
+from chatrepl.redaction import hide_password
 from chatrepl.render import Renderer
 from chatrepl.store import Store
 from chatrepl.think import Recast
@@ -96,7 +97,7 @@ class Chat:
 
     def _use_window(self) -> None:
         ep = self.endpoint
-        self.window.use(f"{ep.url} {ep.model}", ep.context_tokens, ep.answer_tokens)
+        self.window.use(f"{hide_password(ep.url)} {ep.model}", ep.context_tokens, ep.answer_tokens)
 
     def plan(self) -> Plan:
         """What the next request sends: the newest whole turns that fit the window."""

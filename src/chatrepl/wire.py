@@ -136,8 +136,10 @@ def _ollama_done(obj: dict[str, Any]) -> list[Event]:
     if "eval_count" in obj or "prompt_eval_count" in obj:
         prompt = obj.get("prompt_eval_count")
         completion = obj.get("eval_count")
-        both = isinstance(prompt, int) and isinstance(completion, int)
-        out.append(Usage(prompt, completion, prompt + completion if both else None))
+        total = (
+            prompt + completion if isinstance(prompt, int) and isinstance(completion, int) else None
+        )
+        out.append(Usage(prompt, completion, total))
     out.append(Finish(str(obj.get("done_reason") or "stop")))
     out.append(Done())
     return out

@@ -6,6 +6,7 @@ from __future__ import annotations
 from chatrepl import compact
 from chatrepl.commands import CommandError, command
 from chatrepl.conversation import Message
+from chatrepl.redaction import hide_password
 from chatrepl.session.state import Session
 from chatrepl.wording import plural
 
@@ -128,7 +129,7 @@ class Controls:
             chat.use_endpoint(arg)
         ep = chat.endpoint
         model = f", model {ep.model}" if ep.model else ""
-        renderer.info(f"{ep.name}: {ep.url} (api {ep.api}{model}).")
+        renderer.info(f"{ep.name}: {hide_password(ep.url)} (api {ep.api}{model}).")
         others = sorted(n for n in chat.settings.endpoints if n != ep.name)
         if others and not arg:
             renderer.note(f"Others: {', '.join(others)}.")
