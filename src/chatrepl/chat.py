@@ -126,9 +126,9 @@ class Chat:
             yield from events
             return
         except HTTPStatusError as exc:
-            if exc.status not in (400, 413, 422) or not too_long(exc.message):
+            refusal = f"{exc.message} {exc.detail}"
+            if exc.status not in (400, 413, 422) or not too_long(refusal):
                 raise
-            refusal = exc.message
         self.window.lower(plan, refusal)
         plan = self.plan()
         self.window.notice(self.conversation.id, plan)
@@ -341,6 +341,7 @@ class Chat:
         usage = outcome.reply.usage
         if self.window.last is not None and usage is not None:
             self.window.calibrate(self.window.last, usage.prompt_tokens)
+        self.window.settle(answer is not None)
 
         if (
             answer is None

@@ -8,7 +8,7 @@ from __future__ import annotations
 import email.utils
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 
 from chatrepl import wire
 from chatrepl.errors import HTTPStatusError, StreamError
@@ -85,7 +85,7 @@ def status_error(
     content_type: str,
     headers: Mapping[str, str],
     token_hint: str = "Check the token in CHATREPL_TOKEN.",
-    secrets: Iterable[str] = (),
+    secrets: Sequence[str] = (),
 ) -> HTTPStatusError:
     """One clear error for a non-2xx answer: status, reason, the server's own message
     (credentials it echoes masked). `token_hint` says where the token came from."""
@@ -110,4 +110,5 @@ def status_error(
     if retryable and wait is not None and wait > MAX_RETRY_AFTER:
         retryable = False  # no point waiting here that long: say so instead
         hint = f"The server asks to wait {wait:.0f} s before trying again."
-    return HTTPStatusError(status, text, hint, retryable, wait)
+    detail = redact(body[:4000].decode("utf-8", "replace"), secrets)
+    return HTTPStatusError(status, text, hint, retryable, wait, detail)
