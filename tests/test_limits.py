@@ -4,11 +4,7 @@ only; stdin is capped before it is stored."""
 
 from __future__ import annotations
 
-import os
-import socket
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest

@@ -34,7 +34,7 @@ from chatrepl.outcome import Outcome, Status
 from chatrepl.redaction import hide_password
 from chatrepl.render import Renderer
 from chatrepl.store import Store
-from chatrepl.think import Recast
+from chatrepl.think import NO_ANSWER, NO_ANSWER_HINT, Recast
 from chatrepl.tree import copy_title, copy_tree, in_flight
 
 CHECKPOINT_SECONDS = 0.5
@@ -325,6 +325,8 @@ class Chat:
                         self.update_message(answer, meta=outcome.thinking(), rewritten=recast)
                         last_checkpoint, recast = now, False
             outcome.status = Status(outcome.reply.status)
+            if outcome.reply.unanswered:
+                outcome.error = RequestError(NO_ANSWER, NO_ANSWER_HINT)
         except (KeyboardInterrupt, Terminated) as exc:
             outcome.status = Status.INTERRUPTED
             if isinstance(exc, Terminated):

@@ -138,9 +138,17 @@ class Reply:
         return self._parts[0] if self._parts else ""
 
     @property
+    def unanswered(self) -> bool:
+        """The stream ended with reasoning and no answer: a `<think>` that never closed,
+        or a reasoning model stopped before it wrote anything else."""
+        ended = self.done or bool(self.finish_reason)
+        return ended and not self.error and bool(self.reasoning.strip()) and not self.answer.strip()
+
+    @property
     def status(self) -> str:
-        """complete, failed or truncated, judged from what the stream said."""
-        if self.error:
+        """complete, failed or truncated, judged from what the stream said; reasoning
+        with no answer is a failed answer, not a complete empty one."""
+        if self.error or self.unanswered:
             return "failed"
         if self.done or self.finish_reason:
             return "complete"
