@@ -9,11 +9,16 @@ import json
 from pathlib import Path
 
 import pytest
+from prompt_toolkit.input import PipeInput
 
+from chatrepl.config import Endpoint, Settings
 from chatrepl.context import DEFAULT_CONTEXT, too_long, window_in
 from tests.conftest import fixture_bytes
 from tests.helpers import error_script, make_chat
 from tests.server import ChatServer, Recorded, Script, sse
+from tests.test_repl_commands import pipe, repl_for
+
+__all__ = ["pipe"]  # a fixture, used by name
 
 # fixture: (the server's limit on the prompt, in its own count; the window learnt)
 REFUSALS = {
@@ -131,5 +136,21 @@ def test_stats_shows_what_was_learnt_and_forget_drops_it(
     chat.window.forget()
     assert "learnt" not in chat.context_report()
     assert chat.window.budget.context_tokens == DEFAULT_CONTEXT
+    again, _ = make_chat(server.url, tmp_path)
+    assert again.window.budget.context_tokens == DEFAULT_CONTEXT
+
+
+def test_context_reset_in_the_repl_forgets_the_learnt_window(
+    server: ChatServer, tmp_path: Path, pipe: PipeInput
+) -> None:
+    fixture = "http_vllm_400_context.json"
+    r, out = repl_for(Settings(endpoint=Endpoint(url=server.url)), tmp_path, pipe)
+    server.add(Script(pieces=sse("long")), refusing(1024, fixture), refusing(1024, fixture))
+    pipe.send_text("x" * 6000 + "\rsecond\r/context\r/context reset\r/context\r\x04")
+    r.run()
+    text = " ".join(out.getvalue().split())
+    assert "window of 2,048 tokens learnt from the server" in text
+    assert "Forgot what the server taught of its window; the window is 8,192 tokens." in text
+    assert text.count("learnt from the server") == 1
     again, _ = make_chat(server.url, tmp_path)
     assert again.window.budget.context_tokens == DEFAULT_CONTEXT

@@ -196,6 +196,24 @@ class Controls:
             f"({plan.tokens:,} of {plan.window:,} tokens now). /compact undo sends them again."
         )
 
+    @command(
+        "context",
+        "Show the context window in use; reset: forget the window learnt from the server.",
+        "[reset]",
+    )
+    def context(self, arg: str) -> None:
+        chat = self.session.chat
+        if arg not in ("", "reset"):
+            raise CommandError("/context takes nothing, or reset.")
+        if arg == "reset":
+            chat.window.forget()
+            self.session.renderer.note(
+                f"Forgot what the server taught of its window; the window is "
+                f"{chat.window.budget.context_tokens:,} tokens."
+            )
+            return
+        self.session.renderer.info(f"Context: {chat.context_report()}.")
+
     @command("stats", "Show tokens, time to first token and speed, of the last answer and all.")
     def stats(self, arg: str) -> None:
         chat = self.session.chat
