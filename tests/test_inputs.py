@@ -141,7 +141,7 @@ def test_save_over_a_symbolic_link_says_so(
     (tmp_path / "out.py").symlink_to(target)
     r, out = repl_for(Settings(endpoint=Endpoint(url=server.url)), tmp_path, pipe)
     asked: list[str] = []
-    monkeypatch.setattr(r, "confirm", lambda question: asked.append(question) or False)
+    monkeypatch.setattr(r.session, "confirm", lambda question: asked.append(question) or False)
     pipe.send_text("show two blocks\r/save out.py 1\r\x04")
     r.run()
     assert asked == [

@@ -438,6 +438,7 @@ def _chat(
         connect_timeout=settings.connect_timeout,
         idle_timeout=settings.idle_timeout,
         on_retry=renderer.aside,
+        environ=env.environ,
     )
     chat = Chat(
         settings,

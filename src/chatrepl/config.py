@@ -168,7 +168,7 @@ def token_hint(endpoint: Endpoint, env: Mapping[str, str] | None = None) -> str:
     """For a 401 or 403: where the token that was sent came from (as `token_for` chose
     it), or that none was sent. token_command is not run again."""
     env = os.environ if env is None else env
-    named = endpoint.name != "default" or endpoint.token_env != "CHATREPL_TOKEN"
+    named = endpoint.token_env != "CHATREPL_TOKEN"
     if env.get(endpoint.token_env):
         where = f" (token_env of endpoint {endpoint.name})" if named else ""
         return f"Check the token in {endpoint.token_env}{where}."

@@ -198,8 +198,12 @@ class Transport:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         on_retry: Callable[[str], None] | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         self.session = session or requests.Session()
+        #: Where tokens were read from (the process environment by default), for the
+        #: 401/403 hint that names where the token came from.
+        self.environ = environ
         self.connect_timeout = connect_timeout
         self.idle_timeout = idle_timeout
         self.clock = clock
@@ -275,7 +279,7 @@ class Transport:
                 body,
                 response.headers.get("Content-Type", ""),
                 response.headers,
-                token_hint(endpoint) if response.status_code in (401, 403) else "",
+                token_hint(endpoint, self.environ) if response.status_code in (401, 403) else "",
                 (token,),
             )
         return response
