@@ -281,6 +281,18 @@ class Chat:
         if store is not None and self.conversation.nodes:
             self._save(functools.partial(store.set_system, self.conversation.id, text))
 
+    def _learn(self, outcome: Outcome, answered: bool) -> None:
+        """What the end of a stream tells: the notices it carried, an answer that was
+        all reasoning, and what the window learns from the server's count and verdict."""
+        for notice in outcome.reply.notices:
+            self.renderer.aside(notice)
+        if outcome.status is Status.FAILED and outcome.error is None and outcome.reply.unanswered:
+            outcome.error = RequestError(NO_ANSWER, NO_ANSWER_HINT)
+        usage = outcome.reply.usage
+        if self.window.last is not None and usage is not None:
+            self.window.calibrate(self.window.last, usage.prompt_tokens)
+        self.window.settle(answered)
+
     def _answer(
         self, question: Message, head: int | None = None, before: list[Message] | None = None
     ) -> Outcome:
@@ -325,8 +337,6 @@ class Chat:
                         self.update_message(answer, meta=outcome.thinking(), rewritten=recast)
                         last_checkpoint, recast = now, False
             outcome.status = Status(outcome.reply.status)
-            if outcome.reply.unanswered:
-                outcome.error = RequestError(NO_ANSWER, NO_ANSWER_HINT)
         except (KeyboardInterrupt, Terminated) as exc:
             outcome.status = Status.INTERRUPTED
             if isinstance(exc, Terminated):
@@ -338,12 +348,7 @@ class Chat:
         except Exception as exc:  # not ours to explain: keep what arrived, then let it go
             outcome.status, stop = Status.INTERRUPTED, exc
         outcome.seconds = self.clock() - started
-        for notice in outcome.reply.notices:
-            self.renderer.aside(notice)
-        usage = outcome.reply.usage
-        if self.window.last is not None and usage is not None:
-            self.window.calibrate(self.window.last, usage.prompt_tokens)
-        self.window.settle(answer is not None)
+        self._learn(outcome, answered=answer is not None)
 
         if (
             answer is None
