@@ -182,3 +182,13 @@ def test_the_401_hint_names_where_the_token_came_from(
     done = run_chatrepl(chatrepl_home, "q", env=env)
     assert done.returncode == 1
     assert done.stderr.rstrip().endswith(hint), done.stderr
+
+
+def test_a_page_echoing_the_token_is_masked_in_its_first_words(
+    server: ChatServer, chatrepl_home: Path
+) -> None:
+    page = b"Proxy login failed for header Authorization: Bearer sk-live-7f3a9c21 sorry"
+    server.add(Script(content_type="text/plain", framing="length", pieces=[page]))
+    done = run_chatrepl(chatrepl_home, "q", url=server.url)
+    assert done.returncode == 1
+    assert "sk-live" not in done.stderr and "Bearer ****" in done.stderr

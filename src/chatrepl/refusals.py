@@ -32,7 +32,7 @@ def not_a_stream(status: int, reason: str, content_type: str, first: bytes) -> S
         if "html" in kind or text.lstrip().startswith("<"):
             title = _TITLE.search(text)
             text = title.group(1) if title else _TAGS.sub(" ", text)
-        shown = " ".join(text.split()[:12])
+        shown = redact(" ".join(text.split()[:12]))
         if shown:
             words = f": “{shown[:120]}”"
     what = "a web page" if "html" in kind else ("text" if kind.startswith("text/") else kind)
