@@ -34,6 +34,7 @@ def test_redact_masks_credentials_and_leaves_words() -> None:
     )
     assert redact('{"authorization": "sekret99"}') == '{"authorization": "****"}'
     assert redact("Missing Bearer token.") == "Missing Bearer token."
+    assert redact("Missing authorization: please log in") == "Missing authorization: please log in"
     assert redact("key hunter2abc seen", ["hunter2abc"]) == "key **** seen"
     assert hide_password("http://user:PASS@host:8/api?x=1") == "http://user:****@host:8/api?x=1"
     assert hide_password("http://host/api") == "http://host/api"

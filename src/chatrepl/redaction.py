@@ -19,7 +19,7 @@ _CREDENTIALS = re.compile(r"(?i)\b(bearer|basic)(\s+)(?=[\w.~+/=-]*[\d~+/=_-])[\
 # `Authorization: value` (or `"authorization": "value"`) with no scheme word before it.
 _HEADER = re.compile(
     r"(?i)(\b(?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?)"
-    r"(?!(?:bearer|basic)\s)([^\s\"',}]+)"
+    r"(?!(?:bearer|basic)\s)(?=[^\s\"',}]*[\d~+/=_-])([^\s\"',}]{6,})"
 )
 # The password of a URL's user information: `scheme://user:PASS@`.
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]*):[^@\s/]*@")
