@@ -157,8 +157,10 @@ def test_the_servers_verdict_lowers_the_window_and_retries_once(
     assert outcome.status == "complete", outcome.error
     assert len(server.requests) == 8  # refused once, then trimmed and accepted
     assert any("too long for its window" in a for a in asides)
-    again, _ = make_chat(server.url, tmp_path, context=100_000)  # remembered in the store
-    assert again.window.budget.context_tokens < 100_000
+    again, _ = make_chat(server.url, tmp_path)  # remembered in the store
+    assert again.window.budget.context_tokens < 8192
+    configured, _ = make_chat(server.url, tmp_path, context=100_000)  # a setting wins
+    assert configured.window.budget.context_tokens == 100_000
 
 
 def test_a_server_that_keeps_refusing_gives_the_question_back(

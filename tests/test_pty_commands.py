@@ -56,6 +56,8 @@ def test_every_command_in_a_terminal(
         run("/help", "Show the commands, or the usage of one.")
         run("/help retry", "Ask the last question again")
         run("/stats", "last answer")
+        run("/context", "Context: next request about")
+        run("/context reset", "the window is 8,192 tokens.")
         run("/system Be brief.", "System prompt set for this conversation.")
         run("/retry", "Answer 2", "This is answer 2 of 2")
         run("/prev", "Answer 1 of 2:", "Answer 1")

@@ -13,11 +13,14 @@ from __future__ import annotations
 import glob
 import os
 import re
+import stat
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from chatrepl.errors import UsageError
+from chatrepl.sanitize import shown
 from chatrepl.wording import plural
 
 DEFAULT_MAX_KB = 256
@@ -132,39 +135,97 @@ def _size(max_bytes: int) -> str:
     return f"{max_bytes // 1024} KB" if max_bytes >= 1024 else f"{max_bytes} bytes"
 
 
-def read_file(name: str, max_bytes: int = DEFAULT_MAX_KB * 1024) -> Attachment:
-    """A text file as an attachment, named as the user wrote it; or AttachmentError."""
-    path = Path(name).expanduser()
-    try:
-        if path.is_dir():
+def _kind(mode: int) -> str:
+    """What a file that is not a regular file is, in words."""
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def _regular(mode: int, name: str) -> None:
+    if stat.S_ISDIR(mode):
+        raise AttachmentError(
+            f"{name} is a directory.", f"Attach the files in it: /file {name.rstrip('/')}/*"
+        )
+    if not stat.S_ISREG(mode):
+        raise AttachmentError(
+            f"{name} is {_kind(mode)}; only regular files can be attached.",
+            "Attach a file, or run a command with !COMMAND to attach its output.",
+        )
+
+
+def _read_regular(path: Path, name: str, max_bytes: int) -> bytes:
+    """The bytes of a regular file, at most `max_bytes` + 1. A FIFO, socket or device is
+    refused before it is opened (a FIFO with no writer would block for ever), and the
+    file opened is checked again."""
+    _regular(path.stat().st_mode, name)  # before opening: a FIFO would block the open
+    with path.open("rb") as f:
+        info = os.fstat(f.fileno())
+        _regular(info.st_mode, name)  # the file opened, not one put in its place
+        if info.st_size > max_bytes:
             raise AttachmentError(
-                f"{name} is a directory.", f"Attach the files in it: /file {name.rstrip('/')}/*"
-            )
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise AttachmentError(
-                f"{name} is {_size(size)}, over the {_size(max_bytes)} limit for a file.",
+                f"{name} is {_size(info.st_size)}, over the {_size(max_bytes)} limit for a file.",
                 "Attach a part of it (!head -n 200 FILE), or raise max_file_kb in config.toml.",
             )
-        with path.open("rb") as f:
-            data = f.read(max_bytes + 1)
+        return f.read(max_bytes + 1)
+
+
+def read_file(name: str, max_bytes: int = DEFAULT_MAX_KB * 1024) -> Attachment:
+    """A text file as an attachment, named as the user wrote it; or AttachmentError,
+    whose message shows the name with its control characters escaped."""
+    path = Path(name).expanduser()
+    label = shown(name)
+    try:
+        data = _read_regular(path, label, max_bytes)
     except FileNotFoundError:
-        raise AttachmentError(f"No such file: {name}.") from None
+        raise AttachmentError(f"No such file: {label}.") from None
+    except IsADirectoryError:
+        raise AttachmentError(
+            f"{label} is a directory.", f"Attach the files in it: /file {label.rstrip('/')}/*"
+        ) from None
     except PermissionError:
-        raise AttachmentError(f"{name} cannot be read: permission denied.") from None
+        raise AttachmentError(f"{label} cannot be read: permission denied.") from None
     except OSError as exc:
-        raise AttachmentError(f"{name} cannot be read: {exc.strerror or exc}.") from None
+        raise AttachmentError(f"{label} cannot be read: {exc.strerror or exc}.") from None
     if len(data) > max_bytes:  # it grew while being read
-        raise AttachmentError(f"{name} is over the {_size(max_bytes)} limit for a file.")
+        raise AttachmentError(f"{label} is over the {_size(max_bytes)} limit for a file.")
     if b"\0" in data[:SNIFF_BYTES]:
-        raise AttachmentError(f"{name} is a binary file; only text files can be attached.")
+        raise AttachmentError(f"{label} is a binary file; only text files can be attached.")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise AttachmentError(
-            f"{name} is not UTF-8 text; only text files can be attached."
+            f"{label} is not UTF-8 text; only text files can be attached."
         ) from None
     return Attachment(name, text.removeprefix("\ufeff"))
+
+
+def read_stdin(stream: TextIO, max_bytes: int) -> str:
+    """A question piped on stdin, refused in one line before it is kept anywhere when
+    it is over `max_bytes` (only `max_bytes` + 1 bytes are read) or not UTF-8 text."""
+    if hasattr(stream, "buffer"):
+        data = stream.buffer.read(max_bytes + 1) or b""
+    else:
+        data = stream.read(max_bytes + 1).encode()
+    if len(data) > max_bytes:
+        raise UsageError(
+            f"The input on stdin is over the {_size(max_bytes)} limit for a question; "
+            "nothing was sent or saved.",
+            "Send a part of it, attach it with -f, or raise max_input_kb in config.toml.",
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = "\0"
+    if "\0" in text:
+        raise UsageError(
+            "The input on stdin is binary data, not UTF-8 text.", "Pipe text, not binary data."
+        )
+    return text
 
 
 def expand(spec: str) -> list[str]:
@@ -174,7 +235,7 @@ def expand(spec: str) -> list[str]:
     found = sorted(glob.glob(os.path.expanduser(spec), recursive=True))
     files = [f for f in found if not os.path.isdir(f)]
     if not files:
-        raise AttachmentError(f"No file matches {spec}.")
+        raise AttachmentError(f"No file matches {shown(spec)}.")
     return files
 
 

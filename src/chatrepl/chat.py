@@ -31,9 +31,10 @@ from chatrepl.errors import (
 )
 from chatrepl.gauge import Gauge
 from chatrepl.outcome import Outcome, Status
+from chatrepl.redaction import hide_password
 from chatrepl.render import Renderer
 from chatrepl.store import Store
-from chatrepl.think import Recast
+from chatrepl.think import NO_ANSWER, NO_ANSWER_HINT, Recast
 from chatrepl.tree import copy_title, copy_tree, in_flight
 
 CHECKPOINT_SECONDS = 0.5
@@ -96,7 +97,7 @@ class Chat:
 
     def _use_window(self) -> None:
         ep = self.endpoint
-        self.window.use(f"{ep.url} {ep.model}", ep.context_tokens, ep.answer_tokens)
+        self.window.use(f"{hide_password(ep.url)} {ep.model}", ep.context_tokens, ep.answer_tokens)
 
     def plan(self) -> Plan:
         """What the next request sends: the newest whole turns that fit the window."""
@@ -125,9 +126,9 @@ class Chat:
             yield from events
             return
         except HTTPStatusError as exc:
-            if exc.status not in (400, 413, 422) or not too_long(exc.message):
+            refusal = f"{exc.message} {exc.detail}"
+            if exc.status not in (400, 413, 422) or not too_long(refusal):
                 raise
-            refusal = exc.message
         self.window.lower(plan, refusal)
         plan = self.plan()
         self.window.notice(self.conversation.id, plan)
@@ -280,6 +281,18 @@ class Chat:
         if store is not None and self.conversation.nodes:
             self._save(functools.partial(store.set_system, self.conversation.id, text))
 
+    def _learn(self, outcome: Outcome, answered: bool) -> None:
+        """What the end of a stream tells: the notices it carried, an answer that was
+        all reasoning, and what the window learns from the server's count and verdict."""
+        for notice in outcome.reply.notices:
+            self.renderer.aside(notice)
+        if outcome.status is Status.FAILED and outcome.error is None and outcome.reply.unanswered:
+            outcome.error = RequestError(NO_ANSWER, NO_ANSWER_HINT)
+        usage = outcome.reply.usage
+        if self.window.last is not None and usage is not None:
+            self.window.calibrate(self.window.last, usage.prompt_tokens)
+        self.window.settle(answered)
+
     def _answer(
         self, question: Message, head: int | None = None, before: list[Message] | None = None
     ) -> Outcome:
@@ -335,9 +348,7 @@ class Chat:
         except Exception as exc:  # not ours to explain: keep what arrived, then let it go
             outcome.status, stop = Status.INTERRUPTED, exc
         outcome.seconds = self.clock() - started
-        usage = outcome.reply.usage
-        if self.window.last is not None and usage is not None:
-            self.window.calibrate(self.window.last, usage.prompt_tokens)
+        self._learn(outcome, answered=answer is not None)
 
         if (
             answer is None

@@ -321,19 +321,6 @@ def _close_stores() -> None:
         _opened.pop().close()
 
 
-def _read_stdin(stream: TextIO) -> str:
-    data = stream.buffer.read() if hasattr(stream, "buffer") else stream.read().encode()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        text = "\0"
-    if "\0" in text:
-        raise UsageError(
-            "The input on stdin is binary data, not UTF-8 text.", "Pipe text, not binary data."
-        )
-    return text
-
-
 def _check(args: argparse.Namespace) -> None:
     """Flags that contradict each other, or that go with one that is missing."""
     from chatrepl.manage import given
@@ -384,8 +371,10 @@ def program(args: argparse.Namespace, env: Environment) -> int:
         return manage.run(args, _open_store(renderer, env, wait, writes), renderer, env)
 
     question = " ".join(args.question).strip()
+    from chatrepl import attach
+
     if not env.stdin_isatty:
-        piped = _read_stdin(env.stdin).strip()
+        piped = attach.read_stdin(env.stdin, settings.max_input_kb * 1024).strip()
         if piped:
             question = f"{question}\n\n{piped}" if question else piped
         if not question:
@@ -447,6 +436,7 @@ def _chat(
         connect_timeout=settings.connect_timeout,
         idle_timeout=settings.idle_timeout,
         on_retry=renderer.aside,
+        environ=env.environ,
     )
     chat = Chat(
         settings,

@@ -9,22 +9,27 @@ The token is read from the environment at the last moment and never written anyw
 
 from __future__ import annotations
 
+import math
 import os
-import re
 import sys
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from chatrepl.errors import ConfigError
+from chatrepl.configfile import expect, positive, read_file, where
+from chatrepl.errors import ConfigError, UsageError
+from chatrepl.redaction import hide_password
 
 APP = "chatrepl"
 DEFAULT_URL = "https://ai.callaback.workers.dev/api/chat"
 APIS = ("auto", "workers", "openai", "ollama")
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_IDLE_TIMEOUT = 60.0
+MAX_TIMEOUT = 86_400  # a day: longer is no timeout at all
+DEFAULT_MAX_INPUT_KB = 1024  # the largest question on stdin
+URL_HINT = "Give the chat API's address, e.g. http://127.0.0.1:11434/api/chat."
 
 TOP_KEYS = {
     "endpoint",
@@ -33,6 +38,7 @@ TOP_KEYS = {
     "code_theme",
     "show_reasoning",
     "max_file_kb",
+    "max_input_kb",
     "timeouts",
     "endpoints",
 }
@@ -115,6 +121,7 @@ class Settings:
     code_theme: str = "monokai"
     show_reasoning: bool = False
     max_file_kb: int = 256  # the largest file (or command output) to attach
+    max_input_kb: int = DEFAULT_MAX_INPUT_KB  # the largest question read from stdin
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT
     save: bool = True
@@ -157,6 +164,21 @@ def token_for(endpoint: Endpoint, env: Mapping[str, str] | None = None) -> str:
     return endpoint.token
 
 
+def token_hint(endpoint: Endpoint, env: Mapping[str, str] | None = None) -> str:
+    """For a 401 or 403: where the token that was sent came from (as `token_for` chose
+    it), or that none was sent. token_command is not run again."""
+    env = os.environ if env is None else env
+    named = endpoint.token_env != "CHATREPL_TOKEN"
+    if env.get(endpoint.token_env):
+        where = f" (token_env of endpoint {endpoint.name})" if named else ""
+        return f"Check the token in {endpoint.token_env}{where}."
+    if endpoint.token_command:
+        return f"Check the token that token_command of endpoint {endpoint.name} prints."
+    if endpoint.token:
+        return f"Check the token written in the config file (endpoints.{endpoint.name}.token)."
+    return f"No token was sent: set {endpoint.token_env}, or token_command in config.toml."
+
+
 @dataclass(frozen=True)
 class Overrides:
     """What the command line said; None means not given."""
@@ -174,108 +196,140 @@ class Overrides:
     context: int | None = None
 
 
-def _location(err: tomllib.TOMLDecodeError, text: str) -> tuple[int, int, str]:
-    line = getattr(err, "lineno", None)
-    col = getattr(err, "colno", None)
-    msg = getattr(err, "msg", str(err))
-    if line is None:
-        found = re.search(r"\(at line (\d+), column (\d+)\)", str(err))
-        if found:
-            line, col = int(found.group(1)), int(found.group(2))
-            msg = str(err)[: found.start()].strip()
-        elif "end of document" in str(err):
-            line, col = text.count("\n") + 1, 1
-    return int(line or 1), int(col or 1), msg
-
-
-def read_file(path: Path) -> dict[str, Any]:
-    """Parse a config file; errors name FILE:LINE:COL."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the config file: {exc}.") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        line, col, msg = _location(exc, text)
-        raise ConfigError(f"{path}:{line}:{col}: {msg}.") from None
-
-
-def _where(path: Path, dotted: str) -> str:
-    """`FILE:LINE:COL` of a key's assignment (found by reading the file again), or FILE."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return str(path)
-    table, _, leaf = dotted.rpartition(".")
-    assign = re.compile(rf"^(\s*)(\"?{re.escape(leaf)}\"?)\s*=")
-    header = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]")
-    current = ""
-    fallback = ""
-    for number, line in enumerate(lines, 1):
-        found = header.match(line)
-        if found:
-            current = found.group(1).replace('"', "")
-            continue
-        match = assign.match(line)
-        if match:
-            place = f"{path}:{number}:{len(match.group(1)) + 1}"
-            if current == table:
-                return place
-            fallback = fallback or place
-        elif re.search(rf"\b{re.escape(leaf)}\s*=", line) and not fallback:
-            fallback = f"{path}:{number}:{line.index(leaf) + 1}"  # in an inline table
-    return fallback or str(path)
-
-
-def _expect(path: Path, key: str, value: Any, kind: type | tuple[type, ...], what: str) -> Any:
-    wrong = not isinstance(value, kind) or (
-        isinstance(value, bool) and kind in (int, float, (int, float))
-    )
-    if wrong:
-        raise ConfigError(f"{_where(path, key)}: {key} must be {what}, not {type(value).__name__}.")
-    return value
-
-
-def _positive(path: Path, key: str, value: Any) -> int | None:
-    if value is None:
-        return None
-    _expect(path, key, value, int, "a positive integer")
-    if value <= 0:
-        raise ConfigError(f"{_where(path, key)}: {key} must be a positive integer, not {value}.")
-    return int(value)
-
-
 def _endpoint(path: Path, name: str, raw: Any, warnings: list[str]) -> Endpoint:
-    _expect(path, f"endpoints.{name}", raw, dict, "a table")
+    expect(path, f"endpoints.{name}", raw, dict, "a table")
     for key in raw:
         if key not in ENDPOINT_KEYS:
             warnings.append(f"{path}: unknown key endpoints.{name}.{key} is ignored.")
-    url = _expect(path, f"endpoints.{name}.url", raw.get("url", DEFAULT_URL), str, "a string")
-    api = _expect(path, f"endpoints.{name}.api", raw.get("api", "auto"), str, "a string")
+    url = expect(path, f"endpoints.{name}.url", raw.get("url", DEFAULT_URL), str, "a string")
+    if problem := url_problem(url):
+        place = where(path, f"endpoints.{name}.url")
+        raise ConfigError(f"{place}: {hide_password(url)} is {problem}.", URL_HINT)
+    api = expect(path, f"endpoints.{name}.api", raw.get("api", "auto"), str, "a string")
     if api not in APIS:
         raise ConfigError(f"{path}: endpoints.{name}.api must be one of {', '.join(APIS)}.")
-    model = _expect(path, f"endpoints.{name}.model", raw.get("model", ""), str, "a string")
-    token_env = _expect(
+    model = expect(path, f"endpoints.{name}.model", raw.get("model", ""), str, "a string")
+    token_env = expect(
         path, f"endpoints.{name}.token_env", raw.get("token_env", "CHATREPL_TOKEN"), str, "a string"
     )
-    headers = _expect(path, f"endpoints.{name}.headers", raw.get("headers", {}), dict, "a table")
+    headers = expect(path, f"endpoints.{name}.headers", raw.get("headers", {}), dict, "a table")
     for hname, hvalue in headers.items():
-        _expect(path, f"endpoints.{name}.headers.{hname}", hvalue, str, "a string")
-    command = _expect(
+        expect(path, f"endpoints.{name}.headers.{hname}", hvalue, str, "a string")
+    command = expect(
         path, f"endpoints.{name}.token_command", raw.get("token_command", ""), str, "a string"
     )
-    token = _expect(path, f"endpoints.{name}.token", raw.get("token", ""), str, "a string")
+    token = expect(path, f"endpoints.{name}.token", raw.get("token", ""), str, "a string")
     if token and (path.stat().st_mode & 0o077):
         raise ConfigError(
             f"{path}: endpoints.{name}.token is a secret in a file others can read.",
             f"Run chmod 600 {path}, or use token_env or token_command instead.",
         )
-    window = _positive(path, f"endpoints.{name}.context_tokens", raw.get("context_tokens"))
-    answer = _positive(path, f"endpoints.{name}.answer_tokens", raw.get("answer_tokens"))
+    window = positive(path, f"endpoints.{name}.context_tokens", raw.get("context_tokens"))
+    answer = positive(path, f"endpoints.{name}.answer_tokens", raw.get("answer_tokens"))
     return Endpoint(name, url, api, model, token_env, dict(headers), command, token, window, answer)
+
+
+def _top_level(overrides: Overrides, paths: Paths) -> tuple[Path, dict[str, Any], list[str]]:
+    """The config file's path, its contents, and warnings for its unknown keys."""
+    path = overrides.config_file or paths.config_file
+    if overrides.config_file is not None and not path.exists():
+        raise ConfigError(f"{path}: no such config file.")
+    raw = read_file(path)
+    warnings = [f"{path}: unknown key {key} is ignored." for key in raw if key not in TOP_KEYS]
+    return path, raw, warnings
+
+
+def _chosen(
+    path: Path, raw: dict[str, Any], overrides: Overrides, endpoints: Mapping[str, Endpoint]
+) -> Endpoint:
+    """The endpoint named by --endpoint or the file's `endpoint`, else the default."""
+    chosen_name = overrides.endpoint or expect(
+        path, "endpoint", raw.get("endpoint", ""), str, "a string"
+    )
+    if not chosen_name:
+        return Endpoint()
+    if chosen_name not in endpoints:
+        known = ", ".join(sorted(endpoints)) or "none are configured"
+        raise ConfigError(
+            f"Unknown endpoint {chosen_name} ({known}).",
+            f"Add [endpoints.{chosen_name}] to {path}.",
+        )
+    return endpoints[chosen_name]
+
+
+def url_problem(url: str) -> str:
+    """Why `url` cannot be an endpoint's address ("" when it can); the URL itself is not
+    repeated, as it may hold a password."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return f"not a valid URL ({str(exc).rstrip('.')})"
+    if parts.scheme not in ("http", "https"):
+        return "not an http:// or https:// address"
+    if not parts.hostname:
+        return "an address with no host"
+    if port == 0:
+        return "an address with port 0"
+    return ""
+
+
+def _context_from_env(env: Mapping[str, str]) -> int | None:
+    text = env.get("CHATREPL_CONTEXT", "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or int(text) <= 0:
+        raise ConfigError(f"CHATREPL_CONTEXT must be a positive integer, not {text!r}.")
+    return int(text)
+
+
+def _resolved(endpoint: Endpoint, overrides: Overrides, env: Mapping[str, str]) -> Endpoint:
+    """The endpoint with the environment, then the flags, over its configured values."""
+    # A named endpoint chosen by flag is taken as configured, the environment aside.
+    from_env = {} if overrides.endpoint else env
+    url = endpoint.url
+    if overrides.url:
+        url = overrides.url
+        if problem := url_problem(url):
+            raise UsageError(f"--url: {hide_password(url)} is {problem}.", URL_HINT)
+    elif from_env.get("CHATREPL_URL"):
+        url = from_env["CHATREPL_URL"]
+        if problem := url_problem(url):
+            raise ConfigError(f"CHATREPL_URL: {hide_password(url)} is {problem}.", URL_HINT)
+    api = overrides.api or from_env.get("CHATREPL_API") or endpoint.api
+    if api not in APIS:
+        raise ConfigError(f"Unknown api {api}.", f"Use one of {', '.join(APIS)}.")
+    model = overrides.model or from_env.get("CHATREPL_MODEL") or endpoint.model
+    window = endpoint.context_tokens
+    if overrides.context is not None:
+        window = overrides.context
+    else:
+        window = _context_from_env(from_env) or window
+    return replace(endpoint, url=url, api=api, model=model, context_tokens=window)
+
+
+def _seconds(path: Path, timeouts: dict[str, Any], key: str, default: float) -> float:
+    dotted = f"timeouts.{key}"
+    value = expect(path, dotted, timeouts.get(key, default), (int, float), "a number")
+    if not math.isfinite(value) or not 0 < value <= MAX_TIMEOUT:
+        raise ConfigError(
+            f"{where(path, dotted)}: {dotted} must be a number of seconds above 0 and at "
+            f"most {MAX_TIMEOUT:,}, not {value}.",
+            f"Set it in {path}, e.g. {key} = {default:g}.",
+        )
+    return float(value)
+
+
+def _timeouts(path: Path, raw: dict[str, Any], warnings: list[str]) -> tuple[float, float]:
+    """(connect, idle) seconds, each finite and above 0."""
+    timeouts = expect(path, "timeouts", raw.get("timeouts", {}), dict, "a table")
+    for key in timeouts:
+        if key not in TIMEOUT_KEYS:
+            warnings.append(f"{path}: unknown key timeouts.{key} is ignored.")
+    return (
+        _seconds(path, timeouts, "connect", DEFAULT_CONNECT_TIMEOUT),
+        _seconds(path, timeouts, "idle", DEFAULT_IDLE_TIMEOUT),
+    )
 
 
 def load(
@@ -283,94 +337,38 @@ def load(
     env: Mapping[str, str] | None = None,
     paths: Paths | None = None,
 ) -> Settings:
-    """Merge defaults, the config file, the environment and the flags."""
+    """Merge defaults, the config file, the environment and the flags, step by step:
+    the file, its endpoints, the one chosen, the environment and flags over it, the
+    timeouts, then the rest."""
     overrides = overrides or Overrides()
     env = os.environ if env is None else env
-    paths = paths or find_paths(env)
-    path = overrides.config_file or paths.config_file
-    if overrides.config_file is not None and not path.exists():
-        raise ConfigError(f"{path}: no such config file.")
-    raw = read_file(path)
-    warnings: list[str] = []
-    for key in raw:
-        if key not in TOP_KEYS:
-            warnings.append(f"{path}: unknown key {key} is ignored.")
-
+    path, raw, warnings = _top_level(overrides, paths or find_paths(env))
     endpoints = {
         name: _endpoint(path, name, value, warnings)
-        for name, value in _expect(
+        for name, value in expect(
             path, "endpoints", raw.get("endpoints", {}), dict, "a table"
         ).items()
     }
-    chosen_name = overrides.endpoint or _expect(
-        path, "endpoint", raw.get("endpoint", ""), str, "a string"
-    )
-    if chosen_name:
-        if chosen_name not in endpoints:
-            known = ", ".join(sorted(endpoints)) or "none are configured"
-            raise ConfigError(
-                f"Unknown endpoint {chosen_name} ({known}).",
-                f"Add [endpoints.{chosen_name}] to {path}.",
-            )
-        endpoint = endpoints[chosen_name]
-    else:
-        endpoint = Endpoint()
-
-    # environment, then flags
-    # A named endpoint chosen by flag is taken as configured, the environment aside.
-    from_env = {} if overrides.endpoint else env
-    url = overrides.url or from_env.get("CHATREPL_URL") or endpoint.url
-    api = overrides.api or from_env.get("CHATREPL_API") or endpoint.api
-    model = overrides.model or from_env.get("CHATREPL_MODEL") or endpoint.model
-    window = endpoint.context_tokens
-    if overrides.context is not None:
-        window = overrides.context
-    elif from_env.get("CHATREPL_CONTEXT"):
-        text = from_env["CHATREPL_CONTEXT"].strip()
-        if not text.isdigit() or int(text) <= 0:
-            raise ConfigError(f"CHATREPL_CONTEXT must be a positive integer, not {text!r}.")
-        window = int(text)
-    endpoint = replace(endpoint, url=url, api=api, model=model, context_tokens=window)
-    if endpoint.api not in APIS:
-        raise ConfigError(f"Unknown api {endpoint.api}.", f"Use one of {', '.join(APIS)}.")
-    if not endpoint.url.startswith(("http://", "https://")):
-        raise ConfigError(f"The URL {endpoint.url} is not an http:// or https:// address.")
-
-    timeouts = _expect(path, "timeouts", raw.get("timeouts", {}), dict, "a table")
-    for key in timeouts:
-        if key not in TIMEOUT_KEYS:
-            warnings.append(f"{path}: unknown key timeouts.{key} is ignored.")
-    connect = _expect(
-        path,
-        "timeouts.connect",
-        timeouts.get("connect", DEFAULT_CONNECT_TIMEOUT),
-        (int, float),
-        "a number",
-    )
-    idle = _expect(
-        path, "timeouts.idle", timeouts.get("idle", DEFAULT_IDLE_TIMEOUT), (int, float), "a number"
-    )
-
-    system = _expect(path, "system", raw.get("system", ""), str, "a string")
-    markdown = _expect(path, "markdown", raw.get("markdown", True), bool, "true or false")
-    theme = _expect(path, "code_theme", raw.get("code_theme", "monokai"), str, "a string")
-    show_reasoning = _expect(
+    endpoint = _resolved(_chosen(path, raw, overrides, endpoints), overrides, env)
+    connect, idle = _timeouts(path, raw, warnings)
+    system = expect(path, "system", raw.get("system", ""), str, "a string")
+    show_reasoning = expect(
         path, "show_reasoning", raw.get("show_reasoning", False), bool, "true or false"
     )
-    max_file_kb = _positive(path, "max_file_kb", raw.get("max_file_kb")) or 256
-    plain = bool(overrides.plain) or bool(env.get("NO_COLOR")) or env.get("TERM") == "dumb"
     return Settings(
         endpoint=endpoint,
         endpoints=endpoints,
         system=overrides.system if overrides.system is not None else system,
-        markdown=markdown,
-        code_theme=theme,
+        markdown=expect(path, "markdown", raw.get("markdown", True), bool, "true or false"),
+        code_theme=expect(path, "code_theme", raw.get("code_theme", "monokai"), str, "a string"),
         show_reasoning=bool(overrides.show_reasoning) or show_reasoning,
-        max_file_kb=max_file_kb,
-        connect_timeout=float(connect),
-        idle_timeout=float(idle),
+        max_file_kb=positive(path, "max_file_kb", raw.get("max_file_kb")) or 256,
+        max_input_kb=positive(path, "max_input_kb", raw.get("max_input_kb"))
+        or DEFAULT_MAX_INPUT_KB,
+        connect_timeout=connect,
+        idle_timeout=idle,
         save=overrides.save if overrides.save is not None else True,
-        plain=plain,
+        plain=bool(overrides.plain) or bool(env.get("NO_COLOR")) or env.get("TERM") == "dumb",
         debug=bool(overrides.debug),
         warnings=tuple(warnings),
     )

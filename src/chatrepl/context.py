@@ -33,28 +33,48 @@ TOO_LONG_WORDS = (
     "context_length",
     "maximum context",
     "context window",
+    "context size",  # llama.cpp
     "too long",
     "too many tokens",
     "exceeds the maximum",
     "input length",
     "prompt is too long",
     "reduce the length",
+    "takes at most",  # transformers serve
+    "max-model-len",
+    "max input tokens",  # LiteLLM
 )
 
 
+# Where a refusal names the limit: (pattern, whether the number is the prompt's share
+# alone, without the answer's). Read in this order; the first that matches wins.
 _WINDOWS = (
-    re.compile(r">\s*(\d[\d,]{2,})\s*tokens"),
-    re.compile(r"(?:maximum context length|context window|context length)\D{0,24}?(\d[\d,]{2,})"),
+    (re.compile(r"max input tokens\s*=\s*(\d[\d,]*)"), True),  # LiteLLM
+    (re.compile(r"takes at most\s*(\d[\d,]*)"), False),  # transformers serve
+    (re.compile(r"\bn_ctx\W{0,4}?(\d[\d,]*)"), False),  # llama.cpp's body
+    (re.compile(r">\s*(\d[\d,]*)\s*tokens"), False),  # Workers AI: "3120 > 2000 tokens"
+    (
+        re.compile(
+            r"(?:maximum context length|context window|context length|context size)"
+            r"\D{0,24}?(\d[\d,]+)"
+        ),
+        False,
+    ),
 )
 
 
-def window_in(message: str) -> int | None:
+def window_in(message: str, answer_tokens: int = 0) -> int | None:
     """The window a server's refusal names ("maximum context length is 8192", "9120 >
-    8192 tokens"), if it names one."""
-    for pattern in _WINDOWS:
-        match = pattern.search(message.lower())
+    8192 tokens", "takes at most 64", "n_ctx": 64), if it names one. A limit on the
+    prompt alone ("Max Input Tokens=50") is given as a window with `answer_tokens` kept
+    for the answer on top."""
+    lowered = message.lower()
+    for pattern, prompt_only in _WINDOWS:
+        match = pattern.search(lowered)
         if match is not None:
-            return int(match.group(1).replace(",", ""))
+            tokens = int(match.group(1).replace(",", ""))
+            if tokens > 0:
+                return tokens + (answer_tokens if prompt_only else 0)
     return None
 
 
@@ -126,10 +146,18 @@ class Budget:
     def lower(self, sent_tokens: int, window: int | None = None) -> None:
         """The server refused a request of about `sent_tokens`: take the window it named,
         else aim at half of what was sent."""
-        target = (
-            window if window else int(min(self.available, sent_tokens) * 0.5) + (self.answer_tokens)
-        )
+        if window:
+            self.context_tokens = min(self.context_tokens, window)
+            self.answer_tokens = fitting_answer(self.context_tokens, self.answer_tokens)
+            return
+        target = int(min(self.available, sent_tokens) * 0.5) + self.answer_tokens
         self.context_tokens = max(self.answer_tokens + 64, min(self.context_tokens, target))
+
+
+def fitting_answer(window: int, answer_tokens: int) -> int:
+    """The share kept for the answer, made smaller for a window too small to hold it
+    and a question (a server that takes 64 tokens in all)."""
+    return answer_tokens if window > answer_tokens else max(1, window // 4)
 
 
 @dataclass
@@ -205,7 +233,13 @@ Saver = Callable[[str, float, "int | None"], None]
 
 class Window:
     """The budget of the endpoint in use, what was learnt of it, and what the last
-    request left out. `load` and `save` keep what was learnt per endpoint (the store)."""
+    request left out. `load` and `save` keep what was learnt per endpoint (the store).
+
+    A window configured (`--context`, `context_tokens`) always wins over one learnt. A
+    refusal that names the window teaches it at once; one that names none halves the
+    window for the retry only, and the halved size is learnt when a request of that size
+    is answered (`settle`). `forget` (/context reset) drops what was learnt.
+    """
 
     def __init__(self, load: Loader | None = None, save: Saver | None = None) -> None:
         self._load = load
@@ -215,19 +249,39 @@ class Window:
         self.last: Plan | None = None
         self.reported: int | None = None  # the server's prompt tokens for the last request
         self._said: tuple[str, bool] | None = None
-        self.lowered: int | None = None  # a window lowered after the server refused
+        self.learned: int | None = None  # the window the server's refusals taught
+        self.configured: int | None = None  # --context or context_tokens
+        self._answer_tokens: int | None = None
+        self._trial: tuple[int, int] | None = None  # (halved window, the one before)
+
+    @property
+    def lowered(self) -> int | None:
+        """The learnt window when it is the one in use (older name, kept for callers)."""
+        return self.learned if self.configured is None else None
 
     def use(self, key: str, context_tokens: int | None, answer_tokens: int | None) -> None:
         """Switch to an endpoint (`key`: its URL and model) with its configured window."""
         self.key = key
-        window = context_tokens or DEFAULT_CONTEXT
-        answer = answer_tokens or min(DEFAULT_ANSWER, window // 4)
+        self.configured = context_tokens
+        self._answer_tokens = answer_tokens
+        self._trial = None
         state = self._load(key) if self._load is not None else None
-        ratio, lowered = state if state is not None else (1.0, None)
-        self.lowered = lowered if lowered and lowered < window else None
-        if self.lowered:
-            window = self.lowered
-        self.budget = Budget(window, answer, ratio)
+        ratio, learned = state if state is not None else (1.0, None)
+        self.learned = learned or None
+        self.budget = Budget(self._window(), self._answer(), ratio)
+
+    def _window(self) -> int:
+        if self.configured:
+            return self.configured
+        if self.learned and self.learned < DEFAULT_CONTEXT:
+            return self.learned
+        return DEFAULT_CONTEXT
+
+    def _answer(self) -> int:
+        answer = self._answer_tokens or min(
+            DEFAULT_ANSWER, (self.configured or DEFAULT_CONTEXT) // 4
+        )
+        return fitting_answer(self._window(), answer)
 
     def plan(
         self,
@@ -258,11 +312,51 @@ class Window:
             self._store()
 
     def lower(self, plan: Plan, message: str = "") -> None:
-        """The server refused `plan` as too long (saying `message`): aim lower from now on."""
-        self.budget.lower(plan.tokens, window_in(message))
-        self.lowered = self.budget.context_tokens
+        """The server refused `plan` as too long (saying `message`): aim lower for the
+        retry; a window the server named is learnt at once."""
+        before = self.budget.context_tokens
+        named = window_in(message, self.budget.answer_tokens)
+        self.budget.lower(plan.tokens, named)
+        if named:
+            self.learned = self.budget.context_tokens
+            self._store()
+        else:
+            self._trial = (self.budget.context_tokens, before)
+
+    def settle(self, answered: bool) -> None:
+        """The turn ended: a window halved for its retry is learnt if the request of that
+        size was answered, else the window goes back to what it was."""
+        if self._trial is None:
+            return
+        size, before = self._trial
+        self._trial = None
+        if answered and self.budget.context_tokens == size:
+            self.learned = size
+            self._store()
+        else:
+            self.budget.context_tokens = before
+
+    def forget(self) -> None:
+        """Forget what the server's refusals taught: the configured or default window."""
+        self.learned = None
+        self._trial = None
+        self.budget.context_tokens = self._window()
+        self.budget.answer_tokens = self._answer()
         self._store()
+
+    def describe_learned(self) -> str:
+        """For /stats: what was learnt and whether it is in use, or ""."""
+        if not self.learned:
+            return ""
+        if self.configured:
+            return (
+                f"the server's refusals taught a window of {self.learned:,} tokens; "
+                f"the configured {self.configured:,} wins (/context reset forgets it)"
+            )
+        return (
+            f"window of {self.learned:,} tokens learnt from the server (/context reset forgets it)"
+        )
 
     def _store(self) -> None:
         if self._save is not None and self.key:
-            self._save(self.key, self.budget.ratio, self.lowered)
+            self._save(self.key, self.budget.ratio, self.learned)

@@ -68,11 +68,15 @@ class HTTPStatusError(RequestError):
         hint: str = "",
         retryable: bool = False,
         retry_after: float | None = None,
+        detail: str = "",
     ) -> None:
         super().__init__(message, hint)
         self.status = status
         self.retryable = retryable
         self.retry_after = retry_after
+        #: The server's whole error body (credentials masked), for what the message
+        #: leaves out: a window named in a field of its own (llama.cpp's `n_ctx`).
+        self.detail = detail
 
 
 class StreamError(RequestError):

@@ -53,7 +53,15 @@ class Done:
     """The explicit end marker (`[DONE]` or `done: true`)."""
 
 
-Event = Text | Reasoning | Recast | Usage | Finish | Failure | Done
+@dataclass(frozen=True)
+class Notice:
+    """Something about the stream itself, not part of the answer, worth one line once
+    the answer is shown (a garbled line that was skipped)."""
+
+    message: str
+
+
+Event = Text | Reasoning | Recast | Usage | Finish | Failure | Done | Notice
 
 
 def coalesce(events: list[Event]) -> list[Event]:
@@ -95,6 +103,7 @@ class Reply:
     finish_reason: str = ""
     error: str = ""
     done: bool = False
+    notices: list[str] = field(default_factory=list)
     _parts: list[str] = field(default_factory=list)
 
     def apply(self, event: Event) -> None:
@@ -119,6 +128,8 @@ class Reply:
                 self.error = event.message
         elif isinstance(event, Done):
             self.done = True
+        elif isinstance(event, Notice):
+            self.notices.append(event.message)
 
     @property
     def answer(self) -> str:
@@ -127,9 +138,17 @@ class Reply:
         return self._parts[0] if self._parts else ""
 
     @property
+    def unanswered(self) -> bool:
+        """The stream ended with reasoning and no answer: a `<think>` that never closed,
+        or a reasoning model stopped before it wrote anything else."""
+        ended = self.done or bool(self.finish_reason)
+        return ended and not self.error and bool(self.reasoning.strip()) and not self.answer.strip()
+
+    @property
     def status(self) -> str:
-        """complete, failed or truncated, judged from what the stream said."""
-        if self.error:
+        """complete, failed or truncated, judged from what the stream said; reasoning
+        with no answer is a failed answer, not a complete empty one."""
+        if self.error or self.unanswered:
             return "failed"
         if self.done or self.finish_reason:
             return "complete"

@@ -50,6 +50,8 @@ class Gauge:
             parts.append(f"the server counted {window.reported:,} for the last one")
         if planned.trimmed:
             parts.append(f"{planned.total - planned.sent} of {planned.total} messages left out")
+        if window.describe_learned():
+            parts.append(window.describe_learned())
         if conversation.active_summary() is not None:
             parts.append("a /compact summary stands for the earliest turns")
         return "; ".join(parts)

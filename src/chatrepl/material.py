@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 from pathlib import Path
 
@@ -13,7 +14,8 @@ from chatrepl.blocks import CodeBlock, choose_code
 from chatrepl.chat import Chat
 from chatrepl.errors import ChatreplError
 from chatrepl.render import Renderer
-from chatrepl.sanitize import Sanitizer, sanitize
+from chatrepl.sanitize import Sanitizer
+from chatrepl.sanitize import shown as shown_name
 from chatrepl.session.state import Session
 from chatrepl.wording import plural
 
@@ -23,6 +25,18 @@ def _words(arg: str) -> list[str]:
         return shlex.split(arg)
     except ValueError as exc:
         raise commands.CommandError(f"Cannot read the paths: {exc}.") from None
+
+
+def overwrite_question(path: Path, shown: str) -> str:
+    """What to ask before writing `path` (shown as `shown`), or "" when nothing is there.
+    A symbolic link says so and where it points: writing goes through it."""
+    if path.is_symlink():
+        target = shown_name(os.readlink(path))
+        what = "an existing file" if path.exists() else "a file that does not exist yet"
+        return f"{shown} is a symbolic link to {target} ({what}). Write through it? [y/N] "
+    if path.exists():
+        return f"{shown} exists. Overwrite it? [y/N] "
+    return ""
 
 
 def _number(text: str, what: str) -> int:
@@ -195,10 +209,11 @@ class Material:
             )
         number, block = self._code(_number(words[1], "/save") if len(words) > 1 else None)
         path = Path(words[0]).expanduser()
-        shown = sanitize(words[0])
+        shown = shown_name(words[0])
         if path.is_dir():
             raise ChatreplError(f"{shown} is a directory.", "Give a file name.")
-        if path.exists() and not self.session.confirm(f"{shown} exists. Overwrite it? [y/N] "):
+        question = overwrite_question(path, shown)
+        if question and not self.session.confirm(question):
             self.renderer.note("Nothing was written.")
             return
         text = block.text if block.text.endswith("\n") else block.text + "\n"

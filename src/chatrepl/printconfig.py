@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from chatrepl.config import Paths, Settings
+from chatrepl.redaction import hide_password
 
 SECRET_HEADER = re.compile(r"auth|key|token|secret|cookie|session", re.IGNORECASE)
 
@@ -43,6 +44,7 @@ def describe(
         f"code_theme = {q(settings.code_theme)}",
         f"show_reasoning = {str(settings.show_reasoning).lower()}",
         f"max_file_kb = {settings.max_file_kb}",
+        f"max_input_kb = {settings.max_input_kb}",
         f"plain = {str(settings.plain).lower()}",
         f"save = {str(settings.save).lower()}",
         "",
@@ -51,7 +53,7 @@ def describe(
         f"idle = {settings.idle_timeout:g}",
         "",
         f"[endpoints.{ep.name}]",
-        f"url = {q(ep.url)}",
+        f"url = {q(hide_password(ep.url))}",
         f"api = {q(ep.api)}",
         f"model = {q(ep.model)}",
         f"token_env = {q(ep.token_env)}",

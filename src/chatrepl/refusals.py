@@ -8,10 +8,11 @@ from __future__ import annotations
 import email.utils
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from chatrepl import wire
 from chatrepl.errors import HTTPStatusError, StreamError
+from chatrepl.redaction import hide_password, redact
 
 MAX_RETRY_AFTER = 30.0
 RETRY_STATUSES = (429, 502, 503, 504)
@@ -31,7 +32,7 @@ def not_a_stream(status: int, reason: str, content_type: str, first: bytes) -> S
         if "html" in kind or text.lstrip().startswith("<"):
             title = _TITLE.search(text)
             text = title.group(1) if title else _TAGS.sub(" ", text)
-        shown = " ".join(text.split()[:12])
+        shown = redact(" ".join(text.split()[:12]))
         if shown:
             words = f": “{shown[:120]}”"
     what = "a web page" if "html" in kind else ("text" if kind.startswith("text/") else kind)
@@ -40,6 +41,18 @@ def not_a_stream(status: int, reason: str, content_type: str, first: bytes) -> S
     return StreamError(
         f"The server sent {what}, not a chat stream ({label}, {kind}){words}.",
         "Check the URL: it should be the chat API's address.",
+    )
+
+
+def redirect_error(status: int, reason: str, location: str) -> HTTPStatusError:
+    """One line for a redirect of the chat request, which is never followed: a POST
+    re-sent elsewhere would carry the conversation (and the token) to another host."""
+    label = f"{status} {reason}".strip()
+    target = hide_password(location) if location else "nowhere (no Location header)"
+    return HTTPStatusError(
+        status,
+        f"The server answered {label}, a redirect to {target}; it was not followed.",
+        "If that address is right, use it as the URL (--url, or url in config.toml).",
     )
 
 
@@ -71,10 +84,12 @@ def status_error(
     body: bytes,
     content_type: str,
     headers: Mapping[str, str],
-    token_env: str = "CHATREPL_TOKEN",
+    token_hint: str = "Check the token in CHATREPL_TOKEN.",
+    secrets: Sequence[str] = (),
 ) -> HTTPStatusError:
-    """One clear error for a non-2xx answer: status, reason, the server's own message."""
-    message = wire.error_message(body, content_type)
+    """One clear error for a non-2xx answer: status, reason, the server's own message
+    (credentials it echoes masked). `token_hint` says where the token came from."""
+    message = redact(wire.error_message(body, content_type), secrets)
     label = f"{status} {reason}".strip()
     text = (
         f"The server answered {label}: {_sentence(message)}"
@@ -85,7 +100,7 @@ def status_error(
     quota = any(word in lowered for word in NO_RETRY_WORDS)
     hint = ""
     if status in (401, 403):
-        hint = f"Check the token in {token_env}."
+        hint = token_hint
     elif status == 404:
         hint = "Check the URL and the model name."
     elif status == 429 and quota:
@@ -95,4 +110,5 @@ def status_error(
     if retryable and wait is not None and wait > MAX_RETRY_AFTER:
         retryable = False  # no point waiting here that long: say so instead
         hint = f"The server asks to wait {wait:.0f} s before trying again."
-    return HTTPStatusError(status, text, hint, retryable, wait)
+    detail = redact(body[:4000].decode("utf-8", "replace"), secrets)
+    return HTTPStatusError(status, text, hint, retryable, wait, detail)

@@ -33,6 +33,7 @@ from chatrepl.conversation import make_title
 from chatrepl.environment import Environment, detach, hung_up
 from chatrepl.errors import ChatreplError, Terminated, unexpected
 from chatrepl.outcome import Outcome
+from chatrepl.redaction import hide_password
 from chatrepl.sanitize import sanitize
 from chatrepl.session import Session, compose
 from chatrepl.store import Store
@@ -130,7 +131,8 @@ class CommandCompleter(Completer):
         return [(s.id, sanitize(make_title(s.title, 40))) for s in store.list_conversations(200)]
 
     def _endpoints(self) -> list[tuple[str, str]]:
-        return [(name, ep.url) for name, ep in sorted(self.session.chat.settings.endpoints.items())]
+        endpoints = sorted(self.session.chat.settings.endpoints.items())
+        return [(name, hide_password(ep.url)) for name, ep in endpoints]
 
     def _models(self) -> list[tuple[str, str]]:
         chat = self.session.chat

@@ -134,3 +134,23 @@ def escape_json(text: str) -> str:
     its `\\uXXXX` escape. It can only stand inside strings, where the escape means the
     same character."""
     return _SPECIAL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def shown(name: str) -> str:
+    """A name (a path, a command) as it goes into a one-line message: every control and
+    bidi character written as an escape (`\\x1b`, `\\u202e`, `\\n`), so a name can
+    neither drive the terminal nor break the line, yet what it was can still be read."""
+    if not _SPECIAL.search(name) and "\n" not in name and "\t" not in name:
+        return name
+    return "".join(_escape(ch) for ch in name)
+
+
+def _escape(ch: str) -> str:
+    if ch == "\n":
+        return "\\n"
+    if ch == "\t":
+        return "\\t"
+    if not _SPECIAL.match(ch):
+        return ch
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"

@@ -10,15 +10,20 @@ from __future__ import annotations
 import codecs
 import contextlib
 import os
+import selectors
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 
 from chatrepl.attach import Attachment, AttachmentError
+from chatrepl.sanitize import shown
 
 READ_BYTES = 65536
 STOP_SECONDS = 2.0
+POLL_SECONDS = 0.05  # how often to look whether the command has exited
+LINGER_SECONDS = 0.2  # output read after it exited, from a pipe a daemon may hold open
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -36,6 +41,26 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             continue
 
 
+def _output(process: subprocess.Popen[bytes], fd: int) -> Iterator[bytes]:
+    """The command's output until the command itself exits (and the pipe has had a
+    moment more): a daemon it started that keeps the pipe open does not hold us."""
+    selector = selectors.DefaultSelector()
+    selector.register(fd, selectors.EVENT_READ)
+    exited: float | None = None
+    try:
+        while exited is None or time.monotonic() - exited < LINGER_SECONDS:
+            if exited is None and process.poll() is not None:
+                exited = time.monotonic()
+            if not selector.select(POLL_SECONDS):
+                continue
+            chunk = os.read(fd, READ_BYTES)
+            if not chunk:
+                return
+            yield chunk
+    finally:
+        selector.close()
+
+
 def run(command: str, show: Callable[[str], None], max_bytes: int) -> Attachment:
     """Run `command` in the shell; show its output as it comes; return it as an
     attachment (its last `max_bytes`, if longer), with its exit status, or None as the
@@ -50,14 +75,14 @@ def run(command: str, show: Callable[[str], None], max_bytes: int) -> Attachment
             start_new_session=True,
         )
     except OSError as exc:
-        raise AttachmentError(f"Could not run {command}: {exc.strerror or exc}.") from None
+        raise AttachmentError(f"Could not run {shown(command)}: {exc.strerror or exc}.") from None
     assert process.stdout is not None
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     kept: list[str] = []
     size = dropped = 0
     status: int | None = None
     try:
-        while chunk := os.read(process.stdout.fileno(), READ_BYTES):
+        for chunk in _output(process, process.stdout.fileno()):
             text = decoder.decode(chunk)
             show(text)
             kept.append(text)

@@ -21,6 +21,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+NO_ANSWER = "The model sent its reasoning and no answer; the reasoning is saved."
+NO_ANSWER_HINT = "Ask again, or read it with /think (--show ID outside the REPL)."
 OPEN_TAGS = ("<think>", "<thinking>")
 CLOSE_TAGS = ("</think>", "</thinking>")
 _LONGEST = max(len(t) for t in OPEN_TAGS + CLOSE_TAGS)

@@ -21,9 +21,10 @@ import requests
 import urllib3.exceptions
 
 from chatrepl import __version__, wire
-from chatrepl.config import Endpoint
+from chatrepl.config import Endpoint, token_hint
 from chatrepl.errors import HTTPStatusError, NetworkError, StreamError
-from chatrepl.refusals import MAX_RETRY_AFTER, not_a_stream, status_error
+from chatrepl.redaction import hide_password, redact
+from chatrepl.refusals import MAX_RETRY_AFTER, not_a_stream, redirect_error, status_error
 from chatrepl.sse import WireError
 
 READ_SIZE = 65536
@@ -139,8 +140,10 @@ class _Bearer(requests.auth.AuthBase):
 
 
 def _host(url: str) -> str:
-    parts = urlsplit(url)
-    return parts.netloc or url
+    """The host (and port) to name in a message: never the user information, which may
+    hold a password."""
+    netloc = urlsplit(url).netloc.rpartition("@")[2]
+    return netloc or hide_password(url)
 
 
 def _network_error(
@@ -195,8 +198,12 @@ class Transport:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         on_retry: Callable[[str], None] | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         self.session = session or requests.Session()
+        #: Where tokens were read from (the process environment by default), for the
+        #: 401/403 hint that names where the token came from.
+        self.environ = environ
         self.connect_timeout = connect_timeout
         self.idle_timeout = idle_timeout
         self.clock = clock
@@ -214,11 +221,13 @@ class Transport:
             tries += 1
             content_seen = False
             try:
-                response = self._open(request, token, endpoint.token_env)
+                response = self._open(request, token, endpoint)
                 try:
                     for event in self._events(response, request.url, endpoint.model):
                         if isinstance(event, wire.Text | wire.Reasoning):
                             content_seen = True
+                        elif isinstance(event, wire.Failure):
+                            event = wire.Failure(redact(event.message, (token,)))
                         yield event
                     return
                 finally:
@@ -235,7 +244,9 @@ class Transport:
                     )
                 self.sleep(delay)
 
-    def _open(self, request: Request, token: str, token_env: str) -> requests.Response:
+    def _open(self, request: Request, token: str, endpoint: Endpoint) -> requests.Response:
+        """Send the request. No redirect is followed (see `redirect_error`), and the
+        explicit bearer auth keeps requests from reading .netrc for it."""
         try:
             response = self.session.post(
                 request.url,
@@ -244,12 +255,17 @@ class Transport:
                 auth=_Bearer(token),
                 stream=True,
                 timeout=(self.connect_timeout, self.idle_timeout),
-                allow_redirects=True,
+                allow_redirects=False,
             )
-        except requests.exceptions.RequestException as exc:
+        except (requests.exceptions.RequestException, ValueError, OverflowError) as exc:
             raise _network_error(
                 exc, request.url, self.connect_timeout, self.idle_timeout
             ) from None
+        if 300 <= response.status_code < 400:
+            response.close()
+            raise redirect_error(
+                response.status_code, response.reason or "", response.headers.get("Location", "")
+            )
         if response.status_code >= 400:
             try:
                 body = response.raw.read(MAX_ERROR_BODY, decode_content=True) or b""
@@ -263,9 +279,24 @@ class Transport:
                 body,
                 response.headers.get("Content-Type", ""),
                 response.headers,
-                token_env,
+                token_hint(endpoint, self.environ) if response.status_code in (401, 403) else "",
+                (token,),
             )
         return response
+
+    def _read(self, raw: Any, host: str, content_seen: bool) -> bytes:
+        """The next bytes off the wire, as they came (b"" at the end)."""
+        try:
+            return bytes(raw.read1(READ_SIZE))
+        except (urllib3.exceptions.ReadTimeoutError, TimeoutError):
+            raise StreamError(
+                f"The answer stalled: nothing arrived from {host} for {self.idle_timeout:g} s."
+            ) from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise StreamError(
+                f"The connection to {host} broke mid-answer ({type(exc).__name__}).",
+                retryable=not content_seen,
+            ) from None
 
     def _events(
         self, response: requests.Response, url: str, model: str = ""
@@ -277,7 +308,6 @@ class Transport:
         when the body ends with no answer at all.
         """
         host = _host(url)
-        raw = response.raw
         decoder: wire.Decoder | None = None
         inflater = self._inflater(response, host)
         last_content = self.clock()
@@ -286,27 +316,10 @@ class Transport:
         answered = False  # any event at all
         ended = False
         while not ended:
-            try:
-                chunk = raw.read1(READ_SIZE)
-            except (urllib3.exceptions.ReadTimeoutError, TimeoutError):
-                raise StreamError(
-                    f"The answer stalled: nothing arrived from {host} for {self.idle_timeout:g} s."
-                ) from None
-            except (urllib3.exceptions.HTTPError, OSError) as exc:
-                raise StreamError(
-                    f"The connection to {host} broke mid-answer ({type(exc).__name__}).",
-                    retryable=not content_seen,
-                ) from None
-            if not chunk:
-                ended = True
+            chunk = self._read(response.raw, host, content_seen)
+            ended = not chunk
             if inflater is not None:
-                try:
-                    chunk = inflater.feed(chunk) if chunk else inflater.close()
-                except ValueError:
-                    raise StreamError(
-                        f"The compressed answer from {host} is corrupt ({inflater.encoding}); "
-                        "the rest was not read."
-                    ) from None
+                chunk = _inflate(inflater, chunk, host)
             if not chunk:
                 continue
             received += len(chunk)
@@ -316,12 +329,7 @@ class Transport:
                     "the rest was not read."
                 )
             if decoder is None:
-                content_type = response.headers.get("Content-Type", "")
-                if not wire.stream_kind(content_type, chunk):
-                    raise not_a_stream(
-                        response.status_code, response.reason or "", content_type, chunk
-                    )
-                decoder = wire.decoder_for(content_type, chunk, model)
+                decoder = _decoder(response, chunk, model)
             try:
                 events = wire.coalesce(decoder.feed(chunk))
             except WireError as exc:
@@ -341,17 +349,7 @@ class Transport:
             answered = True
             yield event
         if not answered:
-            label = f"{response.status_code} {response.reason or ''}".strip()
-            if received == 0:
-                # A body that said it was empty is not worth asking again; one that was
-                # cut off right after the headers may be.
-                declared = response.headers.get("Content-Length") == "0"
-                raise StreamError(
-                    f"The server answered {label} with an empty body.",
-                    "Check the URL and the model name.",
-                    retryable=not declared,
-                )
-            raise StreamError(f"{host} closed the connection without an answer.", retryable=True)
+            raise _no_answer(response, host, received)
 
     @staticmethod
     def _inflater(response: requests.Response, host: str) -> Inflater | None:
@@ -365,3 +363,38 @@ class Transport:
                 f"{host} compressed the answer as {encoding}, which chatrepl cannot decode.",
                 "Turn compression off on the server or proxy.",
             ) from None
+
+
+def _inflate(inflater: Inflater, chunk: bytes, host: str) -> bytes:
+    """The decompressed bytes of `chunk` (b"": the end of the body)."""
+    try:
+        return inflater.feed(chunk) if chunk else inflater.close()
+    except ValueError:
+        raise StreamError(
+            f"The compressed answer from {host} is corrupt ({inflater.encoding}); "
+            "the rest was not read."
+        ) from None
+
+
+def _decoder(response: requests.Response, first: bytes, model: str) -> wire.Decoder:
+    """The decoder for the body, chosen from its type and first bytes, or a StreamError
+    for a body that cannot hold a chat answer."""
+    content_type = response.headers.get("Content-Type", "")
+    if not wire.stream_kind(content_type, first):
+        raise not_a_stream(response.status_code, response.reason or "", content_type, first)
+    return wire.decoder_for(content_type, first, model)
+
+
+def _no_answer(response: requests.Response, host: str, received: int) -> StreamError:
+    """The error for a body that ended without a single event."""
+    label = f"{response.status_code} {response.reason or ''}".strip()
+    if received == 0:
+        # A body that said it was empty is not worth asking again; one that was cut off
+        # right after the headers may be.
+        declared = response.headers.get("Content-Length") == "0"
+        return StreamError(
+            f"The server answered {label} with an empty body.",
+            "Check the URL and the model name.",
+            retryable=not declared,
+        )
+    return StreamError(f"{host} closed the connection without an answer.", retryable=True)

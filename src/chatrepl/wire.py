@@ -12,14 +12,17 @@ bytes become U+FFFD) and lines end at CR, LF or CRLF, also when a CRLF is split.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from chatrepl.dialects import error_message, failure_message, interpret
 from chatrepl.events import (
     Done,
     Event,
     Failure,
     Finish,
+    Notice,
     Reasoning,
     Reply,
     Text,
@@ -35,6 +38,7 @@ __all__ = [
     "Event",
     "Failure",
     "Finish",
+    "Notice",
     "Reasoning",
     "Recast",
     "Reply",
@@ -48,99 +52,6 @@ __all__ = [
     "interpret",
     "stream_kind",
 ]
-
-# ---------------------------------------------------------------- meaning
-
-
-def _number_text(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float):
-        return str(value)
-    return None
-
-
-def _error_message(value: Any) -> str:
-    if isinstance(value, dict):
-        for key in ("message", "error", "detail"):
-            if value.get(key):
-                return _error_message(value[key])
-        return json.dumps(value)[:500]
-    if isinstance(value, list) and value:
-        return _error_message(value[0])
-    return str(value)
-
-
-def _usage(obj: dict[str, Any]) -> Usage:
-    def count(key: str) -> int | None:
-        value = obj.get(key)
-        return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-    return Usage(count("prompt_tokens"), count("completion_tokens"), count("total_tokens"))
-
-
-_PLAIN_RESPONSE = frozenset({"response", "p"})  # a Workers AI event with text only
-
-
-def interpret(obj: Any) -> list[Event]:
-    """The events one decoded JSON object stands for, whatever server sent it."""
-    if not isinstance(obj, dict):
-        return []
-    if obj.keys() <= _PLAIN_RESPONSE and type(obj.get("response")) is str:
-        return [Text(obj["response"])] if obj["response"] else []
-    out: list[Event] = []
-    if obj.get("error"):
-        return [Failure(_error_message(obj["error"]))]
-    if isinstance(obj.get("result"), dict):  # Cloudflare's REST envelope
-        return interpret(obj["result"])
-    choices = obj.get("choices")
-    if isinstance(choices, list) and choices and isinstance(choices[0], dict):
-        choice = choices[0]
-        for key in ("delta", "message"):
-            part = choice.get(key)
-            if isinstance(part, dict):
-                for rkey in ("reasoning_content", "reasoning"):
-                    reasoning = part.get(rkey)
-                    if isinstance(reasoning, str) and reasoning:
-                        out.append(Reasoning(reasoning))
-                content = part.get("content")
-                if isinstance(content, str) and content:
-                    out.append(Text(content))
-        if isinstance(choice.get("text"), str) and choice["text"]:
-            out.append(Text(choice["text"]))
-        if isinstance(choice.get("finish_reason"), str):
-            out.append(Finish(choice["finish_reason"]))
-    elif "response" in obj:
-        text = _number_text(obj["response"])
-        if text:
-            out.append(Text(text))
-    message = obj.get("message")
-    if isinstance(message, dict) and not isinstance(choices, list):  # Ollama chat
-        thinking = message.get("thinking")
-        if isinstance(thinking, str) and thinking:
-            out.append(Reasoning(thinking))
-        content = message.get("content")
-        if isinstance(content, str) and content:
-            out.append(Text(content))
-    usage = obj.get("usage")
-    if isinstance(usage, dict):
-        out.append(_usage(usage))
-    if obj.get("done") is True:
-        if "eval_count" in obj or "prompt_eval_count" in obj:
-            prompt = obj.get("prompt_eval_count")
-            completion = obj.get("eval_count")
-            total = (
-                prompt + completion
-                if isinstance(prompt, int) and isinstance(completion, int)
-                else None
-            )
-            out.append(Usage(prompt, completion, total))
-        out.append(Finish(str(obj.get("done_reason") or "stop")))
-        out.append(Done())
-    return out
-
 
 # ---------------------------------------------------------------- framings
 
@@ -234,21 +145,45 @@ class SSEDecoder(Decoder):
                     out.append(Failure(data or "The server reported an error."))
                 continue
             if event.type == "error":
-                out.append(Failure(_error_message(obj)))
+                out.append(Failure(failure_message(obj)))
                 continue
             self._hint(obj)
             out.extend(interpret(obj))
         return out
 
 
+# A JSON string, quotes and escapes included: what `_opens` leaves out of the count.
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+
+
+def _opens(line: str) -> int | None:
+    """How many arrays and objects a line of JSON leaves open (negative: closes), or
+    None when it ends inside a string, which no line of valid JSON does."""
+    bare = _STRING.sub("", line) if '"' in line else line
+    if '"' in bare:
+        return None
+    return bare.count("{") + bare.count("[") - bare.count("}") - bare.count("]")
+
+
 class JSONLinesDecoder(Decoder):
-    """NDJSON, and a plain JSON body that may span lines (pretty-printed)."""
+    """NDJSON, and a plain JSON body that may span lines (pretty-printed).
+
+    A line that is a whole value is decoded at once; a line that opens more than it
+    closes starts a value spanning lines, which is decoded once, when the lines that
+    follow have closed it (each line is scanned once: linear in the body). A line that
+    is neither, or a value spanning lines that does not decode, is skipped with one
+    `Notice` for the answer, and the answer goes on.
+    """
 
     def __init__(self, model: str = "") -> None:
         super().__init__(model)
         self.lines = LineSplitter()
         self._pending: list[str] = []
         self._pending_len = 0
+        self._open = 0  # arrays and objects the pending lines leave open
+        self._number = 0  # of the line being read
+        self._first = 0  # where the pending value started
+        self.skipped = 0  # lines skipped as garbled
 
     def _feed(self, data: bytes) -> list[Event]:
         out: list[Event] = []
@@ -264,19 +199,66 @@ class JSONLinesDecoder(Decoder):
         return out
 
     def _line(self, line: str) -> list[Event]:
-        if not line.strip() and not self._pending:
+        self._number += 1
+        if self._pending:
+            return self._more(line)
+        text = line.strip()
+        if not text:
             return []
+        try:
+            obj = json.loads(text)
+        except ValueError:
+            opens = _opens(text)
+            if opens is None or opens <= 0 or text[0] not in "{[":
+                return self._skip(self._number, self._number)
+            self._pending, self._pending_len, self._open = [text], len(text), opens
+            self._first = self._number
+            return []
+        return self._value(obj)
+
+    def _more(self, line: str) -> list[Event]:
+        """A line of a value spanning lines."""
+        if line.startswith("{"):
+            # An NDJSON line at the left margin while a value is open: the open value
+            # was a garbled line, and this one stands alone.
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                pass
+            else:
+                return self._skip(self._first, self._number - 1) + self._value(obj)
+        opens = _opens(line)
+        if opens is None:
+            return self._skip(self._first, self._number)
         self._pending.append(line)
         self._pending_len += len(line)
+        self._open += opens
+        if self._pending_len > MAX_LINE:
+            raise WireError("The server sent a JSON value of more than 8 MiB.")
+        if self._open > 0:
+            return []
         text = "\n".join(self._pending)
         try:
             obj = json.loads(text)
         except ValueError:
-            if self._pending_len > MAX_LINE:
-                raise WireError("The server sent a JSON value of more than 8 MiB.") from None
-            return []
+            return self._skip(self._first, self._number)
         self._pending.clear()
         self._pending_len = 0
+        return self._value(obj)
+
+    def _skip(self, first: int, last: int) -> list[Event]:
+        """Drop garbled lines `first` to `last` (and any value left open)."""
+        self._pending.clear()
+        self._pending_len = 0
+        self.skipped += last - first + 1
+        if self.skipped > last - first + 1:
+            return []  # one notice an answer
+        where = f"line {first}" if first == last else f"lines {first} to {last}"
+        return [
+            Notice(f"Skipped {where} of the answer stream, which is not JSON; the rest was read.")
+        ]
+
+    def _value(self, obj: Any) -> list[Event]:
         self._hint(obj)
         events = interpret(obj)
         if not isinstance(obj, dict) or "done" in obj or "choices" in obj:
@@ -344,33 +326,3 @@ def collect(chunks: Iterable[bytes], content_type: str = "", model: str = "") ->
     for event in decode(chunks, content_type, model):
         reply.apply(event)
     return reply
-
-
-# ---------------------------------------------------------------- error bodies
-
-
-def error_message(body: bytes, content_type: str = "") -> str:
-    """The server's own message from an error body, or "" (HTML is never shown).
-
-    Shapes seen: `{"code","message"}` (the default endpoint), `{"error":{"message"}}`
-    (OpenAI), `{"error":"..."}` (Ollama), `{"errors":[{"message"}]}` (Cloudflare's API).
-    """
-    text = body.decode("utf-8", "replace").strip().lstrip("\ufeff")
-    if not text or "html" in content_type.lower() or text.startswith("<"):
-        return ""
-    try:
-        obj = json.loads(text)
-    except ValueError:
-        first = text.splitlines()[0]
-        return first[:300] if len(text) <= 300 else ""
-    message = ""
-    if isinstance(obj, dict):
-        for key in ("error", "errors", "message", "detail"):
-            if obj.get(key):
-                message = _error_message(obj[key])
-                break
-    elif isinstance(obj, str):
-        message = obj
-    while message.startswith("AiError: "):
-        message = message[len("AiError: ") :]
-    return message.strip()

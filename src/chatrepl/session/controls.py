@@ -6,6 +6,7 @@ from __future__ import annotations
 from chatrepl import compact
 from chatrepl.commands import CommandError, command
 from chatrepl.conversation import Message
+from chatrepl.redaction import hide_password
 from chatrepl.session.state import Session
 from chatrepl.wording import plural
 
@@ -128,7 +129,7 @@ class Controls:
             chat.use_endpoint(arg)
         ep = chat.endpoint
         model = f", model {ep.model}" if ep.model else ""
-        renderer.info(f"{ep.name}: {ep.url} (api {ep.api}{model}).")
+        renderer.info(f"{ep.name}: {hide_password(ep.url)} (api {ep.api}{model}).")
         others = sorted(n for n in chat.settings.endpoints if n != ep.name)
         if others and not arg:
             renderer.note(f"Others: {', '.join(others)}.")
@@ -194,6 +195,24 @@ class Controls:
             f"From now on this summary is sent in place of {summary.meta['covers']} messages "
             f"({plan.tokens:,} of {plan.window:,} tokens now). /compact undo sends them again."
         )
+
+    @command(
+        "context",
+        "Show the context window in use; reset: forget the window learnt from the server.",
+        "[reset]",
+    )
+    def context(self, arg: str) -> None:
+        chat = self.session.chat
+        if arg not in ("", "reset"):
+            raise CommandError("/context takes nothing, or reset.")
+        if arg == "reset":
+            chat.window.forget()
+            self.session.renderer.note(
+                f"Forgot what the server taught of its window; the window is "
+                f"{chat.window.budget.context_tokens:,} tokens."
+            )
+            return
+        self.session.renderer.info(f"Context: {chat.context_report()}.")
 
     @command("stats", "Show tokens, time to first token and speed, of the last answer and all.")
     def stats(self, arg: str) -> None:

@@ -24,7 +24,7 @@ RESUME_SHOWN = 6
 
 
 def host(url: str) -> str:
-    return url.split("//", 1)[-1].split("/", 1)[0]
+    return url.split("//", 1)[-1].split("/", 1)[0].rpartition("@")[2]
 
 
 class Session:
