@@ -1,7 +1,8 @@
-"""One turn of a conversation, shared by the REPL and one-shot mode.
+"""The conversation and the means to continue it, shared by the REPL and one-shot mode.
 
-`Chat.ask` commits the question, sends the whole conversation, shows the answer as it
-streams, checkpoints it into the store, and closes it with how it ended. Nothing the
+`Chat.ask` commits the question, then a `turn.Turn` sends the conversation, shows the
+answer as it streams, checkpoints it into the store, and closes it with how it ended;
+`Chat` keeps the conversation, its window, its saving and its endpoint. Nothing the
 user typed or received is lost: a request that fails before any answer gives the
 question back (for the prompt to offer again), and a partial answer is kept with its
 status. Saving problems are reported once per turn and never stop the conversation.
@@ -16,28 +17,21 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from chatrepl import wire
 from chatrepl.attach import Attachment
 from chatrepl.config import Endpoint, Settings, token_for
-from chatrepl.context import ContextError, Plan, Window, too_long
+from chatrepl.context import ContextError, Plan, Window
 from chatrepl.conversation import Conversation, Message
 from chatrepl.errors import (
     ChatreplError,
-    HTTPStatusError,
-    RequestError,
     StoreError,
-    StreamError,
-    Terminated,
 )
 from chatrepl.gauge import Gauge
-from chatrepl.outcome import Outcome, Status
+from chatrepl.outcome import Outcome
 from chatrepl.redaction import hide_password
 from chatrepl.render import Renderer
 from chatrepl.store import Store
-from chatrepl.think import NO_ANSWER, NO_ANSWER_HINT, Recast
 from chatrepl.tree import copy_title, copy_tree, in_flight
-
-CHECKPOINT_SECONDS = 0.5
+from chatrepl.turn import Turn
 
 
 class Streamer(Protocol):
@@ -112,33 +106,6 @@ class Chat:
         """For /stats: the estimate, the server's count, and what was trimmed."""
         return self.gauge.report(self.window, self.conversation, self.plan)
 
-    def _stream(self, waiting: Callable[[], None] = lambda: None) -> Any:
-        """The answer's events; a request the server refuses as too long for its window
-        is trimmed further and sent once more, before any text. `waiting` is called as
-        the request goes, once what sends it is loaded."""
-        plan = self.plan()
-        notice = self.window.notice(self.conversation.id, plan)
-        if notice:
-            self.renderer.aside(notice)
-        try:
-            events = self.transport.stream(self.endpoint, plan.messages, self.token)
-            waiting()
-            yield from events
-            return
-        except HTTPStatusError as exc:
-            refusal = f"{exc.message} {exc.detail}"
-            if exc.status not in (400, 413, 422) or not too_long(refusal):
-                raise
-        self.window.lower(plan, refusal)
-        plan = self.plan()
-        self.window.notice(self.conversation.id, plan)
-        self.renderer.aside(
-            f"The server says the conversation is too long for its window; "
-            f"trying again with {plan.sent} of {plan.total} messages "
-            f"({plan.tokens:,} of {plan.window:,} tokens)."
-        )
-        yield from self.transport.stream(self.endpoint, plan.messages, self.token)
-
     # ---------------------------------------------------------- saving
 
     def _save(self, action: Callable[[], object]) -> bool:
@@ -199,7 +166,7 @@ class Chat:
                 lambda: store.update_message(message, final=final, meta=meta, rewritten=rewritten)
             )
 
-    def _remove(self, doomed: list[Message], head: int | None) -> None:
+    def remove(self, doomed: list[Message], head: int | None) -> None:
         """Take messages that were never answered out of the conversation and the store;
         the store shows again the branch it showed before them (`head`)."""
         conversation = self.conversation
@@ -281,107 +248,11 @@ class Chat:
         if store is not None and self.conversation.nodes:
             self._save(functools.partial(store.set_system, self.conversation.id, text))
 
-    def _learn(self, outcome: Outcome, answered: bool) -> None:
-        """What the end of a stream tells: the notices it carried, an answer that was
-        all reasoning, and what the window learns from the server's count and verdict."""
-        for notice in outcome.reply.notices:
-            self.renderer.aside(notice)
-        if outcome.status is Status.FAILED and outcome.error is None and outcome.reply.unanswered:
-            outcome.error = RequestError(NO_ANSWER, NO_ANSWER_HINT)
-        usage = outcome.reply.usage
-        if self.window.last is not None and usage is not None:
-            self.window.calibrate(self.window.last, usage.prompt_tokens)
-        self.window.settle(answered)
-
     def _answer(
         self, question: Message, head: int | None = None, before: list[Message] | None = None
     ) -> Outcome:
-        """Stream the answer to `question`. Should none start, a new question is taken
-        back out (and the store shows `head` again); a question asked again (`before`:
-        the branch on screen until then) goes back to how it was, nothing written."""
-        text = question.content
-        outcome = Outcome(Status.COMPLETE)
-        answer: Message | None = None
-        started = self.clock()
-        last_checkpoint = started
-        # re-raised once the partial answer is saved: a signal, or a bug
-        stop: Terminated | Exception | None = None
-        recast = False
-        view = self.renderer.answer()
-        try:
-            with view:
-                for event in self._stream(view.waiting):
-                    outcome.reply.apply(event)
-                    if not isinstance(event, wire.Text | wire.Reasoning | Recast):
-                        continue
-                    now = self.clock()
-                    if answer is None:
-                        outcome.first_token = now - started
-                        answer = self.conversation.add("assistant", "", "streaming")
-                        answer.content = outcome.reply.answer
-                        self.save_message(answer, streaming=True)
-                        last_checkpoint = now
-                    if isinstance(event, wire.Text):
-                        if outcome.first_text is None:
-                            outcome.first_text = now - started
-                        view.text(event.text)
-                    elif isinstance(event, wire.Reasoning):
-                        view.reasoning(event.text)
-                    else:
-                        outcome.first_text = outcome.first_token if event.into == "answer" else None
-                        view.recast(event.into, event.text)
-                        recast = True  # the text so far changed: the next save rewrites it
-                    if now - last_checkpoint >= CHECKPOINT_SECONDS:
-                        outcome.seconds = now - started
-                        answer.content = outcome.reply.answer
-                        self.update_message(answer, meta=outcome.thinking(), rewritten=recast)
-                        last_checkpoint, recast = now, False
-            outcome.status = Status(outcome.reply.status)
-        except (KeyboardInterrupt, Terminated) as exc:
-            outcome.status = Status.INTERRUPTED
-            if isinstance(exc, Terminated):
-                stop = exc
-        except StreamError as exc:
-            outcome.status, outcome.error = Status.TRUNCATED, exc
-        except RequestError as exc:
-            outcome.status, outcome.error = Status.FAILED, exc
-        except Exception as exc:  # not ours to explain: keep what arrived, then let it go
-            outcome.status, stop = Status.INTERRUPTED, exc
-        outcome.seconds = self.clock() - started
-        self._learn(outcome, answered=answer is not None)
-
-        if (
-            answer is None
-            and before is not None
-            and (stop or outcome.status is not Status.COMPLETE)
-        ):
-            self.conversation.messages = before  # a retry that never started
-        if stop is not None and answer is None:
-            raise stop  # the question stays saved, to be answered after a resume
-        if answer is None and outcome.status is not Status.COMPLETE:
-            # Nothing came back: the question returns to the prompt, unsent.
-            if before is None:
-                self._remove([question], head)
-                outcome.restore = text
-            if outcome.status is not Status.INTERRUPTED:
-                if outcome.error is None:
-                    outcome.error = RequestError(
-                        f"The server reported an error: {outcome.reply.error}"
-                        if outcome.reply.error
-                        else "The answer ended before any text arrived."
-                    )
-                outcome.status = Status.UNSENT
-            return outcome
-        if answer is None:  # complete but empty
-            answer = self.conversation.add("assistant", "", "complete")
-            self.save_message(answer)
-        answer.content = outcome.reply.answer
-        answer.status = outcome.status
-        answer.meta = outcome.meta()
-        self.update_message(answer, final=True, meta=answer.meta)
-        if stop is not None:
-            raise stop
-        return outcome
+        """Stream the answer to `question` (see `turn.Turn`)."""
+        return Turn(self, question, head, before).run()
 
     # ---------------------------------------------------------- switching
 
