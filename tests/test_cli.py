@@ -11,7 +11,7 @@ import pytest
 
 from chatrepl import __version__
 from tests.conftest import clean_env
-from tests.helpers import error_script, run_chatrepl
+from tests.helpers import error_script, run_chatrepl, run_process
 from tests.server import ChatServer, Script, sse
 
 TIMEOUT = 20
@@ -43,8 +43,9 @@ def test_usage_error_exits_2(chatrepl_home: Path) -> None:
 
 
 def test_failed_request_exits_1_with_one_line(server: ChatServer, chatrepl_home: Path) -> None:
+    """End to end, in a process of its own: the exit status is the process's."""
     server.add(error_script("http_worker_401.json", 401))
-    done = run(chatrepl_home, "q", url=server.url, env={"CHATREPL_TOKEN": "sk-SENTINEL-42"})
+    done = run_process(chatrepl_home, "q", url=server.url, env={"CHATREPL_TOKEN": "sk-SENTINEL-42"})
     assert done.returncode == 1
     assert done.stdout == ""
     lines = done.stderr.strip().splitlines()
