@@ -37,7 +37,11 @@ def test_file_attaches_to_the_next_question_only(
     server: ChatServer, tmp_path: Path, pipe: PipeInput, project: Path
 ) -> None:
     r, out = repl_for(Settings(endpoint=Endpoint(url=server.url)), tmp_path, pipe)
-    pipe.send_text("/file src/app.py notes.md\r/file\rwhat does it do?\rand then?\r\x04")
+    r.handle("/file src/app.py notes.md")
+    r.handle("/file")
+    prompt = "".join(text for _, text in r.message())
+    assert prompt == "📎 src/app.py, 2 lines\n📎 notes.md, 1 line\n> "  # listed above it
+    pipe.send_text("what does it do?\rand then?\r\x04")
     r.run()
     first = server.requests[0].body["messages"][-1]["content"]
     assert first.count("return 42") == 1 and first.count("Remember the") == 1
@@ -45,8 +49,9 @@ def test_file_attaches_to_the_next_question_only(
     assert "File src/app.py:\n```python\n" + APP + "```" in first
     assert last_sent(server)[-1] == "and then?"  # sent once, then gone
     text = out.getvalue()
-    assert "📎 src/app.py, 2 lines" in text and "📎 notes.md, 1 line" in text
+    assert "📎" not in text  # once, above the prompt, not again by each command
     assert "2 attachments will go with your next question" in text
+    assert "2 attachments (listed above the prompt) will go with your next question" in text
     assert r.chat.store is not None
     saved = r.chat.store.load(r.chat.conversation.id).messages[0]
     assert saved.content == "what does it do?"
@@ -139,7 +144,7 @@ def test_bang_runs_a_command_and_offers_its_output(
     assert "Exit status 4." in text
     sent = server.requests[0].body["messages"][-1]["content"]
     assert "(exit status 4):\n```\nhi\x1b[31m red\n```\n\nwhy red?" in sent  # sent as it was
-    assert "The command printed nothing; nothing is attached." in text
+    assert "The command printed nothing; nothing of it is attached." in text
     assert r.session.attached == []
 
 
@@ -273,10 +278,11 @@ def test_names_and_output_reach_the_terminal_sanitized(
 ) -> None:
     (project / "evil\x1b]0;owned\x07.txt").write_text("harmless\n")
     r, out = repl_for(Settings(endpoint=Endpoint(url=server.url)), tmp_path, pipe)
-    pipe.send_text("/file evil*\r!printf 'a\\033[2Jb\\n'\rq\r\x04")
+    r.handle("/file evil*")
+    assert "📎 evil.txt, 1 line\n" in [text for _, text in r.message()]  # its OSC is gone
+    pipe.send_text("!printf 'a\\033[2Jb\\n'\rq\r\x04")
     r.run()
     text = out.getvalue()
-    assert "📎 evil.txt, 1 line" in text  # the OSC sequence in the name is gone
     assert "\x1b]0;" not in text and "\x1b[2J" not in text and "ab\n" in text
     sent = last_sent(server)[-1]
     assert "harmless" in sent and "a\x1b[2Jb" in sent  # the model gets the bytes as they were

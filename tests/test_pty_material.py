@@ -40,9 +40,8 @@ def test_file_completes_paths_with_tab(server: ChatServer, chatrepl_home: Path, 
     child.send("ap\t")  # then the only file in it
     child.expect_exact("plication.py")
     child.send("\r")
-    child.expect_exact("📎 src/application.py, 1 line")
     child.expect_exact("will go with your next question")
-    child.expect_exact("📎 src/application.py, 1 line")  # listed above the prompt
+    child.expect_exact("📎 src/application.py, 1 line")  # listed above the prompt, once
     prompt(child)
     child.send("what is it?\r")
     child.expect_exact("Answer 1")
@@ -81,7 +80,7 @@ def test_bang_command_output_and_ctrl_c(
     child.send("!echo started; sleep 30\r")
     child.expect_exact("started\r\n")  # the output, not the echo of the line typed
     child.sendintr()
-    child.expect_exact("Stopped.")
+    child.expect_exact("Stopped; what it printed until then is attached.")
     prompt(child)  # still in the REPL
     child.send("and so?\r")
     child.expect_exact("Answer 1")

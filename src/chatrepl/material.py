@@ -82,12 +82,14 @@ class Material:
             self.attached = []
             self.renderer.note(f"Dropped {plural(count, 'attachment')}.")
             return
-        if not arg:
+        if not arg:  # the prompt lists them, each on a 📎 line of its own
             if not self.attached:
                 self.renderer.note("Nothing is attached. /file PATH attaches a file.")
                 return
-            self.renderer.note("Attached to the next question:")
-            self.renderer.attachments(self.attached)
+            self.renderer.note(
+                f"{plural(len(self.attached), 'attachment')} (listed above the prompt) will go "
+                "with your next question; /file clear drops them."
+            )
             return
         found, errors = attach.read_all(_words(arg), self.max_bytes)
         for error in errors:
@@ -95,11 +97,7 @@ class Material:
         if errors:
             self.renderer.note("Nothing was attached.")
             return
-        before = len(self.attached)
-        self.attached = attach.merge(self.attached, found)
-        added = self.attached[before:]
-        if added:
-            self.renderer.attachments(added)
+        self.attached = attach.merge(self.attached, found)  # the prompt lists them
         total = len(self.attached)
         self.renderer.note(
             f"{plural(total, 'attachment')} will go with your next question; "
@@ -140,17 +138,18 @@ class Material:
             output = shell.run(command, show, self.max_bytes)
         if not ends_with_newline[0]:
             self.renderer.output("\n")
-        if output.status is None:
-            self.renderer.warn("Stopped.")
-        elif output.status != 0:
+        if output.status is not None and output.status != 0:
             self.renderer.warn(f"Exit status {output.status}.")
         if not output.text.strip():
-            self.renderer.note(
-                "The command printed nothing; nothing is attached."
-                if output.status is not None
-                else "Nothing is attached."
-            )
+            if output.status is None:
+                self.renderer.warn(
+                    "Stopped; the command printed nothing, so nothing of it is attached."
+                )
+            else:
+                self.renderer.note("The command printed nothing; nothing of it is attached.")
             return
+        if output.status is None:
+            self.renderer.warn("Stopped; what it printed until then is attached.")
         self.attached = [
             a for a in self.attached if not (a.kind == "output" and a.name == command)
         ] + [output]

@@ -276,15 +276,16 @@ class Repl:
             if store is not None and not store.list_conversations(1):
                 self.renderer.note(FIRST_RUN)
 
+    def message(self) -> FormattedText:
+        """The prompt: what is attached to the next question, a 📎 line each, then `> `."""
+        lines = [("ansicyan", f"📎 {sanitize(a.describe())}\n") for a in self.session.attached]
+        return FormattedText([*lines, ("bold ansigreen", "> ")])
+
     def read(self) -> str:
         session = self.session
         default, session.pending = session.pending, ""
-        message: list[tuple[str, str]] = [
-            ("ansicyan", f"📎 {sanitize(a.describe())}\n") for a in session.attached
-        ]
-        message.append(("bold ansigreen", "> "))
         with self._exit_on_signals():
-            return self.prompt.prompt(FormattedText(message), default=default)
+            return self.prompt.prompt(self.message(), default=default)
 
     @contextlib.contextmanager
     def _exit_on_signals(self) -> Iterator[None]:
