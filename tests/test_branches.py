@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -49,10 +50,12 @@ def test_tree_lines_draw_where_the_conversation_forks() -> None:
     c.add("assistant", "answer three")
     assert [leaf.content for leaf in tree.leaves(c)] == ["answer one", "answer three"]
     assert tree.tree_lines(c) == [
-        ("first question (1 message)", True),
-        ("├─ assistant: answer one (1 message)  [1]", False),
-        ("└─ assistant: answer two (3 messages)  [2]", True),
+        ("", "first question (1 message)", True),
+        ("1", "├─ assistant: answer one (1 message)", False),
+        ("2", "└─ assistant: answer two (3 messages)", True),
     ]
+    c.nodes[1].content = "**Bold** and `code`, *no marks*"  # plain words beside the tree's
+    assert tree.tree_lines(c)[1][1] == "├─ assistant: Bold and code, no marks (1 message)"
     alternatives = tree.alternatives(c)
     assert alternatives is None  # the last answer on screen is answer three: no siblings
     c.messages = tree.path_to(tree.leaves(c)[0])
@@ -120,8 +123,11 @@ def test_edit_n_starts_a_branch_and_the_old_one_stays(
     assert sent[4][-3:] == ["three", "Answer 3: you said *three*. ", "four"]  # back on branch 1
     text = out.getvalue()
     assert "one (2 messages)" in text
-    assert "├─ two (4 messages)  [1]" in text and "└─ second try (2 messages)  [2]" in text
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", text)
+    assert re.search(r"\[1\] +├─ two \(4 messages\)", plain)
+    assert re.search(r"\[2\] +▶ +└─ second try \(2 messages\)", plain)  # on screen then
     assert "Branch 1 is on screen (6 messages)." in text
+    assert text.count("── edited: the turns above are kept as branch 1 ──") == 1
 
 
 def test_undo_keeps_the_turn_as_a_branch(
@@ -363,9 +369,10 @@ def test_branches_in_a_terminal(server: ChatServer, chatrepl_home: Path) -> None
     prompt(child)
     child.send("/branches\r")
     child.expect_exact("├─ first (3 messages)")
-    child.expect_exact("│  ├─ assistant: Answer 2: you said *second*. (1 message)  [1]")
-    child.expect_exact("│  └─ assistant: Answer 3: you said *second*. (1 message)  [2]")
-    child.expect_exact("* └─ first again (2 messages)  [3]")
+    gap = r"(?:\x1b\[[0-9;]*m| )+"  # columns apart, and their styles
+    child.expect(rf"\[1\]{gap}│  ├─ assistant: Answer 2: you said second\. \(1 message\)")
+    child.expect(rf"\[2\]{gap}│  └─ assistant: Answer 3: you said second\. \(1 message\)")
+    child.expect(rf"\[3\]{gap}▶{gap}└─ first again \(2 messages\)")
     prompt(child)
     child.send("/branch 2\r")
     child.expect_exact("Branch 2 is on screen (4 messages).")

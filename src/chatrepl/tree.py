@@ -8,6 +8,7 @@ each message's children taken in the order they were made.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -97,19 +98,26 @@ def questions(conversation: Conversation) -> list[tuple[int, Message]]:
     return [(i, m) for i, m in enumerate(conversation.messages) if m.role == "user"]
 
 
+#: Markdown's marks, left out of the first words a tree line shows (they are plain text
+#: there, beside the tree's own marks).
+_MARKS = re.compile(r"[*_`#>~|]+")
+
+
 def _words(message: Message) -> str:
-    label = make_title(message.content, WORDS) if message.content else "(empty)"
+    words = " ".join(_MARKS.sub("", message.content).split())
+    label = make_title(words, WORDS) if words else "(empty)"
     return label if message.role == "user" else f"{message.role}: {label}"
 
 
-def tree_lines(conversation: Conversation) -> list[tuple[str, bool]]:
+def tree_lines(conversation: Conversation) -> list[tuple[str, str, bool]]:
     """A short tree of where the conversation forks: one line per run of messages
-    between forks, with its first words; a branch's last run ends with `[K]`. The flag
-    marks lines on the branch on screen."""
+    between forks, with its first words as plain text. Each line is (the branch's
+    number `K` on the run that ends branch K, else "", the line, whether it is on the
+    branch on screen)."""
     kids = children(conversation)
     on_screen = {id(m) for m in conversation.messages}
     numbers = {id(leaf): k for k, leaf in enumerate(_leaves(kids), 1)}
-    lines: list[tuple[str, bool]] = []
+    lines: list[tuple[str, str, bool]] = []
 
     def walk(starts: Iterable[Message], prefix: str, fork: bool) -> None:
         starts = list(starts)
@@ -118,12 +126,11 @@ def tree_lines(conversation: Conversation) -> list[tuple[str, bool]]:
             node, count = start, 1
             while len(below := kids.get(id(node), [])) == 1:
                 node, count = below[0], count + 1
-            branch = f"  [{numbers[id(node)]}]" if id(node) in numbers else ""
+            branch = str(numbers[id(node)]) if id(node) in numbers else ""
             size = plural(count, "message")
             joint = ("└─ " if last else "├─ ") if fork else ""
-            lines.append(
-                (f"{prefix}{joint}{_words(start)} ({size}){branch}", id(start) in on_screen)
-            )
+            line = f"{prefix}{joint}{_words(start)} ({size})"
+            lines.append((branch, line, id(start) in on_screen))
             below = kids.get(id(node), [])
             if below:
                 deeper = prefix + (("   " if last else "│  ") if fork else "")

@@ -270,11 +270,23 @@ class Renderer:
             table.add_row(s.id + marker, _date(s.updated), str(s.count), sanitize(s.title))
         self.console.print(table)
 
-    def tree(self, lines: list[tuple[str, bool]]) -> None:
-        """The branches of a conversation: `*` and bold on the branch on screen."""
-        for text, on_screen in lines:
-            mark, style = ("* ", "bold") if on_screen else ("  ", "")
-            self.console.print(_text(mark + sanitize(text), style), soft_wrap=True)
+    def tree(self, lines: list[tuple[str, str, bool]]) -> None:
+        """The branches of a conversation, a line per run between forks: the number of
+        the branch a run ends, a marker (▶) in a column of its own for the branch on
+        screen, then the tree and its plain first words (bold on the branch on screen)."""
+        from rich.table import Table
+
+        table = Table(show_header=False, box=None, padding=(0, 1))
+        table.add_column(justify="right", style="bold cyan", no_wrap=True)
+        table.add_column(no_wrap=True)
+        table.add_column(overflow="ellipsis", no_wrap=True)
+        for number, text, on_screen in lines:
+            table.add_row(
+                f"[{number}]" if number else "",
+                "▶" if on_screen else "",
+                _text(sanitize(text), "bold" if on_screen else ""),
+            )
+        self.console.print(table)
 
     def transcript(
         self,

@@ -60,9 +60,15 @@ class Branches:
         if arg and not arg.isdigit():
             raise CommandError("/edit takes a question's number, as /history shows it.")
         session = self.session
+        conversation = session.chat.conversation
+        old_end = conversation.messages[-1] if conversation.messages else None
         question = branches.edit(session.chat, int(arg) if arg else None)
         session.pending = question.content
         session.attached = question.attachments()
+        leaves = tree.leaves(conversation)
+        kept = next((n for n, leaf in enumerate(leaves, 1) if leaf is old_end), None)
+        if kept is not None:  # drawn where the new branch starts
+            session.renderer.note(f"── edited: the turns above are kept as branch {kept} ──")
         session.renderer.note(
             "The question is back at the prompt: sending it starts a new branch from there; "
             "the old one stays (/branches)."
@@ -103,7 +109,7 @@ class Branches:
             return
         renderer.tree(lines)
         if len(tree.leaves(conversation)) > 1:
-            renderer.note("* marks the branch on screen; /branch K puts branch K there.")
+            renderer.note("▶ marks the branch on screen; /branch K puts branch K there.")
         else:
             renderer.note("One branch so far: /retry, /undo and /edit N start others.")
 
