@@ -19,10 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from answers import markdown_answer
-
 from chatrepl.blocks import Blocks
-from chatrepl.render.drawing import Lines, make_console, trimmed_lines
 from chatrepl.render.layout import markdown
+
+from chatrepl.render.drawing import Lines, make_console, trimmed_lines
 
 
 def kind(block: str) -> str:

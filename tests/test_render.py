@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -11,7 +10,9 @@ from hypothesis import strategies as st
 from rich.markdown import Markdown
 
 from chatrepl.conversation import Conversation
-from chatrepl.render import Blocks, Renderer, make_console, markdown
+from chatrepl.render import Renderer, make_console
+from chatrepl.render.drawing import Answer
+from chatrepl.render.source import Source
 
 SAMPLE = """# Title
 
@@ -72,37 +73,42 @@ def render(text: str, width: int = 60, plain: bool = False, chunks: int = 0) -> 
     return out.getvalue()
 
 
-def blocks_of(text: str, step: int) -> list[str]:
-    b = Blocks()
+def settled_of(text: str, step: int) -> list[str]:
+    """The batches of settled source a stream of `text` in `step`-sized pieces gives."""
+    source = Source()
     out: list[str] = []
     for i in range(0, len(text), step):
-        out += b.feed(text[i : i + step])
-    tail = b.tail().strip("\n")
-    return out + ([tail] if tail.strip() else [])
+        source.feed(text[i : i + step])
+        batch = source.settle()
+        out += [batch.source] if batch else []
+    last = source.settle(final=True)
+    return out + ([last.source] if last else [])
 
 
-def test_blocks_split_where_markdown_allows() -> None:
-    assert blocks_of(SAMPLE, len(SAMPLE)) == [
+def test_blocks_settle_where_markdown_it_ends_them() -> None:
+    # one piece: every block but the last settles at once, the last at the end
+    assert settled_of(SAMPLE, len(SAMPLE)) == SAMPLE.strip("\n").rsplit("\n\n", 1)
+    by_line = settled_of(SAMPLE, 1)
+    assert by_line[:2] == [
         "# Title",
         "A paragraph with **bold** and a [link](https://example.com/a).",
-        # lists that follow one another stay one block, as in a whole-document render
-        "- one\n- two\n\n    indented code\n\n1. first\n\n2. second\n   continued",
-        "```python\ndef f():\n\n    return 1\n```",
-        "| a | b |\n|---|---|\n| 1 | 2 |",
-        "Last words.",
     ]
+    assert "```python\ndef f():\n\n    return 1\n```" in by_line  # settled as its fence closes
+    assert by_line[-1] == "Last words."
+    assert "\n\n".join(by_line) == SAMPLE.strip("\n")
 
 
 @settings(max_examples=60, deadline=None)
 @given(step=st.integers(1, 40))
-def test_blocks_are_the_same_for_any_chunking(step: int) -> None:
-    assert blocks_of(SAMPLE, step) == blocks_of(SAMPLE, len(SAMPLE))
+def test_settled_text_is_the_same_for_any_chunking(step: int) -> None:
+    assert "\n\n".join(settled_of(SAMPLE, step)) == SAMPLE.strip("\n")
 
 
-def test_tail_limits_keep_the_fence_opener() -> None:
-    b = Blocks()
-    b.feed("```python\n" + "".join(f"line{i}\n" for i in range(100)))
-    assert b.tail(3) == "```python\nline97\nline98\nline99\n"
+def test_tail_cut_inside_a_fence_keeps_the_opener() -> None:
+    source = Source()
+    source.feed("Intro.\n\n```python\n" + "".join(f"line{i}\n" for i in range(100)))
+    assert source.settle() is not None  # the paragraph before the fence
+    assert source.tail(3, 1000) == "```python\nline98\nline99\n"
 
 
 @pytest.mark.parametrize("chunks", [1, 3, 17])
@@ -117,16 +123,17 @@ def test_code_blocks_are_as_wide_as_their_code() -> None:
     from rich.segment import Segment
 
     console = make_console(io.StringIO(), force_terminal=True, width=60)
-    rendered = console.render_lines(markdown("```python\nx = 1\nlonger_line = 22\n```"), pad=False)
+    drawn = Answer("```python\nx = 1\nlonger_line = 22\n```", "monokai")
+    rendered = console.render_lines(drawn, pad=False)[1:]  # (below its label)
     widths = {Segment.get_line_length(line) for line in rendered}
     assert widths == {len("longer_line = 22") + 2}  # background to the code, not to 60
 
 
-def test_shared_parser_renders_like_rich() -> None:
+def test_answers_without_code_are_drawn_as_richs_markdown_draws_them() -> None:
     without_code = SAMPLE.split("```python")[0]
     for source in (without_code, "plain", "~~strike~~ and | t |\n|---|\n| x |"):
         a, b = io.StringIO(), io.StringIO()
-        make_console(a, force_terminal=True, width=70).print(markdown(source))
+        make_console(a, force_terminal=True, width=70).print(Answer(source, "monokai"))
         make_console(b, force_terminal=True, width=70).print(Markdown(source, hyperlinks=False))
         assert a.getvalue() == b.getvalue()
 
@@ -173,57 +180,6 @@ def test_wide_characters_wrap_by_cell_width() -> None:
 
 def test_plain_mode_writes_text_as_it_comes() -> None:
     assert render("# T\n**b**", plain=True) == "# T\n**b**\n"
-
-
-def _cells(lines: Any) -> list[list[tuple[str, Any]]]:
-    """Each cell's character and what shows of its style: all of it, or for a space
-    only its background and lines (its colour and weight do not show)."""
-    from chatrepl.render.drawing import space_look
-
-    return [
-        [
-            (ch, space_look(seg.style) if ch == " " else seg.style)
-            for seg in line
-            if not seg.control
-            for ch in seg.text
-        ]
-        for line in lines
-    ]
-
-
-CODE_SAMPLES = [
-    ("python", "def f(x):\n\treturn x  # a tab\n\n    pass"),
-    ("js", "const x = 1;"),
-    ("nolang", "just text\n  two"),
-    ("rust", 'fn main() { println!("é中文"); }'),
-    ("python", ""),
-    ("text", "a\n\n\nb"),
-]
-
-
-@pytest.mark.parametrize("theme", ["monokai", "default", "solarized-light", "dracula"])
-@pytest.mark.parametrize(("language", "code"), CODE_SAMPLES)
-def test_fast_code_blocks_draw_what_rich_syntax_draws(theme: str, language: str, code: str) -> None:
-    """Code that fits is drawn from Pygments' tokens directly: cell for cell, colour for
-    colour, what rich's Syntax (the slower path, still used for code that wraps) draws."""
-    from rich.cells import cell_len
-    from rich.constrain import Constrain
-    from rich.syntax import Syntax
-
-    from chatrepl.render.drawing import code_lines
-
-    widest = max(1, max((cell_len(line.expandtabs(4)) for line in code.splitlines()), default=1))
-    console = make_console(io.StringIO(), force_terminal=True, width=80)
-    syntax = Syntax(code, language, theme=theme, word_wrap=True, padding=1)
-    expected = console.render_lines(Constrain(syntax, widest + 2), console.options, pad=False)
-    fast = code_lines(code, language, theme, widest)
-    assert fast is not None
-    assert _cells(fast) == _cells(expected)
-
-
-@given(st.text(st.sampled_from("ab (){}:=#\"'\t\n中é"), max_size=60))
-def test_fast_code_blocks_match_rich_on_any_text(code: str) -> None:
-    test_fast_code_blocks_draw_what_rich_syntax_draws("monokai", "python", code.rstrip())
 
 
 MARKDOWN_PIECES = st.sampled_from(
