@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -13,6 +14,7 @@ from chatrepl.conversation import Conversation
 from chatrepl.render import Renderer, make_console
 from chatrepl.render.drawing import Answer
 from chatrepl.render.source import Source
+from chatrepl.render.view import AnswerView
 
 SAMPLE = """# Title
 
@@ -239,3 +241,85 @@ def test_a_fast_stream_reaches_the_terminal_at_most_max_fps_times_a_second() -> 
     assert during <= allowed, (during, streamed)
     assert screen(out.getvalue())[:1] == ["Paragraph 0 has some words."]
     assert "Paragraph 299 has some words." in screen(out.getvalue())
+
+
+def live_renderer(width: int, height: int = 40) -> tuple[Renderer, io.StringIO]:
+    from rich.console import Console
+
+    out = io.StringIO()
+    console = Console(
+        file=out, force_terminal=True, width=width, height=height, markup=False, emoji=False
+    )
+    return Renderer(console, markdown=True), out
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    pieces=st.lists(MARKDOWN_PIECES, max_size=30),
+    width=st.sampled_from([24, 60, 100]),
+    every=st.integers(1, 4),
+)
+def test_a_streamed_answer_leaves_the_screen_a_whole_one_does(
+    pieces: list[str], width: int, every: int
+) -> None:
+    """Whatever batches the blocks settle in (repaints every `every` pieces, and the
+    refresher's own), the terminal ends up showing what the answer drawn at once shows:
+    no line lost, doubled, or spaced otherwise, at a narrow, a middling and a wide width."""
+    streamed, out = live_renderer(width)
+    with streamed.answer() as view:
+        for n, piece in enumerate(pieces):
+            view.text(piece)
+            if n % every == 0 and isinstance(view, AnswerView):
+                view.repaint()
+    whole, once = live_renderer(width)
+    with whole.answer() as view:
+        view.whole("".join(pieces))
+    assert screen(out.getvalue(), width) == screen(once.getvalue(), width)
+
+
+TAIL_CASES = {
+    "paragraph": ("Some words that run on for a while, long enough to wrap. " * 3, "\n\nEnd."),
+    "list": ("- one item\n- two items, the second a longer one\n  - nested\n", "\nEnd."),
+    "table": ("| name | value |\n|:-----|------:|\n| alpha | 1 |\n| beta | 22 |\n", "\nEnd."),
+    "quote": ("> quoted words\n> more of them\n", "\nEnd."),
+}
+
+
+@pytest.mark.parametrize("width", [30, 60, 100])
+@pytest.mark.parametrize("case", TAIL_CASES)
+def test_the_live_tail_shows_a_block_as_it_will_settle(case: str, width: int) -> None:
+    """While a block is the unfinished tail it is drawn by the same code that prints it
+    once it settles: the screen shows the same lines before and after."""
+    block, rest = TAIL_CASES[case]
+    renderer, out = live_renderer(width)
+    with renderer.answer() as view:
+        assert isinstance(view, AnswerView)
+        view.text("Intro.\n\n")
+        view.text(block)
+        view.repaint()
+        with view.lock:
+            during = screen(out.getvalue(), width)
+        view.text(rest)
+    after = screen(out.getvalue(), width)
+    assert during[0] == "Intro." and after[: len(during)] == during
+    assert after[len(during) :] in (["", "End."], ["", "", "End."])  # (a table ends blank)
+
+
+@pytest.mark.parametrize("width", [30, 80])
+def test_unfinished_code_shows_plainly_then_highlighted_once_closed(width: int) -> None:
+    renderer, out = live_renderer(width)
+    with renderer.answer() as view:
+        assert isinstance(view, AnswerView)
+        view.text("```python\ndef f(x):\n    return x\n")
+        view.repaint()
+        with view.lock:
+            during_raw = out.getvalue()
+        view.text("```\n")
+        view.repaint()
+        with view.lock:
+            settled_raw = out.getvalue()
+    during = screen(during_raw, width)
+    assert during == ["code 1 · python", "", " def f(x):", "     return x"]
+    assert screen(settled_raw, width) == during  # the same cells, now in colour
+    colours = set(re.findall(r"\x1b\[([0-9;]*)m", settled_raw[len(during_raw) :]))
+    assert len(colours) > len(set(re.findall(r"\x1b\[([0-9;]*)m", during_raw)))
