@@ -88,7 +88,7 @@ class _Tail:
                 lines = console.render_lines(header, options, pad=False)[:1]
                 lines += body[-(height - 1) :] if height > 1 else []
             elif source.strip():
-                lines = view.place(view.draw(source, plain_code=True))
+                lines = view.draw(source, plain_code=True)
                 while lines and blank(lines[-1]):
                     lines.pop()
             else:
@@ -291,26 +291,22 @@ class AnswerView(PlainView):
         return self.codes, self._held, self._printed, self._rule_last
 
     def draw(self, source: str, plain_code: bool = False) -> list[list[Segment]]:
-        """Markdown `source` drawn as rich draws it, its code numbered on from the code
-        printed so far."""
-        from chatrepl.render.drawing import Answer, drawn_lines
+        """Markdown `source` drawn as rich draws it after what is printed, its code
+        numbered on from the code printed so far.
 
-        drawn = Answer(source, self.r.code_theme, self.codes + 1, plain_code)
+        The space between blocks is rich's: the blank lines it drew at the end of the
+        last block printed, then what it puts between that kind of block (a paragraph
+        stands in for any but a rule) and these, drawn with them and cut off; none
+        before the answer's first line."""
+        from chatrepl.render.drawing import Answer, blank, drawn_lines
+
+        before = ("***" if self._rule_last else "x") if self._printed else ""
+        drawn = Answer(f"{before}\n\n{source}", self.r.code_theme, self.codes + 1, plain_code)
         lines = drawn_lines(self.console, drawn, self.console.options)
         if not plain_code:
             self.codes = drawn.next_code - 1
-        return lines
-
-    def place(self, lines: list[list[Segment]]) -> list[list[Segment]]:
-        """Drawn lines as they follow what is printed, spaced as rich spaces the blocks of
-        one document: the blank lines it drew at the end of the last block, then one
-        blank line unless that was a rule or rich drew one at the start of these (it does
-        for lists, quotes and tables); none before the answer's first line."""
-        from chatrepl.render.drawing import blank
-
-        if self._printed:
-            apart = self._rule_last or (bool(lines) and blank(lines[0]))
-            return [[] for _ in range(self._held + (0 if apart else 1))] + lines
+        if before:
+            return [[] for _ in range(self._held)] + lines[1:]
         start = 0
         while start < len(lines) and blank(lines[start]):
             start += 1
@@ -323,7 +319,7 @@ class AnswerView(PlainView):
 
         if batch is None:
             return
-        lines = self.place(self.draw(batch.source))
+        lines = self.draw(batch.source)
         end = len(lines)
         while end and blank(lines[end - 1]):
             end -= 1
