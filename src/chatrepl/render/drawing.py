@@ -81,7 +81,12 @@ class Code(CodeBlock):
         width = max(1, min(widest, options.max_width - 2))  # padding: one cell each side
         lexer = plain_lexer() if self.plain else lexer_for(self.lexer_name)
         syntax = Syntax(
-            code, lexer, theme=theme_for(self.theme), word_wrap=True, padding=1, tab_size=TAB_SIZE
+            code,
+            lexer,
+            theme=theme_for(self.theme),
+            word_wrap=widest > width,  # (wrapping costs most of the drawing)
+            padding=1,
+            tab_size=TAB_SIZE,
         )
         yield Constrain(syntax, width + 2)
 
