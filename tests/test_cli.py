@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from chatrepl import __version__
-from tests.conftest import clean_env
 from tests.helpers import error_script, run_chatrepl, run_process
 from tests.server import ChatServer, Script, sse
 
