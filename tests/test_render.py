@@ -323,3 +323,38 @@ def test_unfinished_code_shows_plainly_then_highlighted_once_closed(width: int) 
     assert screen(settled_raw, width) == during  # the same cells, now in colour
     colours = set(re.findall(r"\x1b\[([0-9;]*)m", settled_raw[len(during_raw) :]))
     assert len(colours) > len(set(re.findall(r"\x1b\[([0-9;]*)m", during_raw)))
+
+
+def test_the_first_text_is_shown_before_rich_is_loaded_then_handed_over(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a terminal, text that arrives while what draws is still loading is shown at
+    once, as it is, on one row; once it is loaded the live region takes that row, and the
+    answer ends drawn as Markdown with nothing of the first showing left over."""
+    import threading
+
+    from chatrepl.render import view as view_module
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    release = threading.Event()
+    loader = threading.Thread(target=release.wait, daemon=True)
+    loader.start()
+    monkeypatch.setattr(view_module, "_loader", loader)  # still loading until released
+    monkeypatch.setattr(view_module, "_loaded", threading.Event())
+    out = Terminal()
+    renderer = Renderer(make_console(out, force_terminal=True, width=60), markdown=True)
+    with renderer.answer() as view:
+        try:
+            view.text("Hello **wor")
+            assert out.getvalue() == "\r\x1b[2KHello **wor"  # at once, before rich
+            view.text("ld** and more.\n\nSecond")
+            assert out.getvalue().endswith("\r\x1b[2KSecond")  # the line that is arriving
+        finally:  # loaded: the live region takes over
+            release.set()
+            view_module._loaded.set()
+            loader.join()
+        view.text(" paragraph.")
+    assert screen(out.getvalue()) == ["Hello world and more.", "", "Second paragraph."]

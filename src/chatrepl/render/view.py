@@ -183,18 +183,19 @@ class AnswerView(PlainView):
                 self._show_preview()
 
     def _show_preview(self) -> None:
-        """The first line of the answer as it is, on one row, until the live region
-        takes its place (`start_live`)."""
+        """The line of the answer that is arriving, as it is, on one row (its end, if it
+        is longer), until the live region takes its place (`start_live`)."""
         try:
             columns = os.get_terminal_size(self.r.out.fileno()).columns
         except (OSError, ValueError):
             columns = 80
-        first = self.source.tail(1, columns).lstrip("\n").split("\n")[0].replace("\t", " ")
-        while first and _cells(first) > columns - 1:
-            first = first[: -max(1, (_cells(first) - columns + 1) // 2)]
-        if first != self._preview:
-            self._preview = first
-            self.r.write_control("\r\x1b[2K" + first)
+        lines = self.source.tail(2, 2 * columns).split("\n")
+        line = next((ln for ln in reversed(lines) if ln.strip()), "").replace("\t", " ")
+        while line and _cells(line) > columns - 1:
+            line = line[max(1, (_cells(line) - columns + 1) // 2) :]
+        if line != self._preview:
+            self._preview = line
+            self.r.write_control("\r\x1b[2K" + line)
 
     def whole(self, text: str) -> None:
         """A saved answer, all at once: drawn as it was when it streamed, with no live
