@@ -22,9 +22,9 @@ if TYPE_CHECKING:
 MAX_FPS = 20
 
 # What draws (rich, markdown-it-py, Pygments) is imported by a background thread while
-# the request is on its way (`AnswerView.waiting`): a plain import, which would delay
-# the request by some 60 ms if it came first. The first text to arrive before it is done
-# is shown as it is, and handed over to the live region once it is.
+# the request is on its way (`AnswerView.waiting`): a plain import (some 0.1 s of CPU),
+# which would delay the request if it came first. The first text to arrive before it is
+# done is shown as it is, and handed over to the live region once it is.
 _loader: threading.Thread | None = None
 _loaded = threading.Event()
 
