@@ -13,7 +13,7 @@ from rich.markdown import Markdown
 from chatrepl.conversation import Conversation
 from chatrepl.render import Renderer, make_console
 from chatrepl.render.drawing import Answer
-from chatrepl.render.source import Source
+from chatrepl.render.source import Batch, Source
 from chatrepl.render.view import AnswerView
 
 SAMPLE = """# Title
@@ -358,3 +358,35 @@ def test_the_first_text_is_shown_before_rich_is_loaded_then_handed_over(
             loader.join()
         view.text(" paragraph.")
     assert screen(out.getvalue()) == ["Hello world and more.", "", "Second paragraph."]
+
+
+def test_a_long_code_block_is_parsed_again_only_where_its_fence_may_close(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Inside an open fence only the new lines are looked at, for a line that may close
+    it: a long code block costs what its text costs, not a parse per repaint."""
+    from chatrepl.render import source as source_module
+
+    parses = []
+    real = source_module.parser()
+
+    class Counted:
+        def parse(self, text: str) -> list[object]:
+            parses.append(text)
+            return real.parse(text)
+
+    monkeypatch.setattr(source_module, "parser", lambda: Counted())
+    answer = Source()
+    answer.feed("Intro.\n\n````python\n")
+    assert answer.settle() == Batch("Intro.", False)
+    for n in range(500):
+        answer.feed(f"x = {n}  # ``` inside, not alone on its line\n")
+        assert answer.settle() is None
+    assert len(parses) == 1
+    answer.feed("```\n")  # shorter than the fence: it cannot close it
+    assert answer.settle() is None and len(parses) == 1
+    answer.feed("````\nAfter.\n")
+    batch = answer.settle()  # a line that may close it: markdown-it reads it, once
+    assert len(parses) == 2
+    assert batch is not None and batch.source.startswith("````python\nx = 0")
+    assert batch.source.endswith("```\n````")

@@ -41,6 +41,17 @@ def _closed(token: Token, lines: list[str]) -> bool:
     return last.startswith(mark) and not last.strip(mark[:1])
 
 
+def _may_close(text: str, mark: str) -> bool:
+    """Whether any line of `text` may be the closing fence of a block opened by `mark`."""
+    if mark[0] not in text:
+        return False
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if stripped.startswith(mark) and not stripped.strip(mark[0]):
+            return True
+    return False
+
+
 @dataclass(frozen=True)
 class Batch:
     """Settled Markdown: its source (whole blocks) and whether its last block is a
@@ -61,8 +72,11 @@ class Source:
     def __init__(self) -> None:
         self._pieces: list[str] = []
         self._pending = ""
-        #: The opening line of a fenced code block left open at the last `settle`.
+        #: The opening line of a fenced code block left open at the last `settle`, its
+        #: fence, and how much of the pending text is known not to close it.
         self.open_fence = ""
+        self._mark = ""
+        self._seen = 0
 
     def feed(self, text: str) -> None:
         self._pieces.append(text)
@@ -77,6 +91,9 @@ class Source:
         """The blocks that can no longer change (all of them when `final`), taken out."""
         text = self._gather()
         end = len(text) if final else text.rfind("\n") + 1
+        if not final and self._mark and not _may_close(text[self._seen : end], self._mark):
+            self._seen = end  # still inside the fence: a long code block is read once
+            return None
         if not text[:end].strip():
             self.open_fence = ""
             if final:
@@ -91,16 +108,18 @@ class Source:
             self._pending = ""
             return Batch(text.strip("\n"), bool(top) and top[-1].type == "hr")
         last = top[-1]
+        self._mark, self._seen = "", 0
         if last.type == "fence" and _closed(last, lines):
             cut, settled = last.map[1] if last.map else len(lines), top
         else:
             if last.type == "fence" and last.map:
-                self.open_fence = lines[last.map[0]]
+                self.open_fence, self._mark, self._seen = lines[last.map[0]], last.markup, end
             cut, settled = (last.map[0] if last.map else 0), top[:-1]
         if not settled:
             return None
         source = "\n".join(lines[:cut])
         self._pending = text[len(source) + 1 :] if cut < len(lines) else ""
+        self._seen = max(0, self._seen - len(source) - 1)  # (where the pending text starts)
         return Batch(source.strip("\n"), settled[-1].type == "hr")
 
     def tail(self, max_lines: int, max_chars: int) -> str:
