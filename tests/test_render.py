@@ -344,6 +344,9 @@ def test_the_first_text_is_shown_before_rich_is_loaded_then_handed_over(
     loader.start()
     monkeypatch.setattr(view_module, "_loader", loader)  # still loading until released
     monkeypatch.setattr(view_module, "_loaded", threading.Event())
+    read: list[int] = []  # the preview follows pieces; it never reads the whole answer
+    real_tail = Source.tail
+    monkeypatch.setattr(Source, "tail", lambda s, *a: read.append(1) or real_tail(s, *a))
     out = Terminal()
     renderer = Renderer(make_console(out, force_terminal=True, width=60), markdown=True)
     with renderer.answer() as view:
@@ -352,12 +355,15 @@ def test_the_first_text_is_shown_before_rich_is_loaded_then_handed_over(
             assert out.getvalue() == "\r\x1b[2KHello **wor"  # at once, before rich
             view.text("ld** and more.\n\nSecond")
             assert out.getvalue().endswith("\r\x1b[2KSecond")  # the line that is arriving
+            view.text("\n\n")
+            assert out.getvalue().endswith("\r\x1b[2KSecond")  # (the last line not blank)
+            assert read == []
         finally:  # loaded: the live region takes over
             release.set()
             view_module._loaded.set()
             loader.join()
-        view.text(" paragraph.")
-    assert screen(out.getvalue()) == ["Hello world and more.", "", "Second paragraph."]
+        view.text("Third.")
+    assert screen(out.getvalue()) == ["Hello world and more.", "", "Second", "", "Third."]
 
 
 def test_a_long_code_block_is_parsed_again_only_where_its_fence_may_close(

@@ -145,6 +145,7 @@ class AnswerView(PlainView):
         self._refresher: _Refresher | None = None
         self._dirty = False
         self._preview = ""  # the first text, shown as it is until rich is loaded
+        self._line = self._last_line = ""  # the line arriving, the last one not blank
         self._reasoning_line = ""
         # A terminal in the REPL: reasoning is shown, then collapsed.
         self.fancy = not renderer.plain and renderer.console_reasoning
@@ -174,23 +175,31 @@ class AnswerView(PlainView):
             if self._refresher is None:
                 self._refresher = _Refresher(self)
                 if not _loaded.is_set() and self.r.out.isatty():
-                    self._show_preview()  # the first token at once, rich or not
+                    self._show_preview(safe)  # the first token at once, rich or not
                 else:
                     load(self.r.code_theme)
                     self.start_live()
                 self._refresher.start()
             elif self._live is None:
-                self._show_preview()
+                self._show_preview(safe)
 
-    def _show_preview(self) -> None:
+    def _show_preview(self, piece: str) -> None:
         """The line of the answer that is arriving, as it is, on one row (its end, if it
-        is longer), until the live region takes its place (`start_live`)."""
+        is longer), until the live region takes its place (`start_live`). Followed piece
+        by piece, so its cost is the piece's, however much arrives before rich is in."""
         try:
             columns = os.get_terminal_size(self.r.out.fileno()).columns
         except (OSError, ValueError):
             columns = 80
-        lines = self.source.tail(2, 2 * columns).split("\n")
-        line = next((ln for ln in reversed(lines) if ln.strip()), "").replace("\t", " ")
+        parts = piece.split("\n")
+        self._line += parts[0]
+        for part in parts[1:]:
+            if self._line.strip():
+                self._last_line = self._line
+            self._line = part
+        self._line = self._line[-2 * columns :]
+        line = (self._line if self._line.strip() else self._last_line)[-2 * columns :]
+        line = line.replace("\t", " ")
         while line and _cells(line) > columns - 1:
             line = line[max(1, (_cells(line) - columns + 1) // 2) :]
         if line != self._preview:
