@@ -28,13 +28,26 @@ WORDS = [
     "request",
 ]
 
-CODE = [
-    "def handler(event: dict) -> str:",
-    "    value = event.get('value', 0) * 2",
-    "    return f'result={value}'",
-    "for i in range(10):",
-    "    print(handler({'value': i}))",
-]
+CODE = {
+    "python": [
+        "def handler(event: dict) -> str:",
+        "    value = event.get('value', 0) * 2",
+        "    return f'result={value}'",
+        "for i in range(10):",
+        "    print(handler({'value': i}))",
+    ],
+    "bash": [
+        'for f in "$HOME"/logs/*.txt; do',
+        '  grep -c "error" "$f" | tee -a counts.txt',
+        "done",
+        "export PATH=/opt/tool/bin:$PATH && tool --verbose run",
+    ],
+    "json": [
+        '{"name": "chatrepl", "version": 2,',
+        ' "tags": ["terminal", "chat"], "enabled": true,',
+        ' "limits": {"tokens": 8192, "ratio": 0.75}}',
+    ],
+}
 
 
 def markdown_answer(tokens: int, seed: int = 7) -> list[str]:
@@ -57,8 +70,9 @@ def markdown_answer(tokens: int, seed: int = 7) -> list[str]:
                 pieces.append("\n")
             pieces.append("\n")
         elif kind == 3:
-            pieces.append("```python\n")
-            for line in CODE * rng.randint(1, 3):
+            language = list(CODE)[section // 5 % len(CODE)]
+            pieces.append(f"```{language}\n")
+            for line in CODE[language] * rng.randint(1, 3):
                 pieces += [part + " " for part in line.split(" ")[:-1]]
                 pieces += [line.split(" ")[-1], "\n"]
             pieces.append("```\n\n")

@@ -2,11 +2,12 @@
 
 For chatrepl and for `curl -N` against the same local server, in the same run: each
 client runs in a pseudo-terminal; the server notes the moment it writes the first event
-(after a pause that lets the client settle, so start-up is not counted) and the reader
-notes when the text appears on the terminal. The difference of the medians is
-chatrepl's own overhead.
+and the reader notes when the text appears on the terminal. The difference of the
+medians is chatrepl's own overhead. The server writes the first event after a pause
+(`--pauses`, seconds): 0.4 lets the client settle first (what draws is loaded by then);
+0 sends it at once, while chatrepl is still loading rich in the background.
 
-    python bench/first_token.py [--runs 15]
+    python bench/first_token.py [--runs 15] [--pauses 0.4,0]
 """
 
 from __future__ import annotations
@@ -29,13 +30,13 @@ from tests.server import ChatServer, Script  # noqa: E402
 MARKER = "FIRSTTOKENxyz"
 
 
-def one(server: ChatServer, command: list[str], env: dict[str, str]) -> float:
+def one(server: ChatServer, command: list[str], env: dict[str, str], pause: float) -> float:
     stamps: dict[str, float] = {}
     event = f'data: {{"response":"{MARKER}"}}\n\n'.encode()
     server.add(
         Script(
             pieces=[
-                0.4,
+                pause,
                 lambda: stamps.__setitem__("sent", time.monotonic()),
                 event,
                 b"data: [DONE]\n\n",
@@ -53,7 +54,13 @@ def one(server: ChatServer, command: list[str], env: dict[str, str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--pauses", default="0.4,0")
     args = parser.parse_args()
+    for pause in (float(p) for p in args.pauses.split(",")):
+        measure(args.runs, pause)
+
+
+def measure(runs: int, pause: float) -> None:
     curl = shutil.which("curl")
     server = ChatServer().start()
     home = tempfile.mkdtemp()
@@ -80,12 +87,13 @@ def main() -> None:
             server.url,
         ]
     results: dict[str, list[float]] = {name: [] for name in clients}
-    for _ in range(args.runs):  # interleaved, so machine noise hits all alike
+    for _ in range(runs):  # interleaved, so machine noise hits all alike
         for name, command in clients.items():
-            results[name].append(one(server, command, env))
+            results[name].append(one(server, command, env, pause))
     server.stop()
     shutil.rmtree(home, ignore_errors=True)
     base = statistics.median(results["curl -N"]) if curl else None
+    print(f"first event {pause:g} s after the answer's headers, medians of {runs}")
     print(f"{'client':<32} {'median ms':>10} {'min ms':>8} {'max ms':>8} {'vs curl ms':>11}")
     for name, values in results.items():
         med = statistics.median(values)

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from chatrepl import attach, shell
 from chatrepl.attach import Attachment, AttachmentError
-from chatrepl.blocks import Blocks, CodeBlock, code_blocks
 from chatrepl.conversation import Conversation, to_json, to_markdown
+from chatrepl.render.source import CodeBlock, Source, code_blocks
 
 # ---------------------------------------------------------------- @path
 
@@ -217,9 +217,14 @@ def test_settled_blocks_number_code_as_the_whole_answer_does(pieces: list[str]) 
     """The REPL numbers code blocks block by block as they settle; /copy code N reads
     the whole answer. Both must find the same fenced blocks."""
     source = "".join(pieces)
-    blocks = Blocks()
-    settled = blocks.feed(source)
-    settled.append(blocks.tail().strip("\n"))
+    answer = Source()
+    settled = []
+    for piece in pieces:
+        answer.feed(piece)
+        batch = answer.settle()
+        settled += [batch.source] if batch else []
+    last = answer.settle(final=True)
+    settled += [last.source] if last else []
     assert [c for block in settled for c in code_blocks(block)] == code_blocks(source)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from typing import Any
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -11,7 +11,10 @@ from hypothesis import strategies as st
 from rich.markdown import Markdown
 
 from chatrepl.conversation import Conversation
-from chatrepl.render import Blocks, Renderer, make_console, markdown
+from chatrepl.render import Renderer, make_console
+from chatrepl.render.drawing import Answer
+from chatrepl.render.source import Batch, Source
+from chatrepl.render.view import AnswerView
 
 SAMPLE = """# Title
 
@@ -72,37 +75,42 @@ def render(text: str, width: int = 60, plain: bool = False, chunks: int = 0) -> 
     return out.getvalue()
 
 
-def blocks_of(text: str, step: int) -> list[str]:
-    b = Blocks()
+def settled_of(text: str, step: int) -> list[str]:
+    """The batches of settled source a stream of `text` in `step`-sized pieces gives."""
+    source = Source()
     out: list[str] = []
     for i in range(0, len(text), step):
-        out += b.feed(text[i : i + step])
-    tail = b.tail().strip("\n")
-    return out + ([tail] if tail.strip() else [])
+        source.feed(text[i : i + step])
+        batch = source.settle()
+        out += [batch.source] if batch else []
+    last = source.settle(final=True)
+    return out + ([last.source] if last else [])
 
 
-def test_blocks_split_where_markdown_allows() -> None:
-    assert blocks_of(SAMPLE, len(SAMPLE)) == [
+def test_blocks_settle_where_markdown_it_ends_them() -> None:
+    # one piece: every block but the last settles at once, the last at the end
+    assert settled_of(SAMPLE, len(SAMPLE)) == SAMPLE.strip("\n").rsplit("\n\n", 1)
+    by_line = settled_of(SAMPLE, 1)
+    assert by_line[:2] == [
         "# Title",
         "A paragraph with **bold** and a [link](https://example.com/a).",
-        # lists that follow one another stay one block, as in a whole-document render
-        "- one\n- two\n\n    indented code\n\n1. first\n\n2. second\n   continued",
-        "```python\ndef f():\n\n    return 1\n```",
-        "| a | b |\n|---|---|\n| 1 | 2 |",
-        "Last words.",
     ]
+    assert "```python\ndef f():\n\n    return 1\n```" in by_line  # settled as its fence closes
+    assert by_line[-1] == "Last words."
+    assert "\n\n".join(by_line) == SAMPLE.strip("\n")
 
 
 @settings(max_examples=60, deadline=None)
 @given(step=st.integers(1, 40))
-def test_blocks_are_the_same_for_any_chunking(step: int) -> None:
-    assert blocks_of(SAMPLE, step) == blocks_of(SAMPLE, len(SAMPLE))
+def test_settled_text_is_the_same_for_any_chunking(step: int) -> None:
+    assert "\n\n".join(settled_of(SAMPLE, step)) == SAMPLE.strip("\n")
 
 
-def test_tail_limits_keep_the_fence_opener() -> None:
-    b = Blocks()
-    b.feed("```python\n" + "".join(f"line{i}\n" for i in range(100)))
-    assert b.tail(3) == "```python\nline97\nline98\nline99\n"
+def test_tail_cut_inside_a_fence_keeps_the_opener() -> None:
+    source = Source()
+    source.feed("Intro.\n\n```python\n" + "".join(f"line{i}\n" for i in range(100)))
+    assert source.settle() is not None  # the paragraph before the fence
+    assert source.tail(3, 1000) == "```python\nline98\nline99\n"
 
 
 @pytest.mark.parametrize("chunks", [1, 3, 17])
@@ -117,16 +125,17 @@ def test_code_blocks_are_as_wide_as_their_code() -> None:
     from rich.segment import Segment
 
     console = make_console(io.StringIO(), force_terminal=True, width=60)
-    rendered = console.render_lines(markdown("```python\nx = 1\nlonger_line = 22\n```"), pad=False)
+    drawn = Answer("```python\nx = 1\nlonger_line = 22\n```", "monokai")
+    rendered = console.render_lines(drawn, pad=False)[1:]  # (below its label)
     widths = {Segment.get_line_length(line) for line in rendered}
     assert widths == {len("longer_line = 22") + 2}  # background to the code, not to 60
 
 
-def test_shared_parser_renders_like_rich() -> None:
+def test_answers_without_code_are_drawn_as_richs_markdown_draws_them() -> None:
     without_code = SAMPLE.split("```python")[0]
     for source in (without_code, "plain", "~~strike~~ and | t |\n|---|\n| x |"):
         a, b = io.StringIO(), io.StringIO()
-        make_console(a, force_terminal=True, width=70).print(markdown(source))
+        make_console(a, force_terminal=True, width=70).print(Answer(source, "monokai"))
         make_console(b, force_terminal=True, width=70).print(Markdown(source, hyperlinks=False))
         assert a.getvalue() == b.getvalue()
 
@@ -173,57 +182,6 @@ def test_wide_characters_wrap_by_cell_width() -> None:
 
 def test_plain_mode_writes_text_as_it_comes() -> None:
     assert render("# T\n**b**", plain=True) == "# T\n**b**\n"
-
-
-def _cells(lines: Any) -> list[list[tuple[str, Any]]]:
-    """Each cell's character and what shows of its style: all of it, or for a space
-    only its background and lines (its colour and weight do not show)."""
-    from chatrepl.render.drawing import space_look
-
-    return [
-        [
-            (ch, space_look(seg.style) if ch == " " else seg.style)
-            for seg in line
-            if not seg.control
-            for ch in seg.text
-        ]
-        for line in lines
-    ]
-
-
-CODE_SAMPLES = [
-    ("python", "def f(x):\n\treturn x  # a tab\n\n    pass"),
-    ("js", "const x = 1;"),
-    ("nolang", "just text\n  two"),
-    ("rust", 'fn main() { println!("é中文"); }'),
-    ("python", ""),
-    ("text", "a\n\n\nb"),
-]
-
-
-@pytest.mark.parametrize("theme", ["monokai", "default", "solarized-light", "dracula"])
-@pytest.mark.parametrize(("language", "code"), CODE_SAMPLES)
-def test_fast_code_blocks_draw_what_rich_syntax_draws(theme: str, language: str, code: str) -> None:
-    """Code that fits is drawn from Pygments' tokens directly: cell for cell, colour for
-    colour, what rich's Syntax (the slower path, still used for code that wraps) draws."""
-    from rich.cells import cell_len
-    from rich.constrain import Constrain
-    from rich.syntax import Syntax
-
-    from chatrepl.render.drawing import code_lines
-
-    widest = max(1, max((cell_len(line.expandtabs(4)) for line in code.splitlines()), default=1))
-    console = make_console(io.StringIO(), force_terminal=True, width=80)
-    syntax = Syntax(code, language, theme=theme, word_wrap=True, padding=1)
-    expected = console.render_lines(Constrain(syntax, widest + 2), console.options, pad=False)
-    fast = code_lines(code, language, theme, widest)
-    assert fast is not None
-    assert _cells(fast) == _cells(expected)
-
-
-@given(st.text(st.sampled_from("ab (){}:=#\"'\t\n中é"), max_size=60))
-def test_fast_code_blocks_match_rich_on_any_text(code: str) -> None:
-    test_fast_code_blocks_draw_what_rich_syntax_draws("monokai", "python", code.rstrip())
 
 
 MARKDOWN_PIECES = st.sampled_from(
@@ -283,3 +241,158 @@ def test_a_fast_stream_reaches_the_terminal_at_most_max_fps_times_a_second() -> 
     assert during <= allowed, (during, streamed)
     assert screen(out.getvalue())[:1] == ["Paragraph 0 has some words."]
     assert "Paragraph 299 has some words." in screen(out.getvalue())
+
+
+def live_renderer(width: int, height: int = 40) -> tuple[Renderer, io.StringIO]:
+    from rich.console import Console
+
+    out = io.StringIO()
+    console = Console(
+        file=out, force_terminal=True, width=width, height=height, markup=False, emoji=False
+    )
+    return Renderer(console, markdown=True), out
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    pieces=st.lists(MARKDOWN_PIECES, max_size=30),
+    width=st.sampled_from([24, 60, 100]),
+    every=st.integers(1, 4),
+)
+def test_a_streamed_answer_leaves_the_screen_a_whole_one_does(
+    pieces: list[str], width: int, every: int
+) -> None:
+    """Whatever batches the blocks settle in (repaints every `every` pieces, and the
+    refresher's own), the terminal ends up showing what the answer drawn at once shows:
+    no line lost, doubled, or spaced otherwise, at a narrow, a middling and a wide width."""
+    streamed, out = live_renderer(width)
+    with streamed.answer() as view:
+        for n, piece in enumerate(pieces):
+            view.text(piece)
+            if n % every == 0 and isinstance(view, AnswerView):
+                view.repaint()
+    whole, once = live_renderer(width)
+    with whole.answer() as view:
+        view.whole("".join(pieces))
+    assert screen(out.getvalue(), width) == screen(once.getvalue(), width)
+
+
+TAIL_CASES = {
+    "paragraph": ("Some words that run on for a while, long enough to wrap. " * 3, "\n\nEnd."),
+    "list": ("- one item\n- two items, the second a longer one\n  - nested\n", "\nEnd."),
+    "table": ("| name | value |\n|:-----|------:|\n| alpha | 1 |\n| beta | 22 |\n", "\nEnd."),
+    "quote": ("> quoted words\n> more of them\n", "\nEnd."),
+}
+
+
+@pytest.mark.parametrize("width", [30, 60, 100])
+@pytest.mark.parametrize("case", TAIL_CASES)
+def test_the_live_tail_shows_a_block_as_it_will_settle(case: str, width: int) -> None:
+    """While a block is the unfinished tail it is drawn by the same code that prints it
+    once it settles: the screen shows the same lines before and after."""
+    block, rest = TAIL_CASES[case]
+    renderer, out = live_renderer(width)
+    with renderer.answer() as view:
+        assert isinstance(view, AnswerView)
+        view.text("Intro.\n\n")
+        view.text(block)
+        view.repaint()
+        with view.lock:
+            during = screen(out.getvalue(), width)
+        view.text(rest)
+    after = screen(out.getvalue(), width)
+    assert during[0] == "Intro." and after[: len(during)] == during
+    assert after[len(during) :] in (["", "End."], ["", "", "End."])  # (a table ends blank)
+
+
+@pytest.mark.parametrize("width", [30, 80])
+def test_unfinished_code_shows_plainly_then_highlighted_once_closed(width: int) -> None:
+    renderer, out = live_renderer(width)
+    with renderer.answer() as view:
+        assert isinstance(view, AnswerView)
+        view.text("```python\ndef f(x):\n    return x\n")
+        view.repaint()
+        with view.lock:
+            during_raw = out.getvalue()
+        view.text("```\n")
+        view.repaint()
+        with view.lock:
+            settled_raw = out.getvalue()
+    during = screen(during_raw, width)
+    assert during == ["code 1 · python", "", " def f(x):", "     return x"]
+    assert screen(settled_raw, width) == during  # the same cells, now in colour
+    colours = set(re.findall(r"\x1b\[([0-9;]*)m", settled_raw[len(during_raw) :]))
+    assert len(colours) > len(set(re.findall(r"\x1b\[([0-9;]*)m", during_raw)))
+
+
+def test_the_first_text_is_shown_before_rich_is_loaded_then_handed_over(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a terminal, text that arrives while what draws is still loading is shown at
+    once, as it is, on one row; once it is loaded the live region takes that row, and the
+    answer ends drawn as Markdown with nothing of the first showing left over."""
+    import threading
+
+    from chatrepl.render import view as view_module
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    release = threading.Event()
+    loader = threading.Thread(target=release.wait, daemon=True)
+    loader.start()
+    monkeypatch.setattr(view_module, "_loader", loader)  # still loading until released
+    monkeypatch.setattr(view_module, "_loaded", threading.Event())
+    read: list[int] = []  # the preview follows pieces; it never reads the whole answer
+    real_tail = Source.tail
+    monkeypatch.setattr(Source, "tail", lambda s, *a: read.append(1) or real_tail(s, *a))
+    out = Terminal()
+    renderer = Renderer(make_console(out, force_terminal=True, width=60), markdown=True)
+    with renderer.answer() as view:
+        try:
+            view.text("Hello **wor")
+            assert out.getvalue() == "\r\x1b[2KHello **wor"  # at once, before rich
+            view.text("ld** and more.\n\nSecond")
+            assert out.getvalue().endswith("\r\x1b[2KSecond")  # the line that is arriving
+            view.text("\n\n")
+            assert out.getvalue().endswith("\r\x1b[2KSecond")  # (the last line not blank)
+            assert read == []
+        finally:  # loaded: the live region takes over
+            release.set()
+            view_module._loaded.set()
+            loader.join()
+        view.text("Third.")
+    assert screen(out.getvalue()) == ["Hello world and more.", "", "Second", "", "Third."]
+
+
+def test_a_long_code_block_is_parsed_again_only_where_its_fence_may_close(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Inside an open fence only the new lines are looked at, for a line that may close
+    it: a long code block costs what its text costs, not a parse per repaint."""
+    from chatrepl.render import source as source_module
+
+    parses = []
+    real = source_module.parser()
+
+    class Counted:
+        def parse(self, text: str) -> list[object]:
+            parses.append(text)
+            return real.parse(text)
+
+    monkeypatch.setattr(source_module, "parser", lambda: Counted())
+    answer = Source()
+    answer.feed("Intro.\n\n````python\n")
+    assert answer.settle() == Batch("Intro.", False)
+    for n in range(500):
+        answer.feed(f"x = {n}  # ``` inside, not alone on its line\n")
+        assert answer.settle() is None
+    assert len(parses) == 1
+    answer.feed("```\n")  # shorter than the fence: it cannot close it
+    assert answer.settle() is None and len(parses) == 1
+    answer.feed("````\nAfter.\n")
+    batch = answer.settle()  # a line that may close it: markdown-it reads it, once
+    assert len(parses) == 2
+    assert batch is not None and batch.source.startswith("````python\nx = 0")
+    assert batch.source.endswith("```\n````")

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
-from chatrepl import __version__, heap
+from chatrepl import __version__
 from chatrepl.environment import Environment, detach, note_terminal
 from chatrepl.errors import (
     EXIT_FAILED,
@@ -215,7 +215,6 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     and message in one line (the traceback with --debug). A stdout closed by its reader
     (`| head`) ends quietly.
     """
-    heap.freeze_at_exit()
     if env is None:  # the real process: its streams, and its terminal if any
         env = Environment()
         note_terminal()
@@ -315,8 +314,8 @@ def _open_store(
 
 
 def _close_stores() -> None:
-    """Close the database as the run ends, not whenever its objects are freed: nothing
-    is collected at exit (see heap), and SQLite tidies its journal on close."""
+    """Close the database as the run ends, not whenever its objects are freed: SQLite
+    tidies its journal on close."""
     while _opened:
         _opened.pop().close()
 
@@ -407,7 +406,6 @@ def _renderer(settings: Settings, args: argparse.Namespace, env: Environment) ->
         show_reasoning=settings.show_reasoning,
         reasoning_file=env.stderr if args.show_reasoning else None,
         clock=env.clock,
-        regex_cache=env.paths.regex_cache,
     )
 
 
@@ -477,8 +475,7 @@ class LazyTransport:
 
     def stream(self, endpoint: Endpoint, messages: list[dict[str, str]], token: str = "") -> Any:
         if self._transport is None:
-            with heap.loading():  # requests and urllib3: most of a run's objects
-                from chatrepl.transport import Transport
+            from chatrepl.transport import Transport
 
             self._transport = Transport(**self.options)
         return self._transport.stream(endpoint, messages, token)

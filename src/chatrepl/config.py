@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -63,7 +62,7 @@ class Paths:
 
     config_dir: Path
     data_dir: Path
-    cache_dir: Path  # what can be made again: compiled regexes (see render.regex_cache)
+    cache_dir: Path  # what can be made again (nothing is kept there now)
 
     @property
     def config_file(self) -> Path:
@@ -72,11 +71,6 @@ class Paths:
     @property
     def database(self) -> Path:
         return self.data_dir / "chatrepl.db"
-
-    @property
-    def regex_cache(self) -> Path:
-        """Compiled regexes, for this Python only (see render.regex_cache)."""
-        return self.cache_dir / f"regexes-{sys.implementation.cache_tag}.bin"
 
 
 def find_paths(env: Mapping[str, str] | None = None) -> Paths:

@@ -7,11 +7,11 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from chatrepl.blocks import choose_code
 from chatrepl.conversation import Conversation, make_title, to_json, to_markdown
 from chatrepl.environment import Environment
 from chatrepl.errors import EXIT_FAILED, EXIT_OK, UsageError
 from chatrepl.render import Renderer
+from chatrepl.render.source import choose_code
 from chatrepl.sanitize import escape_json, sanitize
 from chatrepl.store import Store
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from chatrepl import attach, clipboard, commands, shell
 from chatrepl.attach import Attachment
-from chatrepl.blocks import CodeBlock, choose_code
 from chatrepl.chat import Chat
 from chatrepl.errors import ChatreplError
 from chatrepl.render import Renderer
+from chatrepl.render.source import CodeBlock, choose_code
 from chatrepl.sanitize import Sanitizer
 from chatrepl.sanitize import shown as shown_name
 from chatrepl.session.state import Session

@@ -1,19 +1,15 @@
-"""Terminal output: the one package that imports rich.
+"""Terminal output: the one package that imports rich (with markdown-it-py and Pygments).
 
 An answer streams through `AnswerView`. In Markdown mode, blocks that can no longer
-change (paragraphs, lists, headings, whole fenced code blocks, tables) are printed once
-into the scrollback, and only the unfinished last block lives in a small live region
-that is repainted at most `MAX_FPS` times a second (blocks that settle meanwhile are
-printed with the repaint, in the same write) and cleared in `finally`. The work
-per token is bounded by the size of that last block, so the cost stays linear in the
-answer's length. In plain mode (a pipe, `--plain`, `NO_COLOR`, `TERM=dumb`) text is
-written as it arrives, with no escape codes. Every untrusted string goes through
-`sanitize` first and is never parsed as rich markup or emoji codes.
-
-Markdown is read by `render.reading` (inline text by `render.inline`) and drawn by
-`render.layout` as rich's Markdown draws it; rich's Markdown, with markdown-it, draws
-only the blocks those are unsure of. Code is highlighted with Pygments' lexers, made
-cheaper by `render.lexers`.
+change (as markdown-it-py's block tokens say: `render.source`) are printed once into the
+scrollback, drawn by rich's Markdown (`render.drawing`), and only the unfinished last
+block lives in a small live region that is repainted at most `MAX_FPS` times a second
+(blocks that settle meanwhile are printed with the repaint, in the same write) and
+cleared in `finally`. The work per token is bounded by the size of that last block, so
+the cost stays linear in the answer's length. In plain mode (a pipe, `--plain`,
+`NO_COLOR`, `TERM=dumb`) text is written as it arrives, with no escape codes and without
+importing rich. Every untrusted string goes through `sanitize` first and is never parsed
+as rich markup or emoji codes.
 """
 
 from __future__ import annotations
@@ -22,11 +18,9 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from chatrepl.attach import Attachment
-from chatrepl.blocks import Blocks
 from chatrepl.conversation import Conversation, Message, Summary
 from chatrepl.outcome import Level, Line
 from chatrepl.render.plain import THINKING_HEADER, PlainView
@@ -34,17 +28,15 @@ from chatrepl.sanitize import sanitize
 from chatrepl.think import describe_words
 
 if TYPE_CHECKING:
-    from rich.console import Console, RenderableType
+    from rich.console import Console
 
     from chatrepl.render.view import AnswerView
 
 __all__ = [
     "MAX_FPS",
     "AnswerView",
-    "Blocks",
     "Renderer",
     "make_console",
-    "markdown",
     "trimmed_lines",
 ]
 
@@ -61,12 +53,6 @@ def __getattr__(name: str) -> Any:
 
         return getattr(drawing, name)
     raise AttributeError(name)
-
-
-def markdown(source: str, code_theme: str = "monokai", lenient: bool = False) -> RenderableType:
-    from chatrepl.render.layout import markdown as make
-
-    return make(source, code_theme, lenient)
 
 
 def _text(message: str, style: str = "") -> Any:
@@ -92,7 +78,6 @@ class Renderer:
         clock: Callable[[], float] = time.monotonic,
         out: IO[str] | None = None,
         err: IO[str] | None = None,
-        regex_cache: Path | None = None,
     ) -> None:
         self._console = console
         self._err_console = err_console
@@ -110,8 +95,6 @@ class Renderer:
         #: console carries the answer only, even on a terminal.
         self.console_reasoning = True
         self.clock = clock
-        #: Where compiled regexes are kept between runs (None: nowhere).
-        self.regex_cache = regex_cache
 
     @property
     def console(self) -> Console:
@@ -140,10 +123,6 @@ class Renderer:
     @err_console.setter
     def err_console(self, console: Console) -> None:
         self._err_console = console
-
-    def markdown_renderable(self, source: str, lenient: bool = False) -> RenderableType:
-        """`source` as Markdown; `lenient` for an unfinished tail (see render.reading)."""
-        return markdown(source, self.code_theme, lenient)
 
     def answer(self) -> AnswerView | PlainView:
         if self.plain:

@@ -3,14 +3,13 @@ and the model's reasoning shown apart (see `AnswerView`)."""
 
 from __future__ import annotations
 
+import os
 import threading
-from pathlib import Path
+import unicodedata
 from typing import TYPE_CHECKING
 
-from chatrepl import heap
-from chatrepl.blocks import Blocks, code_blocks
 from chatrepl.render.plain import THINKING_HEADER, PlainView
-from chatrepl.sanitize import sanitize
+from chatrepl.render.source import Batch, Source
 from chatrepl.think import Thought
 
 if TYPE_CHECKING:
@@ -20,91 +19,67 @@ if TYPE_CHECKING:
 
     from chatrepl.render import Renderer
 
-# rich is imported by the warm-up thread while the request is on its way (see
-# `warm_up`), not when a view is made: its 20 ms would delay the request.
-
 MAX_FPS = 20
 
-
-_warming: threading.Thread | None = None
-
-
-def _warm_up(code_theme: str) -> None:
-    """Import what draws Markdown, load the code theme and read the compiled regexes
-    (some 45 ms together), while the request is on its way, so the request leaves at
-    once and the first token is drawn as soon as it arrives. markdown-it and each
-    language's lexer wait until a block needs them (made from the regex file's table
-    when it holds one, without importing Pygments' lexers: see `render.tables`). The
-    regexes these modules compile as they load come from the regex file too."""
-    from chatrepl.render import regex_cache
-
-    regex_cache.load()
-    with heap.loading(), regex_cache.compiling():
-        import pygments.token  # type: ignore[import-untyped]  # noqa: F401
-        from rich.live import Live  # noqa: F401
-
-        import chatrepl.render.layout  # noqa: F401
-        from chatrepl.render.drawing import _token_styles
-
-        _token_styles(code_theme)
+# What draws (rich, markdown-it-py, Pygments) is imported by a background thread while
+# the request is on its way (`AnswerView.waiting`): a plain import (some 0.1 s of CPU),
+# which would delay the request if it came first. The first text to arrive before it is
+# done is shown as it is, and handed over to the live region once it is.
+_loader: threading.Thread | None = None
+_loaded = threading.Event()
 
 
-def warm_up(code_theme: str, regex_cache: Path | None = None) -> None:
-    """Start `_warm_up` in the background, once per process; compiled regexes are kept
-    in `regex_cache`, if given.
+def _load(code_theme: str) -> None:
+    from chatrepl.render import drawing, source
 
-    An answer starts it as its request goes (`AnswerView.waiting`): after the transport
-    is imported, not beside it, so the two never contend for the interpreter, and the
-    request is not held up by what only the answer needs."""
-    global _warming
-    if _warming is None:
-        if regex_cache is not None:
-            from chatrepl.render import regex_cache as cache
+    source.parser()
+    drawing.theme_for(code_theme)
+    from rich.live import Live  # noqa: F401
 
-            cache.use(regex_cache)
-        _warming = threading.Thread(
-            target=_warm_up, args=(code_theme,), name="chatrepl-warm-up", daemon=True
+    _loaded.set()
+
+
+def load(code_theme: str, wait: bool = True) -> None:
+    """Start importing what draws, once per process; with `wait`, wait for it."""
+    global _loader
+    if _loader is None:
+        _loader = threading.Thread(
+            target=_load, args=(code_theme,), name="chatrepl-load", daemon=True
         )
-        _warming.start()
+        _loader.start()
+    if wait:
+        _loader.join()
 
 
-def _may_hold_code(block: str) -> bool:
-    return "```" in block or "~~~" in block or "    " in block
+def _cells(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 class _Tail:
-    """The live region: the unsettled tail, rendered, cut to its last lines.
+    """The live region: the unsettled tail (or the reasoning), drawn, cut to its last
+    lines; drawn again only when its source or the window changed."""
 
-    The refresher renders it up to MAX_FPS times a second; the rendered lines are
-    cached, so a repaint with nothing new costs almost nothing.
-    """
-
-    def __init__(self, renderer: Renderer) -> None:
-        self.r = renderer
-        #: The answer's blocks while they are shown, and those settled but not printed
-        #: yet (see `AnswerView.repaint`); read only under the view's lock.
-        self.blocks: Blocks | None = None
-        self.settled: list[str] = []
+    def __init__(self, view: AnswerView) -> None:
+        self.view = view
         self.thinking: Thought | None = None  # reasoning shown dimmed under a header
-        self._key: tuple[str, int, int, int] | None = None
+        self._key: tuple[str, int, int, int, tuple[int, int, bool, bool]] | None = None
         self._lines: list[list[Segment]] = []
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         from rich.segment import Segment
         from rich.text import Text
 
-        from chatrepl.render.drawing import trimmed_lines
+        from chatrepl.render.drawing import blank, trimmed_lines
 
-        thinking, blocks, size = self.thinking, self.blocks, console.size
-        # Only a screenful of the tail is ever rendered, so a repaint costs the same at
-        # any length of the answer; it is cut here, at a repaint, not at every token.
+        view, thinking, size = self.view, self.thinking, console.size
+        # Only a screenful of the tail is drawn, so a repaint costs the same at any length
+        # of the answer.
         source = ""
-        if thinking is None and blocks is not None:
-            source = blocks.tail(size.height, size.height * size.width).strip("\n")
-            if self.settled:  # (none at a repaint, which prints them first)
-                source = "\n\n".join([*self.settled, source])
+        if thinking is None:
+            source = view.source.tail(size.height, size.height * size.width).strip("\n")
         height = max(1, size.height - 2)
-        key = (source, -1 if thinking is None else thinking.size, options.max_width, height)
+        size_of = -1 if thinking is None else thinking.size
+        key = (source, size_of, options.max_width, height, view.spacing())
         if key != self._key:
             if thinking is not None:
                 text = Text(thinking.tail(height * options.max_width), style="dim italic")
@@ -113,7 +88,9 @@ class _Tail:
                 lines = console.render_lines(header, options, pad=False)[:1]
                 lines += body[-(height - 1) :] if height > 1 else []
             elif source.strip():
-                lines = trimmed_lines(console, self.r.markdown_renderable(source, True), options)
+                lines = view.draw(source, plain_code=True)
+                while lines and blank(lines[-1]):
+                    lines.pop()
             else:
                 lines = []
             self._lines = lines[-height:]
@@ -124,7 +101,8 @@ class _Tail:
 
 
 class _Refresher(threading.Thread):
-    """Repaints the live region at most MAX_FPS times a second, when it has changed.
+    """Hands the first text over to the live region once rich is loaded, then repaints
+    it at most MAX_FPS times a second, when it has changed.
 
     rich's own refresh thread renders and writes the live region without holding the
     lock that `console.print` takes, so a print from the streaming thread could erase
@@ -138,6 +116,10 @@ class _Refresher(threading.Thread):
         self.stopped = threading.Event()
 
     def run(self) -> None:
+        load(self.view.r.code_theme)
+        with self.view.lock:
+            if not self.stopped.is_set():
+                self.view.start_live()
         while not self.stopped.wait(1 / MAX_FPS):
             self.view.repaint()
 
@@ -152,30 +134,25 @@ class AnswerView(PlainView):
     def __init__(self, renderer: Renderer) -> None:
         super().__init__(renderer)
         self.markdown = renderer.markdown and not renderer.plain
-        self._blocks = Blocks()
-        self._tail = _Tail(renderer)
-        self._printed_blocks = 0
-        self._code_blocks = 0  # code blocks printed so far, numbered from 1
+        self.source = Source()
+        self.codes = 0  # code blocks printed so far, numbered from 1
+        self.lock = threading.RLock()
+        self._tail = _Tail(self)
+        self._printed = False
+        self._rule_last = False  # the last block printed was a thematic break
+        self._held = 0  # blank lines drawn at the end of the last block, not printed yet
         self._live: Live | None = None
         self._refresher: _Refresher | None = None
-        self._lock = threading.RLock()
         self._dirty = False
-        self._settled: list[str] = []  # settled while the region shows: printed at a repaint
-        self._tail.settled = self._settled
+        self._preview = ""  # the first text, shown as it is until rich is loaded
+        self._line = self._last_line = ""  # the line arriving, the last one not blank
         self._reasoning_line = ""
         # A terminal in the REPL: reasoning is shown, then collapsed.
         self.fancy = not renderer.plain and renderer.console_reasoning
 
     def waiting(self) -> None:
         if self.markdown:
-            warm_up(self.r.code_theme, self.r.regex_cache)
-
-    def _ready(self) -> None:
-        """What draws, imported: by the warm-up, waited for (and started now if no
-        request started it: a saved answer shown again)."""
-        self.waiting()
-        if _warming is not None and _warming.is_alive():
-            _warming.join()
+            load(self.r.code_theme, wait=False)
 
     @property
     def console(self) -> Console:
@@ -192,33 +169,52 @@ class AnswerView(PlainView):
             return
         if self.thought.pending:
             self._end_thinking()
-        with self._lock:  # the live region reads the blocks under it
-            blocks = self._blocks.feed(safe)
-            if self._live is None:
-                if blocks:
-                    self._print_blocks(blocks)
-                if self._blocks.tail().strip():
-                    self._start_live()  # the first token is shown at once
-            else:
-                # The refresher prints settled blocks and paints the region within
-                # 1/MAX_FPS s; until then the region shows them as it last did.
-                self._settled += blocks
-                self._dirty = True
+        with self.lock:
+            self.source.feed(safe)
+            self._dirty = True
+            if self._refresher is None:
+                self._refresher = _Refresher(self)
+                if not _loaded.is_set() and self.r.out.isatty():
+                    self._show_preview(safe)  # the first token at once, rich or not
+                else:
+                    load(self.r.code_theme)
+                    self.start_live()
+                self._refresher.start()
+            elif self._live is None:
+                self._show_preview(safe)
+
+    def _show_preview(self, piece: str) -> None:
+        """The line of the answer that is arriving, as it is, on one row (its end, if it
+        is longer), until the live region takes its place (`start_live`). Followed piece
+        by piece, so its cost is the piece's, however much arrives before rich is in."""
+        try:
+            columns = os.get_terminal_size(self.r.out.fileno()).columns
+        except (OSError, ValueError):
+            columns = 80
+        parts = piece.split("\n")
+        self._line += parts[0]
+        for part in parts[1:]:
+            if self._line.strip():
+                self._last_line = self._line
+            self._line = part
+        self._line = self._line[-2 * columns :]
+        line = (self._line if self._line.strip() else self._last_line)[-2 * columns :]
+        line = line.replace("\t", " ")
+        while line and _cells(line) > columns - 1:
+            line = line[max(1, (_cells(line) - columns + 1) // 2) :]
+        if line != self._preview:
+            self._preview = line
+            self.r.write_control("\r\x1b[2K" + line)
 
     def whole(self, text: str) -> None:
-        """A saved answer, all at once: the same blocks it streamed as, printed together
-        with no live region (resume, --show)."""
+        """A saved answer, all at once: drawn as it was when it streamed, with no live
+        region (resume, --show)."""
         if not self.markdown:
             super().whole(text)
             return
-        safe = self._text.feed(text)
-        blocks = self._blocks.feed(safe)
-        tail = self._blocks.tail().strip("\n")
-        self._blocks = Blocks()
-        if tail.strip():
-            blocks.append(tail)
-        if blocks:
-            self._print_blocks(blocks)
+        self.source.feed(self._text.feed(text))
+        load(self.r.code_theme)
+        self._print(self.source.settle(final=True))
 
     def reasoning(self, piece: str) -> None:
         if not self.fancy:  # the answer only; reasoning to stderr if asked
@@ -227,24 +223,27 @@ class AnswerView(PlainView):
         safe = self._reasoning.feed(piece)
         if not safe:
             return
-        with self._lock:
+        load(self.r.code_theme)
+        with self.lock:
             self.thought.add(safe)
         if self.r.show_reasoning:  # expanded: dim lines that stay in the scrollback
             from rich.text import Text
 
             if self.thought.size == len(safe):  # the first piece: the header once
-                with self._lock:
+                with self.lock:
                     self.console.print(Text(THINKING_HEADER, style="dim bold"))
             self._reasoning_line += safe
             *done, self._reasoning_line = self._reasoning_line.split("\n")
-            with self._lock:
+            with self.lock:
                 for line in done:
                     self.console.print(Text(line, style="dim italic"))
             return
-        with self._lock:
+        with self.lock:
             self._tail.thinking = self.thought
-            if self._live is None:
-                self._start_live()
+            if self._refresher is None:
+                self._refresher = _Refresher(self)
+                self.start_live()
+                self._refresher.start()
             else:
                 self._dirty = True
 
@@ -258,17 +257,21 @@ class AnswerView(PlainView):
         self._settle_markdown()
         self.thought.recast(text)
         self.r.note("↑ That was the model's reasoning (it sent no opening <think> tag).")
-        self._blocks = Blocks()
-        self._printed_blocks = 0
-        self._code_blocks = 0
+        self.source = Source()
+        self._printed = self._rule_last = False
+        self.codes = self._held = 0
 
     # ---------------------------------------------------------- output
 
-    def _start_live(self) -> None:
-        self._ready()
+    def start_live(self) -> None:
+        """The live region, in place of the first text's preview (under the lock)."""
+        if self._live is not None:
+            return
         from rich.live import Live
 
-        self._tail.blocks = self._blocks
+        if self._preview:
+            self.r.write_control("\r\x1b[2K")
+            self._preview = ""
         self._live = Live(
             self._tail,
             console=self.console,
@@ -277,50 +280,69 @@ class AnswerView(PlainView):
             redirect_stdout=False,
             redirect_stderr=False,
         )
-        self._live.start(refresh=True)
-        self._refresher = _Refresher(self)
-        self._refresher.start()
+        self._live.start(refresh=False)
+        self._dirty = True
+        self.repaint()
 
     def repaint(self) -> None:
         """Print the blocks settled since the last repaint, in one write that repaints
         the live region below them, or only repaint it if it changed."""
-        with self._lock:
+        with self.lock:
             if self._dirty and self._live is not None:
                 self._dirty = False
-                if self._settled:
-                    blocks = self._settled[:]
-                    self._settled.clear()
-                    self._print_blocks(blocks)
+                batch = None if self._tail.thinking else self.source.settle()
+                if batch is not None:
+                    self._print(batch)
                 else:
                     self._live.refresh()
 
-    def _print_blocks(self, blocks: list[str]) -> None:
-        """Print settled blocks at once: one write, one repaint of the live region."""
-        self._ready()
-        from chatrepl.render.drawing import Lines, label_lines, trimmed_lines
+    def spacing(self) -> tuple[int, int, bool, bool]:
+        """What the live region's drawing depends on besides its text."""
+        return self.codes, self._held, self._printed, self._rule_last
 
-        console = self.console
-        options = console.options
-        lines: list[list[Segment]] = []
-        for block in blocks:
-            if self._printed_blocks:
-                lines.append([])
-            codes = code_blocks(block) if _may_hold_code(block) else []
-            if codes:  # numbered, for /copy code N and /save PATH N
-                first = self._code_blocks + 1
-                self._code_blocks += len(codes)
-                label = f"code {first}" if len(codes) == 1 else f"code {first}–{self._code_blocks}"
-                language = sanitize(codes[0].language) if len(codes) == 1 else ""
-                lines += label_lines(console, label + (f" · {language}" if language else ""), "dim")
-            lines += trimmed_lines(console, self.r.markdown_renderable(block), options)
-            self._printed_blocks += 1
-        console.print(Lines(lines), crop=False)
+    def draw(self, source: str, plain_code: bool = False) -> list[list[Segment]]:
+        """Markdown `source` drawn as rich draws it after what is printed, its code
+        numbered on from the code printed so far.
+
+        The space between blocks is rich's: the blank lines it drew at the end of the
+        last block printed, then what it puts between that kind of block (a paragraph
+        stands in for any but a rule) and these, drawn with them and cut off; none
+        before the answer's first line."""
+        from chatrepl.render.drawing import Answer, blank, drawn_lines
+
+        before = ("***" if self._rule_last else "x") if self._printed else ""
+        drawn = Answer(f"{before}\n\n{source}", self.r.code_theme, self.codes + 1, plain_code)
+        lines = drawn_lines(self.console, drawn, self.console.options)
+        if not plain_code:
+            self.codes = drawn.next_code - 1
+        if before:
+            return [[] for _ in range(self._held)] + lines[1:]
+        start = 0
+        while start < len(lines) and blank(lines[start]):
+            start += 1
+        return lines[start:]
+
+    def _print(self, batch: Batch | None) -> None:
+        """Print settled blocks at once: one write, one repaint of the live region. Blank
+        lines at their end are held back until a block follows them."""
+        from chatrepl.render.drawing import Lines, blank
+
+        if batch is None:
+            return
+        lines = self.draw(batch.source)
+        end = len(lines)
+        while end and blank(lines[end - 1]):
+            end -= 1
+        if not end:
+            return
+        self._held, self._printed, self._rule_last = len(lines) - end, True, batch.rule_last
+        self.console.print(Lines(lines[:end]), crop=False)
 
     def _flush_reasoning(self) -> None:
         if self._reasoning_line:
             from rich.text import Text
 
-            with self._lock:
+            with self.lock:
                 self.console.print(Text(self._reasoning_line, style="dim italic"))
             self._reasoning_line = ""
 
@@ -341,22 +363,19 @@ class AnswerView(PlainView):
             self._refresher.stopped.set()
             self._refresher.join()
             self._refresher = None
-        with self._lock:
+        with self.lock:
+            if self._preview:
+                self.r.write_control("\r\x1b[2K")
+                self._preview = ""
             if self._live is not None:
-                self._tail.blocks = None
                 self._tail.thinking = None
                 self._live.stop()
                 self._live = None
 
     def _settle_markdown(self) -> None:
-        tail = self._blocks.tail().strip("\n")
-        blocks = self._settled[:]
-        self._settled.clear()
-        if tail.strip():
-            blocks.append(tail)
-        if blocks:
-            self._print_blocks(blocks)
-        if self._printed_blocks:
+        load(self.r.code_theme)
+        self._print(self.source.settle(final=True))
+        if self._printed:
             self.console.print()  # a blank line between the answer and what follows
 
     def _stop(self) -> None:
