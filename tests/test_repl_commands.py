@@ -91,14 +91,15 @@ def test_the_first_run_hint_while_nothing_is_saved(
     server: ChatServer, tmp_path: Path, pipe: PipeInput
 ) -> None:
     hint = "/help for commands, Ctrl-D to leave, !cmd runs a command, @file attaches a file."
-    r, out = repl_for(Settings(endpoint=Endpoint(url=server.url)), tmp_path, pipe)
+    r, _ = repl_for(Settings(endpoint=Endpoint(url=server.url)), tmp_path, pipe)
+    r.greet()
+    assert "".join(text for _, text in r.message()) == f"{hint}\n> "  # above the prompt
     pipe.send_text("hello\r\x04")
     r.run()
-    assert out.getvalue().startswith(f"\x1b[2m{hint}")
-    again, out = repl_for(Settings(endpoint=Endpoint(url=server.url)), tmp_path, pipe)
-    pipe.send_text("\x04")
-    again.run()
-    assert hint not in out.getvalue()  # something is saved: no hint any more
+    assert "".join(text for _, text in r.message()) == "> "  # once
+    again, _ = repl_for(Settings(endpoint=Endpoint(url=server.url)), tmp_path, pipe)
+    again.greet()
+    assert "".join(text for _, text in again.message()) == "> "  # something is saved
 
 
 def test_system_prompt_is_sent_and_saved(

@@ -320,11 +320,18 @@ def _close_stores() -> None:
         _opened.pop().close()
 
 
+#: The management flags, each a method of `manage.Manage` (at most one a run).
+MANAGING = ("list", "show", "export", "rename", "delete", "search")
+
+
+def managing(args: argparse.Namespace) -> list[str]:
+    """The management flags given: `--list` is a switch, the others take a value."""
+    return [a for a in MANAGING if (args.list if a == "list" else getattr(args, a) is not None)]
+
+
 def _check(args: argparse.Namespace) -> None:
     """Flags that contradict each other, or that go with one that is missing."""
-    from chatrepl.manage import given
-
-    chosen = [f"--{action}" for action in given(args)]
+    chosen = [f"--{action}" for action in managing(args)]
     if len(chosen) > 1:
         raise UsageError(f"{chosen[0]} and {chosen[1]} cannot go together.", "Give one of them.")
     if chosen and (args.question or args.cont or args.resume is not None or args.files):
@@ -362,12 +369,14 @@ def program(args: argparse.Namespace, env: Environment) -> int:
     for warning in settings.warnings:
         renderer.warn(warning)
 
-    from chatrepl import manage
+    actions = managing(args)
+    if actions:
+        from chatrepl import manage
 
-    if manage.given(args):
         writes = args.delete is not None or args.rename is not None
         wait = SESSION_WAIT if writes else AT_ONCE  # what only reads skips the page check
-        return manage.run(args, _open_store(renderer, env, wait, writes), renderer, env)
+        store = _open_store(renderer, env, wait, writes)
+        return manage.run(actions[0], args, store, renderer, env)
 
     question = " ".join(args.question).strip()
     from chatrepl import attach

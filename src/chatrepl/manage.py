@@ -130,16 +130,9 @@ class Manage:
         return EXIT_OK
 
 
-#: The management flags, each with its `Manage` method (cli refuses more than one).
-ACTIONS = ("list", "show", "export", "rename", "delete", "search")
-
-
-def given(args: argparse.Namespace) -> list[str]:
-    """The management flags given: `--list` is a switch, the others take a value."""
-    return [a for a in ACTIONS if (args.list if a == "list" else getattr(args, a) is not None)]
-
-
-def run(args: argparse.Namespace, store: Store, renderer: Renderer, env: Environment) -> int:
-    """Do what the (one) management flag given asks."""
-    action: Callable[[], int] = getattr(Manage(args, store, renderer, env), given(args)[0])
-    return action()
+def run(
+    action: str, args: argparse.Namespace, store: Store, renderer: Renderer, env: Environment
+) -> int:
+    """Do what the management flag `action` (see `cli.MANAGING`) asks."""
+    method: Callable[[], int] = getattr(Manage(args, store, renderer, env), action)
+    return method()

@@ -231,6 +231,7 @@ class Repl:
         self.chat = chat
         self.renderer = chat.renderer
         self.session, self.parts = compose(chat, attached, self.confirm, quiet_terminal, env)
+        self.hint = ""  # a line above the next prompt (see greet)
         self.prompt: PromptSession[str] = PromptSession(
             history=StoreHistory(chat.store),
             completer=CommandCompleter(self.session),
@@ -270,22 +271,27 @@ class Repl:
         return 0
 
     def greet(self) -> None:
-        """One dim line of where to start, while nothing has been saved yet."""
+        """One dim line of where to start above the first prompt, while nothing has been
+        saved yet (drawn by the prompt itself: the first prompt does not wait for rich)."""
         store = self.chat.store
         with contextlib.suppress(ChatreplError):
             if store is not None and not store.list_conversations(1):
-                self.renderer.note(FIRST_RUN)
+                self.hint = FIRST_RUN
 
     def message(self) -> FormattedText:
-        """The prompt: what is attached to the next question, a 📎 line each, then `> `."""
+        """The prompt: a hint the first time, what is attached to the next question (a 📎
+        line each), then `> `."""
+        hint = [("fg:ansibrightblack", self.hint + "\n")] if self.hint else []
         lines = [("ansicyan", f"📎 {sanitize(a.describe())}\n") for a in self.session.attached]
-        return FormattedText([*lines, ("bold ansigreen", "> ")])
+        return FormattedText([*hint, *lines, ("bold ansigreen", "> ")])
 
     def read(self) -> str:
         session = self.session
         default, session.pending = session.pending, ""
+        message = self.message()
+        self.hint = ""  # once: it stays in the scrollback above the first line typed
         with self._exit_on_signals():
-            return self.prompt.prompt(self.message(), default=default)
+            return self.prompt.prompt(message, default=default)
 
     @contextlib.contextmanager
     def _exit_on_signals(self) -> Iterator[None]:
