@@ -4,11 +4,13 @@ value is wrong, with typed reads of values. What the values mean is `config`'s."
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatrepl.errors import ConfigError
+
+if TYPE_CHECKING:
+    import tomllib
 
 
 def _location(err: tomllib.TOMLDecodeError, text: str) -> tuple[int, int, str]:
@@ -33,6 +35,8 @@ def read_file(path: Path) -> dict[str, Any]:
         return {}
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read the config file: {exc}.") from None
+    import tomllib  # only when there is a file to read: start-up without one is quicker
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
