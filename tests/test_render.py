@@ -165,11 +165,34 @@ def test_links_show_their_target() -> None:
     assert "https://example.com/a" in render(SAMPLE)
 
 
+def foregrounds(line: str) -> set[str]:
+    """The foreground colours a drawn line's SGR sequences set (16, 256 or true colour)."""
+    found = set()
+    for sgr in re.findall(r"\x1b\[([0-9;]+)m", line):
+        params = sgr.split(";")
+        i = 0
+        while i < len(params):
+            p = params[i]
+            if p in ("38", "48"):  # 38;5;N or 38;2;R;G;B, and the same for a background
+                width = 3 if params[i + 1 : i + 2] == ["5"] else 5
+                if p == "38":
+                    found.add(";".join(params[i : i + width]))
+                i += width
+                continue
+            if p.isdigit() and (30 <= int(p) <= 37 or 90 <= int(p) <= 97):
+                found.add(p)
+            i += 1
+    return found
+
+
 def test_code_is_highlighted_for_its_language() -> None:
-    out = render("```python\ndef f(): return 1\n```")
-    assert "\x1b[" in out and "def" in out
-    plain_code = render("```\ndef f(): return 1\n```")
-    assert out != plain_code  # the python lexer coloured it
+    code_row = "def f(): return 1"
+    out = render(f"```python\n{code_row}\n```")
+    row = [line for line in out.splitlines() if "def" in line][-1]  # once its fence closed
+    assert len(foregrounds(row)) >= 2  # keywords, names and numbers in colours of their own
+    unlexed = render(f"```text\n{code_row}\n```")
+    plain_row = [line for line in unlexed.splitlines() if "def" in line][-1]
+    assert len(foregrounds(plain_row)) <= 1  # the same row with no lexer: one colour
 
 
 def test_wide_characters_wrap_by_cell_width() -> None:
