@@ -419,3 +419,18 @@ def test_a_long_code_block_is_parsed_again_only_where_its_fence_may_close(
     assert len(parses) == 2
     assert batch is not None and batch.source.startswith("````python\nx = 0")
     assert batch.source.endswith("```\n````")
+
+
+def test_our_lines_wrap_at_words_with_a_hanging_indent_and_never_in_a_pipe() -> None:
+    long = "The question is back at the prompt: sending it starts a new branch from there."
+    out = io.StringIO()
+    Renderer(make_console(out, force_terminal=True, width=40)).note(long)
+    rows = re.sub(r"\x1b\[[0-9;]*m", "", out.getvalue()).splitlines()
+    assert rows == [
+        "The question is back at the prompt:",
+        "  sending it starts a new branch from",
+        "  there.",
+    ]
+    piped = io.StringIO()
+    Renderer(make_console(piped, width=40), markdown=False, plain=True).note(long)
+    assert piped.getvalue() == long + "\n"  # to a pipe or a file: one line, as it is

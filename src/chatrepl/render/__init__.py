@@ -138,16 +138,27 @@ class Renderer:
         self.out.write(sequence)
         self.out.flush()
 
+    def _line(self, console: Console, message: str, style: str = "") -> None:
+        """One line of ours: on a terminal wrapped at words, with the lines after the
+        first indented under it; to a pipe or a file, never wrapped."""
+        text = _text(sanitize(message), style)
+        if not console.is_terminal:
+            console.print(text, soft_wrap=True)
+            return
+        for n, line in enumerate(text.wrap(console, max(console.width - 2, 20))):
+            line.rstrip()
+            console.print(_text("  ") + line if n else line, soft_wrap=True)
+
     def error(self, message: str) -> None:
-        self.err_console.print(_text(sanitize(message), "bold red"), soft_wrap=True)
+        self._line(self.err_console, message, "bold red")
 
     def warn(self, message: str) -> None:
-        self.err_console.print(_text(sanitize(message), "yellow"), soft_wrap=True)
+        self._line(self.err_console, message, "yellow")
 
     def aside(self, message: str) -> None:
         """A dim line on stderr: notices of a turn (retries, saving), never on stdout,
         which in one-shot use carries the answer only."""
-        self.err_console.print(_text(sanitize(message), "dim"), soft_wrap=True)
+        self._line(self.err_console, message, "dim")
 
     def tell(self, line: Line, prefix: str = "") -> None:
         """A line about how a turn ended, shown as its level says (see outcome.told)."""
@@ -155,10 +166,10 @@ class Renderer:
         show[line.level](prefix + line.text)
 
     def note(self, message: str) -> None:
-        self.console.print(_text(sanitize(message), "dim"), soft_wrap=True)
+        self._line(self.console, message, "dim")
 
     def info(self, message: str) -> None:
-        self.console.print(_text(sanitize(message)), soft_wrap=True)
+        self._line(self.console, message)
 
     def output(self, text: str) -> None:
         """A command's output, already sanitized, written as it comes."""
