@@ -195,3 +195,20 @@ def test_a_limit_that_is_no_positive_number_is_a_usage_error(
     done = run(chatrepl_home, "--list", "--limit", limit)
     assert done.returncode == 2 and "must be a positive integer" in done.stderr
     assert "No saved conversations" not in done.stdout + done.stderr
+
+
+def test_a_model_the_workers_api_cannot_take_is_said_not_dropped(
+    server: ChatServer, chatrepl_home: Path
+) -> None:
+    done = run(chatrepl_home, "--model", "llama3", "q", url=server.url)
+    assert done.returncode == 0 and done.stdout.startswith("Answer 1")
+    assert "takes no model: llama3 is not sent" in done.stderr
+    assert server.requests[-1].body == {"messages": [{"role": "user", "content": "q"}]}
+
+
+def test_print_config_says_where_an_openai_base_url_posts(chatrepl_home: Path) -> None:
+    done = run(chatrepl_home, "--print-config", "--url", "http://127.0.0.1:9/v1")
+    assert (
+        'url = "http://127.0.0.1:9/v1"   # requests go to http://127.0.0.1:9/v1/chat/completions'
+        in done.stdout
+    )

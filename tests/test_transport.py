@@ -76,9 +76,53 @@ def test_no_token_sends_no_authorization(server: ChatServer) -> None:
 def test_request_bodies_by_api(server: ChatServer) -> None:
     reply_of(server, Endpoint(url=server.url, api="workers", model="m"))
     assert server.requests[-1].body == {"messages": MESSAGES}
-    for api in ("openai", "ollama"):
-        reply_of(server, Endpoint(url=server.url, api=api, model="m1"))
-        assert server.requests[-1].body == {"model": "m1", "messages": MESSAGES, "stream": True}
+    reply_of(server, Endpoint(url=server.url, api="ollama", model="m1"))
+    assert server.requests[-1].body == {"model": "m1", "messages": MESSAGES, "stream": True}
+    reply_of(server, Endpoint(url=server.url, api="openai", model="m1"))
+    usage = {"stream_options": {"include_usage": True}}  # or tokens and speed are n/a
+    assert server.requests[-1].body == {
+        "model": "m1",
+        "messages": MESSAGES,
+        "stream": True,
+        **usage,
+    }
+    for api in ("openai", "ollama"):  # no model set: none named ("" is refused)
+        reply_of(server, Endpoint(url=server.url, api=api))
+        assert "model" not in server.requests[-1].body
+
+
+def test_a_server_that_refuses_stream_options_is_asked_again_without_them(
+    server: ChatServer,
+) -> None:
+    refusal = b'{"error": {"message": "Unrecognized request argument: stream_options"}}'
+    server.add(Script(status=400, content_type="application/json", framing="length",
+                      pieces=[refusal]))  # fmt: skip
+    endpoint = Endpoint(url=server.url, api="openai", model="m1")
+    via = transport()
+    list(via.stream(endpoint, MESSAGES, TOKEN))
+    list(via.stream(endpoint, MESSAGES, TOKEN))
+    bodies = [r.body for r in server.requests]
+    assert "stream_options" in bodies[0]  # asked once,
+    assert "stream_options" not in bodies[1] and "stream_options" not in bodies[2]  # then not
+    assert len(bodies) == 3
+
+
+def test_an_openai_base_url_gets_chat_completions(server: ChatServer) -> None:
+    base = server.url.rsplit("/api/chat", 1)[0] + "/v1"
+    assert api_for(Endpoint(url=base)) == "openai" and api_for(Endpoint(url=base + "/")) == "openai"
+    reply_of(server, Endpoint(url=base, api="openai"))
+    assert server.requests[-1].path == "/v1/chat/completions"
+    reply_of(server, Endpoint(url=base + "/"))
+    assert server.requests[-1].path == "/v1/chat/completions"
+
+
+def test_a_refusal_about_the_model_points_at_model(server: ChatServer) -> None:
+    said = b'{"error": {"message": "you must provide a model parameter"}}'
+    server.add(Script(status=400, content_type="application/json", framing="length",
+                      pieces=[said]))  # fmt: skip
+    with pytest.raises(HTTPStatusError) as caught:
+        reply_of(server, Endpoint(url=server.url, api="openai"))
+    assert "--model NAME" in caught.value.hint and "/model NAME" in caught.value.hint
 
 
 def test_auto_api_from_the_url() -> None:

@@ -368,6 +368,13 @@ def program(args: argparse.Namespace, env: Environment) -> int:
     renderer = _renderer(settings, args, env)
     for warning in settings.warnings:
         renderer.warn(warning)
+    from chatrepl.config import api_for
+
+    if settings.endpoint.model and api_for(settings.endpoint) == "workers":
+        renderer.warn(
+            f"This endpoint's API (workers) takes no model: {settings.endpoint.model} is not "
+            'sent. Set api = "openai" or "ollama" for an endpoint that does.'
+        )
 
     actions = managing(args)
     if actions:

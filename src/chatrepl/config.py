@@ -104,6 +104,30 @@ class Endpoint:
     answer_tokens: int | None = None  # kept free for the answer; None: 1,024
 
 
+def api_for(endpoint: Endpoint) -> str:
+    """The request shape: as configured, or guessed from the URL for `auto` (an OpenAI
+    base URL ending in `/v1`, or a `/chat/completions` path: openai; port 11434:
+    ollama; else the Workers shape)."""
+    if endpoint.api != "auto":
+        return endpoint.api
+    parts = urlsplit(endpoint.url)
+    path = parts.path.rstrip("/")
+    if path.endswith("/chat/completions") or path.endswith("/v1"):
+        return "openai"
+    if parts.port == 11434:
+        return "ollama"
+    return "workers"
+
+
+def post_url(endpoint: Endpoint) -> str:
+    """Where a chat request goes: the URL, with `/chat/completions` after an OpenAI base
+    URL that ends in `/v1` (as every provider documents its base URL)."""
+    parts = urlsplit(endpoint.url)
+    if api_for(endpoint) == "openai" and parts.path.rstrip("/").endswith("/v1"):
+        return parts._replace(path=parts.path.rstrip("/") + "/chat/completions").geturl()
+    return endpoint.url
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the program was told, merged by precedence."""

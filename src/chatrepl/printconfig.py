@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from chatrepl.config import Paths, Settings
+from chatrepl.config import Paths, Settings, post_url
 from chatrepl.redaction import hide_password
 
 SECRET_HEADER = re.compile(r"auth|key|token|secret|cookie|session", re.IGNORECASE)
@@ -53,7 +53,8 @@ def describe(
         f"idle = {settings.idle_timeout:g}",
         "",
         f"[endpoints.{ep.name}]",
-        f"url = {q(hide_password(ep.url))}",
+        f"url = {q(hide_password(ep.url))}"
+        + (f"   # requests go to {hide_password(post_url(ep))}" if post_url(ep) != ep.url else ""),
         f"api = {q(ep.api)}",
         f"model = {q(ep.model)}",
         f"token_env = {q(ep.token_env)}",

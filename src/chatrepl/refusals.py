@@ -78,6 +78,13 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, seconds)
 
 
+#: The hint when a server's refusal speaks of the model.
+MODEL_HINT = (
+    "Name the model with --model NAME (in the REPL: /model NAME), or as `model` of the "
+    "endpoint in config.toml; the server's documentation lists its models."
+)
+
+
 def status_error(
     status: int,
     reason: str,
@@ -101,6 +108,8 @@ def status_error(
     hint = ""
     if status in (401, 403):
         hint = token_hint
+    elif status in (400, 404, 422) and "model" in lowered:
+        hint = MODEL_HINT
     elif status == 404:
         hint = "Check the URL and the model name."
     elif status == 429 and quota:

@@ -21,7 +21,7 @@ import requests
 import urllib3.exceptions
 
 from chatrepl import __version__, wire
-from chatrepl.config import Endpoint, token_hint
+from chatrepl.config import Endpoint, api_for, post_url, token_hint
 from chatrepl.errors import HTTPStatusError, NetworkError, StreamError
 from chatrepl.redaction import hide_password, redact
 from chatrepl.refusals import MAX_RETRY_AFTER, not_a_stream, redirect_error, status_error
@@ -91,18 +91,6 @@ class Inflater:
             raise ValueError(str(exc)) from None
 
 
-def api_for(endpoint: Endpoint) -> str:
-    """The request shape: as configured, or guessed from the URL for `auto`."""
-    if endpoint.api != "auto":
-        return endpoint.api
-    parts = urlsplit(endpoint.url)
-    if parts.path.rstrip("/").endswith("/chat/completions"):
-        return "openai"
-    if parts.port == 11434:
-        return "ollama"
-    return "workers"
-
-
 @dataclass(frozen=True)
 class Request:
     url: str
@@ -110,12 +98,21 @@ class Request:
     body: bytes
 
 
-def build_request(endpoint: Endpoint, messages: list[dict[str, str]]) -> Request:
-    """The request for `messages`; the token is added later, by the auth hook."""
+def build_request(
+    endpoint: Endpoint, messages: list[dict[str, str]], usage: bool = True
+) -> Request:
+    """The request for `messages`; the token is added later, by the auth hook. A model
+    is named only when one is set (`"model": ""` is refused by real servers); the
+    OpenAI shape asks for the usage of the answer (`usage`: unless the server refused
+    that field)."""
     api = api_for(endpoint)
     payload: dict[str, Any] = {"messages": messages}
     if api in ("openai", "ollama"):
-        payload = {"model": endpoint.model, "messages": messages, "stream": True}
+        payload = {"messages": messages, "stream": True}
+        if endpoint.model:
+            payload = {"model": endpoint.model, **payload}
+        if api == "openai" and usage:
+            payload["stream_options"] = {"include_usage": True}
     headers = {
         "Content-Type": "application/json",
         "Accept": "text/event-stream, application/x-ndjson, application/json",
@@ -123,7 +120,7 @@ def build_request(endpoint: Endpoint, messages: list[dict[str, str]]) -> Request
         "User-Agent": f"chatrepl/{__version__}",
         **endpoint.headers,
     }
-    return Request(endpoint.url, headers, json.dumps(payload).encode())
+    return Request(post_url(endpoint), headers, json.dumps(payload).encode())
 
 
 class _Bearer(requests.auth.AuthBase):
@@ -137,6 +134,17 @@ class _Bearer(requests.auth.AuthBase):
         if self._token:
             request.headers["Authorization"] = f"Bearer {self._token}"
         return request
+
+
+def refuses_usage(exc: HTTPStatusError, request: Request) -> bool:
+    """A 400 that names the `stream_options` a request asked for (older OpenAI-style
+    servers reject fields they do not know)."""
+    said = f"{exc.message} {exc.detail}".lower()
+    return (
+        exc.status in (400, 422)
+        and b'"stream_options"' in request.body
+        and ("stream_options" in said or "include_usage" in said)
+    )
 
 
 def _host(url: str) -> str:
@@ -210,18 +218,28 @@ class Transport:
         self.sleep = sleep
         self.on_retry = on_retry
         self.max_answer = MAX_ANSWER
+        #: Endpoints (by URL) that refused `stream_options`: not asked again.
+        self.no_usage: set[str] = set()
 
     def stream(
         self, endpoint: Endpoint, messages: list[dict[str, str]], token: str = ""
     ) -> Iterator[wire.Event]:
         """Yield the answer's events; retry what failed before any text arrived."""
-        request = build_request(endpoint, messages)
+        key = post_url(endpoint)
+        request = build_request(endpoint, messages, usage=key not in self.no_usage)
         tries = 0
         while True:
             tries += 1
             content_seen = False
             try:
-                response = self._open(request, token, endpoint)
+                try:
+                    response = self._open(request, token, endpoint)
+                except HTTPStatusError as exc:
+                    if not refuses_usage(exc, request) or key in self.no_usage:
+                        raise
+                    self.no_usage.add(key)  # asked once; this endpoint will not be asked
+                    request = build_request(endpoint, messages, usage=False)
+                    response = self._open(request, token, endpoint)
                 try:
                     for event in self._events(response, request.url, endpoint.model):
                         if isinstance(event, wire.Text | wire.Reasoning):
