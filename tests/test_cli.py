@@ -212,3 +212,22 @@ def test_print_config_says_where_an_openai_base_url_posts(chatrepl_home: Path) -
         'url = "http://127.0.0.1:9/v1"   # requests go to http://127.0.0.1:9/v1/chat/completions'
         in done.stdout
     )
+
+
+def test_print_config_reports_unknown_keys_as_a_run_does(chatrepl_home: Path) -> None:
+    chatrepl_home.mkdir()
+    (chatrepl_home / "config.toml").write_text('colour = "blue"\n')
+    done = run(chatrepl_home, "--print-config")
+    assert done.returncode == 0 and "unknown key colour is ignored." in done.stderr
+    assert "colour" not in done.stdout  # the settings in effect, on stdout
+
+
+def test_nothing_written_to_a_pipe_is_wrapped(server: ChatServer, chatrepl_home: Path) -> None:
+    thought = "I weigh every side of this question " * 8  # far past 80 columns
+    asked = "a question that is long enough to pass the eighty columns of a pipe's width " * 2
+    server.add(Script(pieces=sse(f"<think>{thought}</think>", "The answer.")))
+    run(chatrepl_home, asked, url=server.url, check=True)
+    cid = run(chatrepl_home, "--list").stdout.split("\t")[0]
+    shown = run(chatrepl_home, "--show", cid).stdout
+    assert thought.strip() in shown and asked.strip() in shown  # each on one line
+    assert not [line for line in shown.splitlines() if line != line.rstrip()]  # no padding

@@ -359,15 +359,15 @@ def program(args: argparse.Namespace, env: Environment) -> int:
     _check(args)
     settings = _settings(args, env)
     paths = env.paths
+    renderer = _renderer(settings, args, env)
+    for warning in settings.warnings:  # unknown keys, and the like: --print-config too
+        renderer.warn(warning)
     if args.print_config:
         from chatrepl.printconfig import describe
 
         env.stdout.write(describe(settings, paths, args.config or paths.config_file, env.environ))
         env.stdout.write("\n")
         return EXIT_OK
-    renderer = _renderer(settings, args, env)
-    for warning in settings.warnings:
-        renderer.warn(warning)
     from chatrepl.config import api_for
 
     if settings.endpoint.model and api_for(settings.endpoint) == "workers":

@@ -185,8 +185,9 @@ class Renderer:
 
     def reasoning(self, text: str) -> None:
         """A saved reasoning in full, dimmed under its header."""
+        unwrapped = not self.console.is_terminal  # to a pipe or a file: never wrapped
         self.console.print(_text(THINKING_HEADER.rstrip("…"), "dim bold"))
-        self.console.print(_text(sanitize(text), "dim italic"))
+        self.console.print(_text(sanitize(text), "dim italic"), soft_wrap=unwrapped)
         self.console.print()
 
     def summary(self, message: Message) -> None:
@@ -295,7 +296,10 @@ class Renderer:
             if message.role == "summary":
                 self.summary(message)
             elif message.role == "user":
-                self.console.print(_text("> " + sanitize(message.content), "bold"))
+                self.console.print(
+                    _text("> " + sanitize(message.content), "bold"),
+                    soft_wrap=not self.console.is_terminal,
+                )
                 self.attachments(message.attachments())
             elif message.role == "assistant":
                 thought = message.meta.get("reasoning")
