@@ -231,3 +231,14 @@ def test_nothing_written_to_a_pipe_is_wrapped(server: ChatServer, chatrepl_home:
     shown = run(chatrepl_home, "--show", cid).stdout
     assert thought.strip() in shown and asked.strip() in shown  # each on one line
     assert not [line for line in shown.splitlines() if line != line.rstrip()]  # no padding
+
+
+def test_raw_writes_the_answer_as_the_server_sent_it(
+    server: ChatServer, chatrepl_home: Path
+) -> None:
+    sent = "bell\x07 and \x1b[31mred\x1b[0m and \u202eback"
+    server.add(Script(pieces=sse(sent)), Script(pieces=sse(sent)))
+    assert run(chatrepl_home, "q", url=server.url).stdout == "bell and red and back\n"
+    assert run(chatrepl_home, "--raw", "q", url=server.url).stdout == sent + "\n"
+    refused = run(chatrepl_home, "--raw", url=server.url)  # no question: it would be the REPL
+    assert refused.returncode == 2 and refused.stdout == ""

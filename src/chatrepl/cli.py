@@ -183,6 +183,12 @@ def parser(env: Environment | None = None) -> Parser:
     conn.add_argument("--no-save", action="store_true", help="do not save this conversation")
     conn.add_argument("--plain", action="store_true", help="plain text, no Markdown or colour")
     conn.add_argument(
+        "--raw",
+        action="store_true",
+        help="with a question: write the answer exactly as the server sent it, control "
+        "characters and all (plain text; by default they are removed)",
+    )
+    conn.add_argument(
         "--show-reasoning",
         action="store_true",
         help="show a model's reasoning in full (one-shot: on stderr, never stdout)",
@@ -402,6 +408,8 @@ def program(args: argparse.Namespace, env: Environment) -> int:
     if question:
         renderer.console_reasoning = False
         return _one_shot(chat, question, attached, env)
+    if args.raw:
+        raise UsageError("--raw goes with a question.", 'Try: chatrepl --raw "question".')
     from chatrepl.repl import Repl
 
     repl = Repl(chat, attached=attached, env=env)
@@ -417,7 +425,8 @@ def _renderer(settings: Settings, args: argparse.Namespace, env: Environment) ->
         out=env.stdout,
         err=env.stderr,
         markdown=settings.markdown,
-        plain=settings.plain or not env.stdout_isatty,
+        plain=settings.plain or args.raw or not env.stdout_isatty,
+        raw=args.raw,
         code_theme=settings.code_theme,
         show_reasoning=settings.show_reasoning,
         reasoning_file=env.stderr if args.show_reasoning else None,

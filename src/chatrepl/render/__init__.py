@@ -71,6 +71,7 @@ class Renderer:
         *,
         markdown: bool = True,
         plain: bool = False,
+        raw: bool = False,
         code_theme: str = "monokai",
         err_console: Console | None = None,
         show_reasoning: bool = False,
@@ -86,6 +87,8 @@ class Renderer:
         self._err = err
         self.markdown = markdown
         self.plain = plain
+        #: Plain answers written exactly as the server sent them, controls and all.
+        self.raw = raw
         self.code_theme = code_theme
         #: Stream reasoning expanded into the scrollback, not collapsed (/think on).
         self.show_reasoning = show_reasoning

@@ -1,6 +1,7 @@
 """An answer as plain text (pipes, files, `--plain`, `NO_COLOR`): written as it comes,
-byte for byte after sanitizing, with no escape codes and without importing rich, so a
-one-shot run into a pipe starts and streams at the cost of the text alone."""
+sanitized (escape sequences and control characters other than tab and newline removed;
+with `--raw`, exactly as the server sent it), with no escape codes of ours and without
+importing rich, so a one-shot run into a pipe streams at the cost of the text alone."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ class PlainView:
         (none in plain text)."""
 
     def text(self, piece: str) -> None:
-        safe = self._text.feed(piece)
+        safe = piece if self.r.raw else self._text.feed(piece)
         if not safe:
             return
         if self.thought.pending:
