@@ -131,3 +131,16 @@ def test_history_survives_a_restart(server: ChatServer, tmp_path: Path, pipe: Pi
     pipe.send_text("\x1b[A\r\x04")  # Up, Enter
     r2.run()
     assert server.requests[-1].body["messages"][-1]["content"] == "remembered line"
+
+
+def test_the_terminal_kept_quiet_is_no_error_when_stdin_is_no_terminal(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A pipe on stdin (termios answers ENOTTY): the turn goes on, nothing to quiet."""
+    from chatrepl.repl import quiet_terminal
+
+    with open(tmp_path / "not-a-terminal", "w+") as stdin:
+        monkeypatch.setattr("sys.stdin", stdin)
+        with quiet_terminal():
+            ran = True
+    assert ran

@@ -49,10 +49,13 @@ def quiet_terminal() -> Iterator[None]:
     """
     try:
         import termios
-
+    except ImportError:  # no terminal modes to set here
+        yield
+        return
+    try:
         fd = sys.stdin.fileno()
         saved = termios.tcgetattr(fd)
-    except (ImportError, OSError, ValueError, AttributeError):
+    except (termios.error, OSError, ValueError, AttributeError):  # stdin is no terminal
         yield
         return
     quiet = list(saved)
