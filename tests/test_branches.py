@@ -380,3 +380,37 @@ def test_branches_in_a_terminal(server: ChatServer, chatrepl_home: Path) -> None
     child.sendcontrol("d")
     assert finish(child) == 0
     assert [m["content"] for m in server.requests[-1].body["messages"]] == ["first again"]
+
+
+def test_search_labels_only_hits_off_the_branch_on_screen(
+    server: ChatServer, tmp_path: Path, pipe: PipeInput
+) -> None:
+    r, _ = repl_for(Settings(endpoint=Endpoint(url=server.url)), tmp_path, pipe)
+    pipe.send_text("penguins first\rwalruses second\r/retry\r/prev\r\x04")
+    r.run()
+    store = r.chat.store
+    assert store is not None
+    # on screen now: the first answer to "walruses second" (after /prev)
+    shown = [m.content for m in r.chat.conversation.messages]
+    assert shown[-1].startswith("Answer 2")
+    hits = {snippet for _, _, snippet in store.search("walruses")}
+    [hit] = hits  # the newest matching message: the retried answer, not on screen
+    assert "Answer 3" in hit and hit.endswith("(on another branch)")
+    [first] = [s for _, _, s in store.search("penguins")]
+    assert "(on another branch)" not in first  # on the branch on screen
+
+
+def test_repl_search_marks_hits_by_the_branch_on_screen_now(
+    server: ChatServer, tmp_path: Path, pipe: PipeInput
+) -> None:
+    """After /edit 2 (not sent yet) the screen shows only the first exchange, though the
+    store still names the old branch: /search goes by the screen."""
+    r, out = repl_for(Settings(endpoint=Endpoint(url=server.url)), tmp_path, pipe)
+    pipe.send_text("penguins first\rwalruses second\r/edit 2\r\x15\x04")
+    r.run()
+    r.handle("/search walruses")
+    r.handle("/search penguins")
+    text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", out.getvalue()).split())
+    assert "Answer 2: you said *[walruses] second*. (on another branch)" in text
+    assert "Answer 1: you said *[penguins] first*." in text
+    assert "[penguins] first*. (on another branch)" not in text

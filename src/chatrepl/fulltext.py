@@ -18,13 +18,17 @@ class FullText:
     wait: float
 
     @reading
-    def search(self, text: str, limit: int = 50) -> list[tuple[str, str, str]]:
+    def search(
+        self, text: str, limit: int = 50, on_screen: tuple[str, set[int]] | None = None
+    ) -> list[tuple[str, str, str]]:
         """Conversations whose messages match `text`: (id, title, snippet), newest first
         (by their newest matching message).
 
         Every word of `text` must occur in the message, compared by stem (`penguin`
         finds `penguins`), blind to case and accents; `word*` matches any word starting
         with `word`. Words are quoted, so FTS5 operators typed by the user are literal.
+        A hit off the branch last on screen is marked; for the conversation `on_screen`
+        names (its id, and the ids of the messages a REPL shows), off those messages.
         """
         terms = []
         for word in text.split():
@@ -51,7 +55,11 @@ class FullText:
                 continue
             seen.add(row["id"])
             where = " ".join(str(row["snip"]).split())
-            if not self._on_branch(row["message_id"], row["head_id"]):
+            if on_screen is not None and row["id"] == on_screen[0]:
+                on_branch = row["message_id"] in on_screen[1]  # what the REPL shows now
+            else:
+                on_branch = self._on_branch(row["message_id"], row["head_id"])
+            if not on_branch:
                 where += " (on another branch)"
             out.append((str(row["id"]), str(row["title"]), where))
             if len(out) >= limit:

@@ -129,7 +129,9 @@ class Conversations:
     def search(self, arg: str) -> None:
         if not arg:
             raise CommandError("/search needs words to look for.", "Type /search followed by them.")
-        hits = self._store().search(arg)
+        conversation = self.session.chat.conversation
+        shown = {m.id for m in conversation.messages if m.id is not None}
+        hits = self._store().search(arg, on_screen=(conversation.id, shown))
         if hits:
             self.session.renderer.search_hits(hits)
         else:
