@@ -308,3 +308,15 @@ def test_a_permission_error_is_one_line(tmp_path: Path, monkeypatch: pytest.Monk
         AttachmentError, match=r"^.*secret.txt cannot be read: permission denied\.$"
     ):
         attach.read_file(str(secret))
+
+
+def test_the_menu_of_files_to_attach_offers_no_binary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "notes.md").write_text("words\n")
+    (tmp_path / "picture.png").write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR")
+    (tmp_path / "folder").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert [v for v, _ in attach.complete_path("")] == ["folder/", "notes.md", "picture.png"]
+    offered = [v for v, _ in attach.complete_path("", attachable=True)]
+    assert offered == ["folder/", "notes.md"]  # what /file and @path could attach

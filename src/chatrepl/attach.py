@@ -345,10 +345,23 @@ def mention_at_cursor(before: str) -> str | None:
 # ---------------------------------------------------------------- completion
 
 
-def complete_path(word: str, files: bool = True) -> list[tuple[str, str]]:
+def looks_attachable(path: str) -> bool:
+    """A regular file whose first bytes hold no NUL: what `read_file` would take as
+    text (cheap: one small read), so a menu of files to attach offers no binaries."""
+    try:
+        with open(path, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                return False
+            return b"\0" not in f.read(1024)
+    except OSError:
+        return False
+
+
+def complete_path(word: str, files: bool = True, attachable: bool = False) -> list[tuple[str, str]]:
     """Paths that complete `word`: (the whole completed word, what to display).
 
-    Directories end with `/`; hidden entries appear only once a `.` is typed.
+    Directories end with `/`; hidden entries appear only once a `.` is typed. With
+    `attachable`, only files that can be attached (text, regular) are offered.
     """
     if word == "~":
         return [("~/", "~/")]
@@ -370,6 +383,8 @@ def complete_path(word: str, files: bool = True) -> list[tuple[str, str]]:
         except OSError:
             continue
         if not is_dir and not files:
+            continue
+        if not is_dir and attachable and not looks_attachable(entry.path):
             continue
         shown = entry.name + ("/" if is_dir else "")
         out.append((folder + shown, shown))

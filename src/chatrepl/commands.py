@@ -137,7 +137,8 @@ class Registry:
             if cmd.argument == "path" and " " in arg:
                 return []
             word = arg.rsplit(" ", 1)[-1]
-            return [(value, shown, -len(word)) for value, shown in complete_path(word)]
+            offered = complete_path(word, attachable=cmd.argument == "paths")  # /file: text
+            return [(value, shown, -len(word)) for value, shown in offered]
         if cmd.argument == "command":
             candidates = [(c.name, c.summary) for c in self.ordered]
         elif cmd.argument in providers:

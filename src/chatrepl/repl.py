@@ -150,7 +150,7 @@ class CommandCompleter(Completer):
         text = document.text_before_cursor
         partial = attach.mention_at_cursor(text)
         if partial is not None:  # @path anywhere in a question
-            for value, shown in attach.complete_path(partial):
+            for value, shown in attach.complete_path(partial, attachable=True):
                 yield Completion(value, start_position=-len(partial), display=shown)
             return
         if "\n" in text:
