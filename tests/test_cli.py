@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -106,6 +107,9 @@ def test_show_export_delete(server: ChatServer, chatrepl_home: Path) -> None:
     cid = run(chatrepl_home, "--list").stdout.split("\t")[0]
     shown = run(chatrepl_home, "--show", cid[:6])
     assert "keep this" in shown.stdout and "Answer 1" in shown.stdout
+    assert re.match(
+        rf"# keep this · {cid} · \d{{4}}-\d\d-\d\d \d\d:\d\d · 2 messages\n", shown.stdout
+    )
     exported = json.loads(run(chatrepl_home, "--export", cid, "--format", "json").stdout)
     assert [m["role"] for m in exported["messages"]] == ["user", "assistant"]
     md = run(chatrepl_home, "--export", cid).stdout

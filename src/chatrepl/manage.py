@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from chatrepl.conversation import Conversation, make_title, to_json, to_markdown
@@ -58,6 +59,13 @@ def show_code(conversation: Conversation, number: int, env: Environment) -> int:
     return EXIT_OK
 
 
+def header(conversation: Conversation) -> str:
+    """The line `--show` starts with: title, id, when it was started, how many messages."""
+    started = datetime.fromtimestamp(conversation.created).strftime("%Y-%m-%d %H:%M")
+    count = len(conversation)
+    return f"# {conversation.title} · {conversation.id} · {started} · {count} messages\n"
+
+
 class Manage:
     """One management flag's work, on the store, for one run."""
 
@@ -75,6 +83,7 @@ class Manage:
         conversation = self.store.load(self.store.resolve(self.args.show))
         if self.args.code is not None:
             return show_code(conversation, self.args.code, self.env)
+        self.renderer.info(header(conversation))
         self.renderer.transcript(conversation, reasoning=True)
         return EXIT_OK
 
