@@ -110,3 +110,37 @@ def test_resize_mid_answer_leaves_each_line_once(server: ChatServer, chatrepl_ho
     markers = re.findall(r"m\d{3}[a-f]|mZZZ", text)
     found = re.findall(r"m\d{3}[a-f]|mZZZ", joined)
     assert found == markers  # every marker once, in order: nothing lost, nothing repeated
+
+
+def test_a_slow_server_is_waited_for_in_a_line_that_leaves_no_trace(
+    server: ChatServer, chatrepl_home: Path
+) -> None:
+    host = server.url.split("//")[1].split("/")[0]
+    server.add(Script(before=1.2, pieces=whole("The answer, at last.").pieces))
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "chatrepl", "question"],
+        env=clean_env(chatrepl_home, CHATREPL_URL=server.url),
+        dimensions=(24, 80),
+        timeout=TIMEOUT,
+    )
+    screen = pyte.Screen(80, 24)
+    stream = pyte.ByteStream(screen)
+    child.expect(re.escape(f"waiting for {host}…  ").encode())  # while the server is silent
+    stream.feed(child.before + child.after)
+    child.expect(rb"\d\.\d s  \(Ctrl-C stops\)")
+    stream.feed(child.before + child.after)
+    child.expect(pexpect.EOF)
+    stream.feed(child.before)
+    child.close()
+    assert child.exitstatus == 0
+    shown = [line.rstrip() for line in screen.display if line.strip()]
+    assert shown == ["The answer, at last."]  # the waiting line is gone
+
+
+def test_a_pipe_never_gets_the_waiting_line(server: ChatServer, chatrepl_home: Path) -> None:
+    from tests.helpers import run_chatrepl
+
+    server.add(Script(before=0.8, pieces=whole("Piped.").pieces))
+    done = run_chatrepl(chatrepl_home, "question", url=server.url)
+    assert (done.stdout, done.stderr) == ("Piped.\n", "")

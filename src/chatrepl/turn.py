@@ -11,6 +11,7 @@ signal or a bug that stops it is raised again once what arrived is saved.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from chatrepl import wire
 from chatrepl.context import too_long
@@ -68,7 +69,7 @@ class Turn:
         self._close()
         return self.outcome
 
-    def _stream(self, waiting: Callable[[], None]) -> Iterator[Any]:
+    def _stream(self, waiting: Callable[[str], None]) -> Iterator[Any]:
         """The answer's events; a request the server refuses as too long for its window
         is trimmed further and sent once more, before any text. `waiting` is called as
         the request goes, once what sends it is loaded."""
@@ -79,7 +80,7 @@ class Turn:
             chat.renderer.aside(notice)
         try:
             events = chat.transport.stream(chat.endpoint, plan.messages, chat.token)
-            waiting()
+            waiting(urlsplit(chat.endpoint.url).netloc.rpartition("@")[2])  # no user:password
             yield from events
             return
         except HTTPStatusError as exc:

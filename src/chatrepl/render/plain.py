@@ -36,9 +36,9 @@ class PlainView:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def waiting(self) -> None:
-        """The request is on its way: a moment for work that would have delayed it
-        (none in plain text)."""
+    def waiting(self, host: str = "") -> None:
+        """The request to `host` is on its way: a moment for work that would have
+        delayed it, and for saying so on a terminal (nothing in plain text)."""
 
     def text(self, piece: str) -> None:
         safe = piece if self.r.raw else self._text.feed(piece)

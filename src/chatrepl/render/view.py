@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import unicodedata
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
 
     from chatrepl.render import Renderer
 
+#: The waiting line: drawn after this long, then updated this often (seconds).
+WAITING_AFTER, WAITING_STEP = 0.3, 0.1
 MAX_FPS = 20
 
 # What draws (rich, markdown-it-py, Pygments) is imported by a background thread while
@@ -124,6 +127,41 @@ class _Refresher(threading.Thread):
             self.view.repaint()
 
 
+class _Waiter(threading.Thread):
+    """Between the request and the first thing the answer shows: one dim line of the
+    live kind (`waiting for HOST…  2.1 s  Ctrl-C stops`), kept up to date and erased
+    when anything arrives, so it never reaches the scrollback (or a pipe)."""
+
+    def __init__(self, view: AnswerView, host: str) -> None:
+        super().__init__(name="chatrepl-waiting", daemon=True)
+        self.view, self.host = view, host
+        self.stopped = threading.Event()
+        self.shown = False
+
+    def run(self) -> None:
+        started = time.monotonic()
+        while not self.stopped.wait(WAITING_STEP):
+            seconds = time.monotonic() - started
+            if seconds < WAITING_AFTER:
+                continue
+            line = f"waiting for {self.host}…  {seconds:.1f} s  (Ctrl-C stops)"
+            with self.view.lock:
+                if self.stopped.is_set():
+                    return
+                self.view.r.write_control(f"\r\x1b[2K\x1b[2m{line}\x1b[0m")
+                self.shown = True
+
+    def stop(self) -> None:
+        """Stop, and erase the line if it was drawn (under the view's lock)."""
+        self.stopped.set()
+        if self.is_alive() and threading.current_thread() is not self:
+            self.join()
+        with self.view.lock:
+            if self.shown:
+                self.view.r.write_control("\r\x1b[2K")
+                self.shown = False
+
+
 class AnswerView(PlainView):
     """Shows one answer as it streams. Use as a context manager; `close` is idempotent.
 
@@ -143,6 +181,7 @@ class AnswerView(PlainView):
         self._held = 0  # blank lines drawn at the end of the last block, not printed yet
         self._live: Live | None = None
         self._refresher: _Refresher | None = None
+        self._waiter: _Waiter | None = None
         self._dirty = False
         self._preview = ""  # the first text, shown as it is until rich is loaded
         self._line = self._last_line = ""  # the line arriving, the last one not blank
@@ -150,9 +189,18 @@ class AnswerView(PlainView):
         # A terminal in the REPL: reasoning is shown, then collapsed.
         self.fancy = not renderer.plain and renderer.console_reasoning
 
-    def waiting(self) -> None:
+    def waiting(self, host: str = "") -> None:
         if self.markdown:
             load(self.r.code_theme, wait=False)
+        if host and self._waiter is None and _is_terminal(self.r.out):
+            self._waiter = _Waiter(self, host)
+            self._waiter.start()
+
+    def _arrived(self) -> None:
+        """Something of the answer arrived (or it ended): the waiting line goes."""
+        if self._waiter is not None:
+            waiter, self._waiter = self._waiter, None
+            waiter.stop()
 
     @property
     def console(self) -> Console:
@@ -161,6 +209,7 @@ class AnswerView(PlainView):
     # ---------------------------------------------------------- input
 
     def text(self, piece: str) -> None:
+        self._arrived()
         if not self.markdown:
             super().text(piece)
             return
@@ -217,6 +266,7 @@ class AnswerView(PlainView):
         self._print(self.source.settle(final=True))
 
     def reasoning(self, piece: str) -> None:
+        self._arrived()
         if not self.fancy:  # the answer only; reasoning to stderr if asked
             super().reasoning(piece)
             return
@@ -379,6 +429,7 @@ class AnswerView(PlainView):
             self.console.print()  # a blank line between the answer and what follows
 
     def _stop(self) -> None:
+        self._arrived()
         self._flush_reasoning()
         self._stop_live()
 
@@ -388,3 +439,10 @@ class AnswerView(PlainView):
             self._settle_markdown()
         else:
             super()._settle()
+
+
+def _is_terminal(stream: object) -> bool:
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError, OSError):
+        return False
