@@ -82,3 +82,11 @@ def test_a_bad_url_in_the_environment_is_named(chatrepl_home: Path) -> None:
     assert done.returncode == EXIT_CONFIG
     assert done.stderr.startswith("chatrepl: CHATREPL_URL: http://[::1 is not a valid URL")
     assert conversations(chatrepl_home) == 0
+
+
+def test_an_empty_url_flag_is_refused_not_taken_for_the_default(chatrepl_home: Path) -> None:
+    """`--url "$UNSET"` must not send the conversation to the public default."""
+    done = run_chatrepl(chatrepl_home, "--url", "", "q")
+    assert done.returncode == 2 and done.stderr.startswith("chatrepl: --url is empty.")
+    assert run_chatrepl(chatrepl_home, "--url", " ", "--print-config").returncode == 2
+    assert not (chatrepl_home / "chatrepl.db").exists()

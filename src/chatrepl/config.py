@@ -306,6 +306,8 @@ def _resolved(endpoint: Endpoint, overrides: Overrides, env: Mapping[str, str]) 
     # A named endpoint chosen by flag is taken as configured, the environment aside.
     from_env = {} if overrides.endpoint else env
     url = endpoint.url
+    if overrides.url is not None and not overrides.url.strip():  # --url "$UNSET": not
+        raise UsageError("--url is empty.", URL_HINT)  # the default, which is not local
     if overrides.url:
         url = overrides.url
         if problem := url_problem(url):
