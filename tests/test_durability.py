@@ -83,6 +83,14 @@ def test_kill_9_mid_answer_keeps_question_and_text(server: ChatServer, chatrepl_
     sent = server.requests[-1].body["messages"]
     assert sent[0]["content"] == "be slow" and sent[1]["content"].startswith("word0 word1")
     assert sent[2]["content"] == "go on"
+    # the next chatrepl to open the store closed the abandoned answer for good
+    with sqlite3.connect(chatrepl_home / "chatrepl.db") as db:
+        row = db.execute("SELECT content, status, pid FROM messages WHERE id = 2").fetchone()
+        chunks = db.execute("SELECT COUNT(*) FROM message_chunks").fetchone()[0]
+    assert row[1:] == ("interrupted", None) and row[0].startswith("word0 word1")
+    assert chunks == 0
+    found = run_chatrepl(chatrepl_home, "--search", "word5")  # and indexed it
+    assert found.returncode == 0 and "[word5]" in found.stdout
 
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGHUP, 129), (signal.SIGTERM, 143)])

@@ -215,3 +215,45 @@ def reading(method: Method) -> Method:
             raise read_failure(self.path, exc, self.wait) from None
 
     return cast(Method, wrapper)
+
+
+def pid_alive(pid: int | None) -> bool:
+    """Whether a process with this pid exists (so its claim or stream still holds)."""
+    if not pid:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, owned by someone else
+    return True
+
+
+def close_abandoned(db: sqlite3.Connection) -> None:
+    """Answers left `streaming` by a process that is gone (kill -9, a crash, a power
+    cut) are closed as `interrupted`, with the text their chunks hold, and so indexed
+    for search. Done when a store that may write is opened; a store that cannot take
+    the lock now leaves it to the next."""
+    try:
+        rows = db.execute("SELECT id, pid FROM messages WHERE status = 'streaming'").fetchall()
+        gone = [row[0] for row in rows if row[1] != os.getpid() and not pid_alive(row[1])]
+        if not gone:
+            return
+        db.execute("BEGIN IMMEDIATE")
+        for message_id in gone:
+            chunks = db.execute(
+                "SELECT text FROM message_chunks WHERE message_id = ? ORDER BY id", (message_id,)
+            ).fetchall()
+            db.execute(
+                "UPDATE messages SET content = content || ?, status = 'interrupted', pid = NULL "
+                "WHERE id = ? AND status = 'streaming'",
+                ("".join(chunk[0] for chunk in chunks), message_id),
+            )
+            db.execute("DELETE FROM message_chunks WHERE message_id = ?", (message_id,))
+        db.execute("COMMIT")
+    except sqlite3.Error:
+        if db.in_transaction:
+            db.execute("ROLLBACK")

@@ -10,24 +10,9 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 
-from chatrepl.dbfile import reading
+from chatrepl.dbfile import pid_alive, reading
 
 HISTORY_LIMIT = 10_000
-
-
-def _pid_alive(pid: int | None) -> bool:
-    """Whether a process with this pid exists (so its claim or stream still holds)."""
-    if not pid:
-        return False
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # it exists, owned by someone else
-    return True
 
 
 class Records:
@@ -54,7 +39,7 @@ class Records:
                 "SELECT owner_pid FROM conversations WHERE id = ?", (conversation_id,)
             ).fetchone()
             owner = row["owner_pid"] if row else None
-            if owner and owner != os.getpid() and _pid_alive(owner):
+            if owner and owner != os.getpid() and pid_alive(owner):
                 return int(owner)
             db.execute(
                 "UPDATE conversations SET owner_pid = ? WHERE id = ?",

@@ -28,7 +28,7 @@ from chatrepl import dbfile
 from chatrepl.conversation import Conversation, Message, Role, Summary
 from chatrepl.errors import NotFoundError, StoreError
 from chatrepl.fulltext import FullText
-from chatrepl.records import Records, _pid_alive
+from chatrepl.records import Records
 from chatrepl.schema import MIGRATIONS, SCHEMA_VERSION, statements
 
 WAL_LIMIT = 4 * 1024 * 1024  # bytes of write-ahead log kept once it has been written back
@@ -103,6 +103,7 @@ class Store(Records, FullText):
         db.execute("PRAGMA synchronous = NORMAL")
         if version < SCHEMA_VERSION:
             self._migrate(db, version)
+        dbfile.close_abandoned(db)
         return db
 
     @staticmethod
@@ -339,7 +340,7 @@ class Store(Records, FullText):
             status, content = row["status"], row["content"]
             if status == "streaming":
                 content += self._chunks(row["id"])
-                if not _pid_alive(row["pid"]):
+                if not dbfile.pid_alive(row["pid"]):
                     status = "interrupted"
             role: Role = row["role"]
             try:
