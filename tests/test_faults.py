@@ -451,3 +451,26 @@ def test_one_shot_stdout_carries_the_answer_and_nothing_else(
         assert done.stdout == stdout
     assert done.returncode == status, done.stderr
     assert (done.stderr != "") == (status != 0 or stdout == "Answer")
+
+
+def test_an_answer_with_no_text_is_said_and_gives_the_question_back(
+    server: ChatServer, chatrepl_home: Path
+) -> None:
+    server.add(Script(pieces=[b"data: [DONE]\n\n"]))
+    done = run_chatrepl(chatrepl_home, "empty please", url=server.url)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr == (
+        "chatrepl: The server ended its answer without any text. Try again; if it goes on, "
+        "check the model name (--model, /model).\n"
+    )
+    assert run_chatrepl(chatrepl_home, "--list").stdout.startswith("No saved")  # nothing kept
+
+
+def test_an_event_that_is_not_json_is_skipped_and_said_once(
+    server: ChatServer, chatrepl_home: Path
+) -> None:
+    pieces = [b"data: {not json\n\n", *sse("still ", "here"), b"data: {nor this\n\n"]
+    server.add(Script(pieces=pieces))
+    done = run_chatrepl(chatrepl_home, "q", url=server.url)
+    assert done.returncode == 0 and done.stdout == "still here\n"
+    assert done.stderr.count("Skipped an event of the answer stream that is not JSON.") == 1

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from chatrepl.chat import Chat
 
 CHECKPOINT_SECONDS = 0.5
+EMPTY_ANSWER = "The server ended its answer without any text."
+EMPTY_ANSWER_HINT = "Try again; if it goes on, check the model name (--model, /model)."
 
 
 class Turn:
@@ -147,6 +149,15 @@ class Turn:
             chat.renderer.aside(notice)
         if outcome.status is Status.FAILED and outcome.error is None and outcome.reply.unanswered:
             outcome.error = RequestError(NO_ANSWER, NO_ANSWER_HINT)
+        reply = outcome.reply
+        if (
+            outcome.status is Status.COMPLETE
+            and self.answer is None
+            and not reply.answer.strip()
+            and not reply.reasoning.strip()
+        ):  # an end and nothing before it: no answer, said, and the question given back
+            outcome.status = Status.FAILED
+            outcome.error = RequestError(EMPTY_ANSWER, EMPTY_ANSWER_HINT)
         usage = outcome.reply.usage
         if chat.window.last is not None and usage is not None:
             chat.window.calibrate(chat.window.last, usage.prompt_tokens)

@@ -122,6 +122,7 @@ class SSEDecoder(Decoder):
     def __init__(self, model: str = "") -> None:
         super().__init__(model)
         self.parser = SSEParser()
+        self.garbled = False  # an event that is not JSON was skipped (and said)
 
     def _feed(self, data: bytes) -> list[Event]:
         return self._events(self.parser.feed(data))
@@ -143,6 +144,9 @@ class SSEDecoder(Decoder):
             except ValueError:
                 if event.type == "error":
                     out.append(Failure(data or "The server reported an error."))
+                elif data and not self.garbled:  # said once an answer; the rest is read
+                    self.garbled = True
+                    out.append(Notice("Skipped an event of the answer stream that is not JSON."))
                 continue
             if event.type == "error":
                 out.append(Failure(failure_message(obj)))
