@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from chatrepl.cli import parser
+from chatrepl.arguments import parser
 from chatrepl.session import declared_commands
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
