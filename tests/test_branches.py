@@ -139,7 +139,8 @@ def test_undo_keeps_the_turn_as_a_branch(
     assert last_sent(server)[-1] == "other"
     nodes = contents(r.chat.conversation.nodes)
     assert "two" in nodes and "Answer 2: you said *two*. " in nodes
-    assert "the exchange stays as a branch" in out.getvalue()
+    said = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", out.getvalue()).split())
+    assert "(the exchange stays as branch 1: /branch 1 puts it back)." in said
 
 
 def test_resume_continues_the_branch_last_on_screen(

@@ -246,3 +246,32 @@ def test_raw_writes_the_answer_as_the_server_sent_it(
     assert run(chatrepl_home, "--raw", "q", url=server.url).stdout == sent + "\n"
     refused = run(chatrepl_home, "--raw", url=server.url)  # no question: it would be the REPL
     assert refused.returncode == 2 and refused.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--list", "--all", "--limit", "3"], "chatrepl: --all and --limit cannot go together."),
+        (["--search", ""], "chatrepl: --search needs words to look for."),
+        (["--limit", "0", "--list"], "chatrepl: Argument --limit: must be a positive integer"),
+        (["--api", "nope"], "chatrepl: Argument --api: invalid choice: 'nope'"),
+    ],
+)
+def test_every_usage_error_is_one_line(chatrepl_home: Path, args: list[str], said: str) -> None:
+    done = run(chatrepl_home, *args)
+    assert done.returncode == 2 and done.stderr.startswith(said)
+    assert done.stderr.count("\n") == 1 and done.stdout == ""
+
+
+def test_what_the_command_line_says_points_at_the_command_line(
+    server: ChatServer, chatrepl_home: Path, tmp_path: Path
+) -> None:
+    shown = run(chatrepl_home, "--show", "")
+    assert shown.stderr == "chatrepl: No conversation id was given. chatrepl --list shows them.\n"
+    folder = run(chatrepl_home, "-f", str(tmp_path), "q", url=server.url)
+    assert "/file" not in folder.stderr and f"({tmp_path}/*)." in folder.stderr
+    run(chatrepl_home, "q", url=server.url, check=True)
+    cid = run(chatrepl_home, "--list").stdout.split("\t")[0]
+    nowhere = run(chatrepl_home, "--export", cid, "-o", str(tmp_path / "no" / "x.json"))
+    assert nowhere.returncode == 1  # an I/O error, not a usage error
+    assert "Could not write" in nowhere.stderr and "No such file or directory" in nowhere.stderr

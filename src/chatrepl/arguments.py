@@ -57,8 +57,9 @@ class Parser(argparse.ArgumentParser):
         raise SystemExit(status)
 
     def error(self, message: str) -> NoReturn:
-        self.print_usage()
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+        """One line, as every other usage error is (the usage is `--help`'s)."""
+        said = message[:1].upper() + message[1:]
+        self.exit(EXIT_USAGE, f"{self.prog}: {said}. Run chatrepl --help for the usage.\n")
 
 
 class _Version(argparse.Action):
@@ -209,6 +210,10 @@ def _check_pairs(args: argparse.Namespace) -> None:
     """Flags that go with another one."""
     if not args.list and (args.all or args.limit is not None):
         raise UsageError("--all and --limit go with --list.", "Try: chatrepl --list --all.")
+    if args.all and args.limit is not None:
+        raise UsageError("--all and --limit cannot go together.", "Give one of them.")
+    if args.search is not None and not args.search.strip():
+        raise UsageError("--search needs words to look for.", "Try: chatrepl --search penguin.")
     if args.code is not None and args.show is None:
         raise UsageError("--code goes with --show ID.", "Try: chatrepl --show ID --code.")
     if args.export is None and (args.format is not None or args.output is not None):

@@ -149,7 +149,7 @@ def _kind(mode: int) -> str:
 def _regular(mode: int, name: str) -> None:
     if stat.S_ISDIR(mode):
         raise AttachmentError(
-            f"{name} is a directory.", f"Attach the files in it: /file {name.rstrip('/')}/*"
+            f"{name} is a directory.", f"Attach the files in it ({name.rstrip('/')}/*)."
         )
     if not stat.S_ISREG(mode):
         raise AttachmentError(
@@ -169,7 +169,8 @@ def _read_regular(path: Path, name: str, max_bytes: int) -> bytes:
         if info.st_size > max_bytes:
             raise AttachmentError(
                 f"{name} is {_size(info.st_size)}, over the {_size(max_bytes)} limit for a file.",
-                "Attach a part of it (!head -n 200 FILE), or raise max_file_kb in config.toml.",
+                "Attach a part of it (head -n 200 FILE > part.txt), or raise max_file_kb in "
+                "config.toml.",
             )
         return f.read(max_bytes + 1)
 
@@ -185,7 +186,7 @@ def read_file(name: str, max_bytes: int = DEFAULT_MAX_KB * 1024) -> Attachment:
         raise AttachmentError(f"No such file: {label}.") from None
     except IsADirectoryError:
         raise AttachmentError(
-            f"{label} is a directory.", f"Attach the files in it: /file {label.rstrip('/')}/*"
+            f"{label} is a directory.", f"Attach the files in it ({label.rstrip('/')}/*)."
         ) from None
     except PermissionError:
         raise AttachmentError(f"{label} cannot be read: permission denied.") from None
@@ -215,7 +216,7 @@ def read_stdin(stream: TextIO, max_bytes: int) -> str:
         raise UsageError(
             f"The input on stdin is over the {_size(max_bytes)} limit for a question; "
             "nothing was sent or saved.",
-            "Send a part of it, attach it with -f, or raise max_input_kb in config.toml.",
+            "Send a part of it, or raise max_input_kb in config.toml.",
         )
     try:
         text = data.decode("utf-8")

@@ -256,6 +256,12 @@ class Chat:
 
     # ---------------------------------------------------------- switching
 
+    def no_store(self) -> str:
+        """Why there is no store to read, for the start of a sentence."""
+        if not self.settings.save:
+            return "Saving is off (--no-save)"
+        return "The conversation database could not be opened (said at start)"
+
     def new(self) -> None:
         self.release()
         self.conversation = Conversation(system=self.settings.system)
@@ -264,7 +270,7 @@ class Chat:
         """Continue a saved conversation; on a copy if another chatrepl has it open."""
         store = self.store
         if store is None:
-            raise StoreError("Saving is off (--no-save), so there is nothing to resume.")
+            raise StoreError(f"{self.no_store()}, so there is nothing to resume.")
         loaded = store.load(store.resolve(ref))
         self.release()
         self.copied_from = None

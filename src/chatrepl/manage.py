@@ -10,7 +10,7 @@ from pathlib import Path
 
 from chatrepl.conversation import Conversation, make_title, to_json, to_markdown
 from chatrepl.environment import Environment
-from chatrepl.errors import EXIT_FAILED, EXIT_OK, UsageError
+from chatrepl.errors import EXIT_FAILED, EXIT_OK, ChatreplError, NotFoundError, UsageError
 from chatrepl.render import Renderer
 from chatrepl.render.source import choose_code
 from chatrepl.sanitize import escape_json, sanitize
@@ -31,7 +31,9 @@ def write_export(conversation: Conversation, path: Path, fmt: str = "") -> str:
         with open(fd, "w", encoding="utf-8") as file:
             file.write(export_text(conversation, fmt) + "\n")
     except OSError as exc:
-        raise UsageError(f"Could not write {sanitize(str(path))}: {exc.strerror or exc}.") from None
+        raise ChatreplError(
+            f"Could not write {sanitize(str(path))}: {exc.strerror or exc}."
+        ) from None
     return fmt
 
 
@@ -74,13 +76,21 @@ class Manage:
     ) -> None:
         self.args, self.store, self.renderer, self.env = args, store, renderer, env
 
+    def _resolve(self, ref: str) -> str:
+        """The conversation `ref` names, with the command line's hint if none does."""
+        try:
+            return self.store.resolve(ref)
+        except NotFoundError as exc:
+            hint = exc.hint if "more of it" in exc.hint else "chatrepl --list shows them."
+            raise NotFoundError(exc.message, hint) from None
+
     def list(self) -> int:
         limit = None if self.args.all else self.args.limit or 50
         self.renderer.conversations(self.store.list_conversations(limit))
         return EXIT_OK
 
     def show(self) -> int:
-        conversation = self.store.load(self.store.resolve(self.args.show))
+        conversation = self.store.load(self._resolve(self.args.show))
         if self.args.code is not None:
             return show_code(conversation, self.args.code, self.env)
         self.renderer.info(header(conversation))
@@ -89,7 +99,7 @@ class Manage:
 
     def export(self) -> int:
         args, env = self.args, self.env
-        conversation = self.store.load(self.store.resolve(args.export))
+        conversation = self.store.load(self._resolve(args.export))
         if args.output:
             target = Path(args.output).expanduser()
             if not may_overwrite(target, args.yes, env):
@@ -106,14 +116,14 @@ class Manage:
         return EXIT_OK
 
     def rename(self) -> int:
-        cid = self.store.resolve(self.args.rename[0])
+        cid = self._resolve(self.args.rename[0])
         title = make_title(self.args.rename[1])
         self.store.rename(cid, title)
         self.renderer.note(f"Renamed {cid} to {title}.")
         return EXIT_OK
 
     def delete(self) -> int:
-        env, cid = self.env, self.store.resolve(self.args.delete)
+        env, cid = self.env, self._resolve(self.args.delete)
         conversation = self.store.load(cid)
         if not self.args.yes:
             if not env.stdin_isatty:

@@ -93,7 +93,9 @@ def told(outcome: Outcome, interactive: bool) -> list[Line]:
     if outcome.error is not None:
         return [Line(Level.ERROR, str(outcome.error))]
     if outcome.status is Status.FAILED and reply.error:
-        return [Line(Level.ERROR, f"The server reported an error: {reply.error}")]
+        said = reply.error.rstrip()
+        said += "" if said.endswith((".", "!", "?")) else "."
+        return [Line(Level.ERROR, f"The server reported an error: {said} Try again.")]
     if outcome.status is Status.TRUNCATED:
         return [Line(Level.ERROR, "The answer ended early: the stream closed before its end.")]
     if outcome.status is Status.INTERRUPTED and interactive:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from chatrepl import branches, tree
 from chatrepl.commands import CommandError, command
-from chatrepl.conversation import make_title
+from chatrepl.conversation import Conversation, Message, make_title
 from chatrepl.errors import ChatreplError
 from chatrepl.outcome import Status
 from chatrepl.session.state import RESUME_SHOWN, Session
@@ -42,12 +42,15 @@ class Branches:
         if messages and messages[-1].role == "summary" and messages[-1].meta.get("active"):
             session.registry.dispatch("/compact undo")  # right after /compact: take it back
             return
+        old_end = messages[-1] if messages else None
         question = session.chat.drop_last()
         session.pending = question.content
         session.attached = question.attachments()
+        kept = _branch_of(session.chat.conversation, old_end)
+        where = f"branch {kept}: /branch {kept} puts it back" if kept else "/branches"
         session.renderer.note(
-            "Took back the last exchange; the question is at the prompt "
-            "(the exchange stays as a branch: /branches)."
+            f"Took back the last exchange; the question is at the prompt (the exchange stays "
+            f"as {where})."
         )
 
     @command(
@@ -65,8 +68,7 @@ class Branches:
         question = branches.edit(session.chat, int(arg) if arg else None)
         session.pending = question.content
         session.attached = question.attachments()
-        leaves = tree.leaves(conversation)
-        kept = next((n for n, leaf in enumerate(leaves, 1) if leaf is old_end), None)
+        kept = _branch_of(conversation, old_end)
         if kept is not None:  # drawn where the new branch starts
             session.renderer.note(f"── edited: the turns above are kept as branch {kept} ──")
         session.renderer.note(
@@ -123,3 +125,9 @@ class Branches:
         self.session.renderer.note(
             f"Branch {arg} is on screen ({len(chat.conversation)} messages)."
         )
+
+
+def _branch_of(conversation: Conversation, end: Message | None) -> int | None:
+    """The number /branches gives the branch that ends at `end`, if one does."""
+    leaves = tree.leaves(conversation)
+    return next((n for n, leaf in enumerate(leaves, 1) if leaf is end), None)

@@ -28,7 +28,7 @@ class Conversations:
     def _store(self) -> Store:
         store = self.session.chat.store
         if store is None:
-            raise ChatreplError("Saving is off, so there are no saved conversations.")
+            raise ChatreplError(f"{self.session.chat.no_store()}, so no conversation can be read.")
         return store
 
     @command("reset", "Start a new conversation; the current one stays saved.", aliases=("new",))
@@ -45,7 +45,7 @@ class Conversations:
     def list_saved(self, arg: str) -> None:
         chat = self.session.chat
         if chat.store is None:
-            self.session.renderer.note("Saving is off, so there are no saved conversations.")
+            self.session.renderer.note(f"{chat.no_store()}, so no conversation can be listed.")
             return
         self.session.renderer.conversations(chat.store.list_conversations(), chat.conversation.id)
 
