@@ -31,7 +31,6 @@ from chatrepl.redaction import hide_password
 from chatrepl.render import Renderer
 from chatrepl.store import Store
 from chatrepl.tree import copy_title, copy_tree, in_flight
-from chatrepl.turn import Turn
 
 
 class Streamer(Protocol):
@@ -252,6 +251,8 @@ class Chat:
         self, question: Message, head: int | None = None, before: list[Message] | None = None
     ) -> Outcome:
         """Stream the answer to `question` (see `turn.Turn`)."""
+        from chatrepl.turn import Turn  # with what decodes a stream: at the first question
+
         return Turn(self, question, head, before).run()
 
     # ---------------------------------------------------------- switching

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from typing import Any
 
-from chatrepl import wire
 from chatrepl.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, ChatreplError
+from chatrepl.events import Reply
 
 
 class Status(StrEnum):
@@ -44,7 +44,7 @@ class Outcome:
     """How a turn ended: its status, the reply, and a question to give back if unsent."""
 
     status: Status
-    reply: wire.Reply = field(default_factory=wire.Reply)
+    reply: Reply = field(default_factory=Reply)
     error: ChatreplError | None = None
     restore: str = ""
     first_token: float | None = None  # seconds from sending to the first thing shown
