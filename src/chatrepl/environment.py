@@ -23,10 +23,11 @@ if TYPE_CHECKING:
     from chatrepl.config import Paths
 
 
-def _isatty(stream: TextIO) -> bool:
+def isatty(stream: Any) -> bool:
+    """Whether a stream is a terminal (False for one that cannot say, or is closed)."""
     try:
-        return stream.isatty()
-    except (AttributeError, ValueError):  # no such method, or a closed stream
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):  # no such method, or a closed stream
         return False
 
 
@@ -52,9 +53,9 @@ class Environment:
         self.stderr: TextIO = stderr if stderr is not None else sys.stderr
         self.environ: Mapping[str, str] = environ if environ is not None else os.environ
         self.clock = clock
-        self.stdin_isatty = _isatty(self.stdin) if stdin_isatty is None else stdin_isatty
-        self.stdout_isatty = _isatty(self.stdout) if stdout_isatty is None else stdout_isatty
-        self.stderr_isatty = _isatty(self.stderr) if stderr_isatty is None else stderr_isatty
+        self.stdin_isatty = isatty(self.stdin) if stdin_isatty is None else stdin_isatty
+        self.stdout_isatty = isatty(self.stdout) if stdout_isatty is None else stdout_isatty
+        self.stderr_isatty = isatty(self.stderr) if stderr_isatty is None else stderr_isatty
 
     @property
     def paths(self) -> Paths:
@@ -88,10 +89,10 @@ _terminal_fds: list[int] = []
 
 def note_terminal() -> None:
     """Remember which of fds 0, 1 and 2 are the terminal, for `detach` on a hang-up."""
-    _terminal_fds[:] = [fd for fd in (0, 1, 2) if _fd_isatty(fd)]
+    _terminal_fds[:] = [fd for fd in (0, 1, 2) if _fdisatty(fd)]
 
 
-def _fd_isatty(fd: int) -> bool:
+def _fdisatty(fd: int) -> bool:
     try:
         return os.isatty(fd)
     except OSError:
@@ -100,7 +101,7 @@ def _fd_isatty(fd: int) -> bool:
 
 def hung_up() -> bool:
     """Whether a descriptor that was the terminal no longer is one: it was closed."""
-    return any(not _fd_isatty(fd) for fd in _terminal_fds)
+    return any(not _fdisatty(fd) for fd in _terminal_fds)
 
 
 def detach() -> None:
@@ -110,7 +111,7 @@ def detach() -> None:
     nowhere instead of failing, and the answer so far is saved as the run ends with 129.
     A SIGHUP sent while the terminal is still there (`kill -HUP`) leaves it alone, and
     the cursor and modes are restored as usual."""
-    gone = [fd for fd in _terminal_fds if not _fd_isatty(fd)]
+    gone = [fd for fd in _terminal_fds if not _fdisatty(fd)]
     if not gone:
         return
     with contextlib.suppress(OSError):

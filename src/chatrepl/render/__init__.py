@@ -201,19 +201,12 @@ class Renderer:
         with self.answer() as view:
             view.whole(message.content)
 
-    def rows(self, rows: Iterable[tuple[str, str]], title: str = "") -> None:
-        """Two columns: a name and its summary (used by /help)."""
-        from rich.table import Table
-
-        table = Table(show_header=False, box=None, padding=(0, 2), title=title or None)
-        table.add_column(style="bold cyan", no_wrap=True)
-        table.add_column()
-        for name, summary in rows:
-            table.add_row(sanitize(name), sanitize(summary))
-        self.console.print(table)
+    def rows(self, rows: Iterable[tuple[str, str]]) -> None:
+        """Two columns: a name and its summary (/history, /stats)."""
+        self.sections([("", rows)])
 
     def sections(self, groups: Iterable[tuple[str, Iterable[tuple[str, str]]]]) -> None:
-        """Two columns in titled sections, aligned as one table (used by /help)."""
+        """Two columns, a name and its summary, in titled sections aligned as one table."""
         from rich.table import Table
 
         table = Table(show_header=False, box=None, padding=(0, 2))
@@ -228,41 +221,38 @@ class Renderer:
                 table.add_row(sanitize(name), sanitize(summary))
         self.console.print(table)
 
-    def search_hits(self, hits: list[tuple[str, str, str]]) -> None:
-        """Search results: id, title, and the matching words in [brackets]."""
+    def _listing(self, columns: dict[str, dict[str, Any]], rows: list[list[str]]) -> None:
+        """A listing: tab-separated lines to a pipe or a file; a table on a terminal."""
         if self.plain:
-            for cid, title, snippet in hits:
-                self.out.write(f"{cid}\t{sanitize(title)}\t{sanitize(snippet)}\n")
+            self.out.write("".join("\t".join(map(sanitize, row)) + "\n" for row in rows))
             return
         from rich.table import Table
 
         table = Table(box=None, padding=(0, 2), header_style="bold")
-        table.add_column("id", style="cyan", no_wrap=True)
-        table.add_column("title", overflow="ellipsis", no_wrap=True, max_width=30)
-        table.add_column("where")
-        for cid, title, snippet in hits:
-            table.add_row(cid, sanitize(title), sanitize(snippet))
+        for name, options in columns.items():
+            table.add_column(name, **options)
+        for row in rows:
+            table.add_row(*map(sanitize, row))
         self.console.print(table)
+
+    def search_hits(self, hits: list[tuple[str, str, str]]) -> None:
+        """Search results: id, title, and the matching words in [brackets]."""
+        title: dict[str, Any] = {"overflow": "ellipsis", "no_wrap": True, "max_width": 30}
+        columns = {"id": {"style": "cyan", "no_wrap": True}, "title": title, "where": {}}
+        self._listing(columns, [list(hit) for hit in hits])
 
     def conversations(self, summaries: list[Summary], current: str = "") -> None:
         if not summaries:
             self.note("No saved conversations yet.")
             return
-        if self.plain:
-            for s in summaries:
-                self.out.write(f"{s.id}\t{_date(s.updated)}\t{s.count}\t{sanitize(s.title)}\n")
-            return
-        from rich.table import Table
-
-        table = Table(box=None, padding=(0, 2), header_style="bold")
-        table.add_column("id", style="cyan", no_wrap=True)
-        table.add_column("date", no_wrap=True)
-        table.add_column("msgs", justify="right")
-        table.add_column("title", overflow="ellipsis", no_wrap=True)
-        for s in summaries:
-            marker = " *" if s.id == current else ""
-            table.add_row(s.id + marker, _date(s.updated), str(s.count), sanitize(s.title))
-        self.console.print(table)
+        mark = "" if self.plain else " *"  # the one open (only on a terminal)
+        rows = [
+            [s.id + (mark if s.id == current else ""), _date(s.updated), str(s.count), s.title]
+            for s in summaries
+        ]
+        one: dict[str, Any] = {"no_wrap": True}
+        columns = {"id": {"style": "cyan", **one}, "date": one, "msgs": {"justify": "right"}}
+        self._listing(columns | {"title": {"overflow": "ellipsis", **one}}, rows)
 
     def tree(self, lines: list[tuple[str, str, bool]]) -> None:
         """The branches of a conversation, a line per run between forks: the number of

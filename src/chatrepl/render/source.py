@@ -99,14 +99,19 @@ class Source:
             if final:
                 self._pending = ""
             return None
-        lines = text[:end].split("\n")
         top = [t for t in parser().parse(text[:end]) if t.level == 0 and t.map and t.nesting >= 0]
         self.open_fence = ""
-        if final or not top:  # (no block at all: link reference definitions alone)
-            if not final:
-                return None
+        if final:
             self._pending = ""
             return Batch(text.strip("\n"), bool(top) and top[-1].type == "hr")
+        if not top:  # (no block at all: link reference definitions alone)
+            return None
+        return self._before_the_last(text, top, end)
+
+    def _before_the_last(self, text: str, top: list[Token], end: int) -> Batch | None:
+        """The blocks before the last one, which may still grow (all, once a fence that
+        ends the text is closed); the last stays pending."""
+        lines = text[:end].split("\n")
         last = top[-1]
         self._mark, self._seen = "", 0
         if last.type == "fence" and _closed(last, lines):

@@ -9,6 +9,7 @@ import time
 import unicodedata
 from typing import TYPE_CHECKING
 
+from chatrepl.environment import isatty
 from chatrepl.render.plain import THINKING_HEADER, PlainView
 from chatrepl.render.source import Batch, Source
 from chatrepl.think import Thought
@@ -129,37 +130,33 @@ class _Refresher(threading.Thread):
 
 class _Waiter(threading.Thread):
     """Between the request and the first thing the answer shows: one dim line of the
-    live kind (`waiting for HOST…  2.1 s  Ctrl-C stops`), kept up to date and erased
-    when anything arrives, so it never reaches the scrollback (or a pipe)."""
+    live kind (`waiting for HOST…  2.1 s  (Ctrl-C stops)`), updated, and erased when
+    anything arrives, so it never reaches the scrollback (or a pipe)."""
 
     def __init__(self, view: AnswerView, host: str) -> None:
         super().__init__(name="chatrepl-waiting", daemon=True)
-        self.view, self.host = view, host
+        self.view, self.host, self.shown = view, host, False
         self.stopped = threading.Event()
-        self.shown = False
 
     def run(self) -> None:
         started = time.monotonic()
         while not self.stopped.wait(WAITING_STEP):
-            seconds = time.monotonic() - started
-            if seconds < WAITING_AFTER:
-                continue
-            line = f"waiting for {self.host}…  {seconds:.1f} s  (Ctrl-C stops)"
-            with self.view.lock:
-                if self.stopped.is_set():
-                    return
-                self.view.r.write_control(f"\r\x1b[2K\x1b[2m{line}\x1b[0m")
+            if (seconds := time.monotonic() - started) >= WAITING_AFTER:
+                self._write(f"\x1b[2mwaiting for {self.host}…  {seconds:.1f} s  (Ctrl-C stops)")
+
+    def _write(self, line: str) -> None:
+        with self.view.lock:
+            if not self.stopped.is_set():
+                self.view.r.write_control(f"\r\x1b[2K{line}\x1b[0m")
                 self.shown = True
 
     def stop(self) -> None:
-        """Stop, and erase the line if it was drawn (under the view's lock)."""
+        """Stop, and erase the line if it was drawn."""
         self.stopped.set()
-        if self.is_alive() and threading.current_thread() is not self:
-            self.join()
+        self.join()
         with self.view.lock:
             if self.shown:
                 self.view.r.write_control("\r\x1b[2K")
-                self.shown = False
 
 
 class AnswerView(PlainView):
@@ -192,7 +189,7 @@ class AnswerView(PlainView):
     def waiting(self, host: str = "") -> None:
         if self.markdown:
             load(self.r.code_theme, wait=False)
-        if host and self._waiter is None and _is_terminal(self.r.out):
+        if host and self._waiter is None and isatty(self.r.out):
             self._waiter = _Waiter(self, host)
             self._waiter.start()
 
@@ -439,10 +436,3 @@ class AnswerView(PlainView):
             self._settle_markdown()
         else:
             super()._settle()
-
-
-def _is_terminal(stream: object) -> bool:
-    try:
-        return bool(stream.isatty())  # type: ignore[attr-defined]
-    except (AttributeError, ValueError, OSError):
-        return False
