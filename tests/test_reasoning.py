@@ -113,7 +113,7 @@ def test_show_and_export_mark_the_reasoning(server: ChatServer, chatrepl_home: P
     listed = run_chatrepl(chatrepl_home, "--list")
     cid = listed.stdout.split("\t", 1)[0]
     shown = run_chatrepl(chatrepl_home, "--show", cid)
-    assert "Thinking" in shown.stdout and REASONING in shown.stdout
+    assert "Thinking…" in shown.stdout and REASONING in shown.stdout  # the streaming header
     assert shown.stdout.index(REASONING) < shown.stdout.index(ANSWER)
     md = run_chatrepl(chatrepl_home, "--export", cid).stdout
     assert f"<details><summary>Reasoning</summary>\n\n{REASONING}\n\n</details>" in md

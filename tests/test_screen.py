@@ -55,7 +55,12 @@ def line_text(line: dict[int, pyte.screens.Char], columns: int) -> str:
 
 
 def run_screen(
-    server: ChatServer, home: Path, rows: int, cols: int, resize: tuple[int, int] | None = None
+    server: ChatServer,
+    home: Path,
+    rows: int,
+    cols: int,
+    resize: tuple[int, int] | None = None,
+    again: tuple[int, int] | None = None,
 ) -> list[str]:
     env = clean_env(home, CHATREPL_URL=server.url)
     child = pexpect.spawn(
@@ -80,6 +85,10 @@ def run_screen(
             child.setwinsize(*resize)
             screen.resize(*resize)
             resized = True
+        if again and resized and b"m005" in seen:  # a second resize, later in the answer
+            child.setwinsize(*again)
+            screen.resize(*again)
+            again = None
     child.close()
     assert child.exitstatus == 0
     lines = [line_text(line, screen.columns) for line in screen.history.top]
@@ -102,14 +111,25 @@ def test_streamed_equals_rendered_once(
     assert live[-1].strip() == "The end mZZZ."
 
 
-def test_resize_mid_answer_leaves_each_line_once(server: ChatServer, chatrepl_home: Path) -> None:
+@pytest.mark.parametrize("again", [None, (24, 50)], ids=["100-70", "100-70-50"])
+def test_resize_mid_answer_leaves_each_line_once(
+    server: ChatServer, chatrepl_home: Path, again: tuple[int, int] | None
+) -> None:
     text = answer(8)
     server.add(streamed(text, pause=0.01))
-    lines = run_screen(server, chatrepl_home, 24, 100, resize=(24, 70))
+    lines = run_screen(server, chatrepl_home, 24, 100, resize=(24, 70), again=again)
     joined = "\n".join(lines)
     markers = re.findall(r"m\d{3}[a-f]|mZZZ", text)
     found = re.findall(r"m\d{3}[a-f]|mZZZ", joined)
-    assert found == markers  # every marker once, in order: nothing lost, nothing repeated
+    if again is None:
+        assert found == markers  # every marker once, in order: nothing lost, nothing repeated
+        return
+    # Narrowed twice, a terminal cuts what it already scrolled at the new width (it does
+    # not reflow): words past column 50 of lines drawn at 70 are gone. Nothing is shown
+    # twice, nothing out of order, and all that was drawn after the last resize is whole.
+    assert len(found) == len(set(found)) and found == sorted(found, key=markers.index)
+    later = markers[markers.index("m006a") :]
+    assert found[-len(later) :] == later
 
 
 def test_a_slow_server_is_waited_for_in_a_line_that_leaves_no_trace(

@@ -189,7 +189,7 @@ class Renderer:
     def reasoning(self, text: str) -> None:
         """A saved reasoning in full, dimmed under its header."""
         unwrapped = not self.console.is_terminal  # to a pipe or a file: never wrapped
-        self.console.print(_text(THINKING_HEADER.rstrip("…"), "dim bold"))
+        self.console.print(_text(THINKING_HEADER, "dim bold"))  # as it was while streaming
         self.console.print(_text(sanitize(text), "dim italic"), soft_wrap=unwrapped)
         self.console.print()
 
