@@ -137,6 +137,7 @@ class ChatServer:
         self.thread: threading.Thread | None = None
         self.gate_timeouts = 0
         self.scheme = "http"
+        self.models = ["m-one", "m-two"]  # what a GET of the list of models names
 
     @property
     def url(self) -> str:
@@ -155,6 +156,26 @@ class ChatServer:
 
             def log_message(self, *args: Any) -> None:
                 pass
+
+            def do_GET(self) -> None:
+                """The list of models: OpenAI's shape at `…/models`, Ollama's at
+                `/api/tags` (`server.models` names them); anything else is a 404."""
+                record = Recorded(self.path, dict(self.headers.items()), None)
+                with server.lock:
+                    server.requests.append(record)
+                path = self.path.split("?")[0]
+                if path.endswith("/models"):
+                    body = {"object": "list", "data": [{"id": m} for m in server.models]}
+                elif path == "/api/tags":
+                    body = {"models": [{"name": m} for m in server.models]}
+                else:
+                    body = {"error": {"message": "no such route"}}
+                data = json.dumps(body).encode()
+                self.send_response(200 if "error" not in body else 404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)

@@ -140,6 +140,9 @@ def parser(env: Environment | None = None) -> Parser:
     conn.add_argument("--model", help="model name, for the openai and ollama APIs")
     conn.add_argument("--endpoint", metavar="NAME", help="a named endpoint from config.toml")
     conn.add_argument(
+        "--models", action="store_true", help="list the endpoint's models, one a line"
+    )
+    conn.add_argument(
         "--system", metavar="TEXT", help="system prompt (for a new or a continued conversation)"
     )
     conn.add_argument(

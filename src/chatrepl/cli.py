@@ -179,6 +179,13 @@ def program(args: argparse.Namespace, env: Environment) -> int:
             'sent. Set api = "openai" or "ollama" for an endpoint that does.'
         )
 
+    if args.models:
+        from chatrepl.models import available
+
+        found = available(settings.endpoint, env.environ, env.paths.cache_dir, refresh=True)
+        for name in found:
+            env.stdout.write(name + "\n")
+        return EXIT_OK
     actions = managing(args)
     if actions:
         from chatrepl import manage

@@ -62,7 +62,7 @@ class Paths:
 
     config_dir: Path
     data_dir: Path
-    cache_dir: Path  # what can be made again (nothing is kept there now)
+    cache_dir: Path  # what can be made again: the lists of models (see models)
 
     @property
     def config_file(self) -> Path:

@@ -26,7 +26,7 @@ from prompt_toolkit.input import Input
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.output import Output
 
-from chatrepl import attach, commands
+from chatrepl import attach, commands, models
 from chatrepl.attach import Attachment, AttachmentError
 from chatrepl.chat import Chat
 from chatrepl.conversation import make_title
@@ -118,6 +118,7 @@ class CommandCompleter(Completer):
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._listed: dict[str, list[str]] = {}  # an endpoint's models, by its URL
         self.providers: dict[str, commands.Provider] = {
             "conversation": self._conversations,
             "endpoint": self._endpoints,
@@ -138,10 +139,23 @@ class CommandCompleter(Completer):
         return [(name, hide_password(ep.url)) for name, ep in endpoints]
 
     def _models(self) -> list[tuple[str, str]]:
+        """The configured models, the one in use, and what the endpoint lists (kept for a
+        day; asked for once a session at most, and nothing if it cannot say)."""
         chat = self.session.chat
         names = {ep.model: name for name, ep in chat.settings.endpoints.items() if ep.model}
         if chat.endpoint.model:
             names.setdefault(chat.endpoint.model, "current")
+        key = chat.endpoint.url
+        if key not in self._listed:
+            env = self.session.env
+            try:
+                self._listed[key] = models.available(
+                    chat.endpoint, env.environ, env.paths.cache_dir
+                )
+            except ChatreplError:
+                self._listed[key] = []
+        for name in self._listed[key]:
+            names.setdefault(name, f"served by {chat.endpoint.name}")
         return sorted(names.items())
 
     def get_completions(

@@ -262,6 +262,32 @@ class Transport:
                     )
                 self.sleep(delay)
 
+    def get(self, url: str, token: str, endpoint: Endpoint) -> bytes:
+        """A small GET (the list of models), with the endpoint's token and headers; its
+        failures are the same one-line errors as a chat request's."""
+        headers = {"User-Agent": f"chatrepl/{__version__}", **endpoint.headers}
+        try:
+            response = self.session.get(
+                url,
+                headers=headers,
+                auth=_Bearer(token),
+                timeout=(self.connect_timeout, self.idle_timeout),
+                allow_redirects=False,
+            )
+        except (requests.exceptions.RequestException, ValueError, OverflowError) as exc:
+            raise _network_error(exc, url, self.connect_timeout, self.idle_timeout) from None
+        if response.status_code >= 300:
+            raise status_error(
+                response.status_code,
+                response.reason or "",
+                response.content[:MAX_ERROR_BODY],
+                response.headers.get("Content-Type", ""),
+                response.headers,
+                token_hint(endpoint, self.environ),
+                (token,),
+            )
+        return response.content
+
     def _open(self, request: Request, token: str, endpoint: Endpoint) -> requests.Response:
         """Send the request. No redirect is followed (see `redirect_error`), and the
         explicit bearer auth keeps requests from reading .netrc for it."""
