@@ -66,7 +66,7 @@ def test_an_export_takes_its_format_from_the_extension_and_asks_before_overwriti
     as_md.write_text("mine")
     as_md.chmod(0o644)
     refused = cli(chatrepl_home, "--export", cid, "-o", str(as_md))  # stdin is no terminal
-    assert refused.returncode == 2 and "exists. Add --yes to overwrite it." in refused.stderr
+    assert refused.returncode == 2 and "exists. Add --yes to write it." in refused.stderr
     assert as_md.read_text() == "mine"
     assert cli(chatrepl_home, "--export", cid, "-o", str(as_md), "--yes").returncode == 0
     assert as_md.read_text().startswith("# original") and as_md.stat().st_mode & 0o777 == 0o600
@@ -147,3 +147,16 @@ def test_repl_delete_another_by_prefix(server: ChatServer, tmp_path: Path, pipe:
     pipe.send_text(f"/delete {drop[:6]}\ry\r\x04")
     r.run()
     assert [s.title for s in chat.store.list_conversations()] == ["keep me"]
+
+
+def test_an_export_over_a_symbolic_link_says_it_is_one(
+    server: ChatServer, chatrepl_home: Path, tmp_path: Path
+) -> None:
+    cli(chatrepl_home, "original", url=server.url)
+    cid = ids(chatrepl_home)[0]
+    target, link = tmp_path / "target.md", tmp_path / "link.md"
+    target.write_text("mine")
+    link.symlink_to(target)
+    refused = cli(chatrepl_home, "--export", cid, "-o", str(link))
+    assert refused.returncode == 2 and target.read_text() == "mine"
+    assert f"{link} is a symbolic link to {target} (an existing file)." in refused.stderr

@@ -392,3 +392,15 @@ def complete_path(word: str, files: bool = True, attachable: bool = False) -> li
         if len(out) >= COMPLETIONS:
             break
     return out
+
+
+def overwrite_question(path: Path, label: str) -> str:
+    """What to ask before writing `path` (shown as `label`), or "" when nothing is there.
+    A symbolic link says so and where it points: writing goes through it."""
+    if path.is_symlink():
+        target = shown(os.readlink(path))
+        what = "an existing file" if path.exists() else "a file that does not exist yet"
+        return f"{label} is a symbolic link to {target} ({what}). Write through it? [y/N] "
+    if path.exists():
+        return f"{label} exists. Overwrite it? [y/N] "
+    return ""

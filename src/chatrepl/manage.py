@@ -8,12 +8,13 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from chatrepl.attach import overwrite_question
 from chatrepl.conversation import Conversation, make_title, to_json, to_markdown
 from chatrepl.environment import Environment
 from chatrepl.errors import EXIT_FAILED, EXIT_OK, ChatreplError, NotFoundError, UsageError
 from chatrepl.render import Renderer
 from chatrepl.render.source import choose_code
-from chatrepl.sanitize import escape_json, sanitize
+from chatrepl.sanitize import escape_json, sanitize, shown
 from chatrepl.store import Store
 
 
@@ -40,12 +41,14 @@ def write_export(conversation: Conversation, path: Path, fmt: str = "") -> str:
 def may_overwrite(path: Path, yes: bool, env: Environment) -> bool:
     """Whether `path` may be written: it is new, or --yes, or the person says so (a
     question on stderr, an answer on stdin: refused when stdin is not a terminal)."""
-    if not path.exists() or yes:
+    question = overwrite_question(path, shown(str(path)))
+    if not question or yes:
         return True
-    shown = sanitize(str(path))
     if not env.stdin_isatty:
-        raise UsageError(f"{shown} exists.", "Add --yes to overwrite it.")
-    env.stderr.write(f"{shown} exists. Overwrite it? [y/N] ")
+        said = question.removesuffix(" [y/N] ").removesuffix(" Overwrite it?")
+        said = said.removesuffix(" Write through it?").rstrip(".") + "."
+        raise UsageError(said, "Add --yes to write it.")
+    env.stderr.write(question)
     env.stderr.flush()
     return env.stdin.readline().strip().lower() in ("y", "yes")
 

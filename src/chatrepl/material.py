@@ -4,12 +4,11 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 from pathlib import Path
 
 from chatrepl import attach, clipboard, commands, shell
-from chatrepl.attach import Attachment
+from chatrepl.attach import Attachment, overwrite_question
 from chatrepl.chat import Chat
 from chatrepl.errors import ChatreplError
 from chatrepl.render import Renderer
@@ -25,18 +24,6 @@ def _words(arg: str) -> list[str]:
         return shlex.split(arg)
     except ValueError as exc:
         raise commands.CommandError(f"Cannot read the paths: {exc}.") from None
-
-
-def overwrite_question(path: Path, shown: str) -> str:
-    """What to ask before writing `path` (shown as `shown`), or "" when nothing is there.
-    A symbolic link says so and where it points: writing goes through it."""
-    if path.is_symlink():
-        target = shown_name(os.readlink(path))
-        what = "an existing file" if path.exists() else "a file that does not exist yet"
-        return f"{shown} is a symbolic link to {target} ({what}). Write through it? [y/N] "
-    if path.exists():
-        return f"{shown} exists. Overwrite it? [y/N] "
-    return ""
 
 
 def _number(text: str, what: str) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from chatrepl.attach import overwrite_question
 from chatrepl.commands import CommandError, command
 from chatrepl.conversation import make_title
 from chatrepl.errors import ChatreplError, NotFoundError
@@ -119,7 +120,8 @@ class Conversations:
             return
         target = Path(arg).expanduser() if arg else Path(f"chatrepl-{conversation.id}.md")
         shown = sanitize(str(target))
-        if target.exists() and not self.session.confirm(f"{shown} exists. Overwrite it? [y/N] "):
+        question = overwrite_question(target, shown)
+        if question and not self.session.confirm(question):
             self.session.renderer.note("Nothing was written.")
             return
         fmt = write_export(conversation, target)
