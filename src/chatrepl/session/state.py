@@ -80,9 +80,10 @@ class Session:
         last = chat.last_answer()
         speed = last.meta.get("tokens_per_second") if last else None
 
+        share = chat.context_share()  # (a plan of the next request: once, not per try)
+
         def line(where: str, title: str, speed_label: str, between: str = "  │  ") -> str:
             parts = [f" {ep.name}: {where}" if where else f" {ep.name}"]
-            share = chat.context_share()
             if share:
                 parts.append(share)  # before the title, which may be cut at the edge
             if title:
