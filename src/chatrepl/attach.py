@@ -394,13 +394,19 @@ def complete_path(word: str, files: bool = True, attachable: bool = False) -> li
     return out
 
 
-def overwrite_question(path: Path, label: str) -> str:
-    """What to ask before writing `path` (shown as `label`), or "" when nothing is there.
-    A symbolic link says so and where it points: writing goes through it."""
+def occupant(path: Path, label: str) -> str:
+    """What is at `path` already, in words (`label` names it), or "" when nothing is. A
+    symbolic link says so and where it points: writing goes through it."""
     if path.is_symlink():
         target = shown(os.readlink(path))
         what = "an existing file" if path.exists() else "a file that does not exist yet"
-        return f"{label} is a symbolic link to {target} ({what}). Write through it? [y/N] "
-    if path.exists():
-        return f"{label} exists. Overwrite it? [y/N] "
-    return ""
+        return f"{label} is a symbolic link to {target} ({what})"
+    return f"{label} exists" if path.exists() else ""
+
+
+def overwrite_question(path: Path, label: str) -> str:
+    """What to ask before writing `path`, or "" when nothing is there."""
+    there = occupant(path, label)
+    if not there:
+        return ""
+    return f"{there}. {'Write through it?' if path.is_symlink() else 'Overwrite it?'} [y/N] "

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from chatrepl.attach import overwrite_question
+from chatrepl.attach import occupant, overwrite_question
 from chatrepl.conversation import Conversation, make_title, to_json, to_markdown
 from chatrepl.environment import Environment
 from chatrepl.errors import EXIT_FAILED, EXIT_OK, ChatreplError, NotFoundError, UsageError
@@ -41,14 +41,13 @@ def write_export(conversation: Conversation, path: Path, fmt: str = "") -> str:
 def may_overwrite(path: Path, yes: bool, env: Environment) -> bool:
     """Whether `path` may be written: it is new, or --yes, or the person says so (a
     question on stderr, an answer on stdin: refused when stdin is not a terminal)."""
-    question = overwrite_question(path, shown(str(path)))
-    if not question or yes:
+    label = shown(str(path))
+    there = occupant(path, label)
+    if not there or yes:
         return True
     if not env.stdin_isatty:
-        said = question.removesuffix(" [y/N] ").removesuffix(" Overwrite it?")
-        said = said.removesuffix(" Write through it?").rstrip(".") + "."
-        raise UsageError(said, "Add --yes to write it.")
-    env.stderr.write(question)
+        raise UsageError(f"{there}.", "Add --yes to write it.")
+    env.stderr.write(overwrite_question(path, label))
     env.stderr.flush()
     return env.stdin.readline().strip().lower() in ("y", "yes")
 
