@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import signal
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from chatrepl.arguments import check, managing, parser
-from chatrepl.environment import Environment, detach, note_terminal
+from chatrepl.environment import Environment, detach, note_terminal, to_devnull
 from chatrepl.errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -92,10 +91,8 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
 def _silence(env: Environment) -> None:
     """stdout failed (a closed pipe, a full disk): point its descriptor at /dev/null, so
     that Python's last flush at exit does not fail again on what is still buffered."""
-    with contextlib.suppress(OSError, ValueError, AttributeError):
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, env.stdout.fileno())
-        os.close(null)
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # no descriptor
+        to_devnull([env.stdout.fileno()])
 
 
 def _report(env: Environment, debug: bool, message: str) -> None:
@@ -218,7 +215,7 @@ def program(args: argparse.Namespace, env: Environment) -> int:
 
     repl = Repl(chat, attached=attached, env=env)
     if args.cont or args.resume:
-        repl.show_resumed()
+        repl.parts.conversations.show_resumed()
     return repl.run()
 
 

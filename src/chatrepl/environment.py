@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import signal
 import sys
@@ -57,7 +58,7 @@ class Environment:
         self.stdout_isatty = isatty(self.stdout) if stdout_isatty is None else stdout_isatty
         self.stderr_isatty = isatty(self.stderr) if stderr_isatty is None else stderr_isatty
 
-    @property
+    @functools.cached_property
     def paths(self) -> Paths:
         """Where config, conversations and history live (`CHATREPL_HOME`, else the
         platform's folders)."""
@@ -76,11 +77,6 @@ class Environment:
                     reconfigure(errors="replace")
         if not isinstance(self.stdout, Guarded):
             self.stdout = cast(TextIO, Guarded(self.stdout, "stdout"))
-
-    @property
-    def interactive(self) -> bool:
-        """Both ends are a terminal: the REPL can run."""
-        return bool(self.stdin_isatty and self.stdout_isatty)
 
 
 #: The process's standard descriptors that were a terminal when it started (see `detach`).
@@ -111,12 +107,17 @@ def detach() -> None:
     nowhere instead of failing, and the answer so far is saved as the run ends with 129.
     A SIGHUP sent while the terminal is still there (`kill -HUP`) leaves it alone, and
     the cursor and modes are restored as usual."""
-    gone = [fd for fd in _terminal_fds if not _fdisatty(fd)]
-    if not gone:
+    to_devnull([fd for fd in _terminal_fds if not _fdisatty(fd)])
+
+
+def to_devnull(fds: list[int]) -> None:
+    """Point these descriptors at /dev/null: what is still written to them goes nowhere
+    (a terminal that hung up; a stdout that failed, before Python's last flush)."""
+    if not fds:
         return
     with contextlib.suppress(OSError):
         null = os.open(os.devnull, os.O_RDWR)
-        for fd in gone:
+        for fd in fds:
             os.dup2(null, fd)
         os.close(null)
 

@@ -370,9 +370,6 @@ class Repl:
             session.attached = []  # sent with the question (a question given back keeps them)
         return outcome
 
-    def show_resumed(self) -> None:
-        self.parts.conversations.show_resumed()
-
     def confirm(self, question: str) -> bool:
         """Ask yes or no at a prompt of its own; anything but y or yes is no."""
         ask: PromptSession[str] = PromptSession(input=self.prompt.input, output=self.prompt.output)

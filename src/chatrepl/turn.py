@@ -149,13 +149,9 @@ class Turn:
             chat.renderer.aside(notice)
         if outcome.status is Status.FAILED and outcome.error is None and outcome.reply.unanswered:
             outcome.error = RequestError(NO_ANSWER, NO_ANSWER_HINT)
-        reply = outcome.reply
-        if (
-            outcome.status is Status.COMPLETE
-            and self.answer is None
-            and not reply.answer.strip()
-            and not reply.reasoning.strip()
-        ):  # an end and nothing before it: no answer, said, and the question given back
+        if outcome.status is Status.COMPLETE and self.answer is None:
+            # an end and nothing shown before it (text, reasoning or a recast makes the
+            # answer): no answer, said, and the question given back
             outcome.status = Status.FAILED
             outcome.error = RequestError(EMPTY_ANSWER, EMPTY_ANSWER_HINT)
         usage = outcome.reply.usage

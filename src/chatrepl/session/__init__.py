@@ -36,7 +36,7 @@ class Parts:
         self.controls = Controls(session)
 
     def __iter__(self) -> Iterator[object]:
-        return iter((self.conversations, self.branches, self.material, self.controls))
+        return iter(vars(self).values())  # in the order made above, which is PARTS
 
 
 def compose(
