@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 
 WORDS = [
@@ -82,3 +83,21 @@ def markdown_answer(tokens: int, seed: int = 7) -> list[str]:
                 pieces += ["| ", rng.choice(WORDS), " | ", str(n * 7), " |\n"]
             pieces.append("\n")
     return pieces[:tokens]
+
+
+def sse_events(tokens: int, usage: bool = False) -> list[bytes]:
+    """`markdown_answer(tokens)` as Workers-style SSE events, one a token, then (with
+    `usage`) a usage event, then `[DONE]`: what the benchmarks' servers stream."""
+    events = [
+        b"data: " + json.dumps({"response": piece}).encode() + b"\n\n"
+        for piece in markdown_answer(tokens)
+    ]
+    if usage:
+        counts = {"prompt_tokens": 1, "completion_tokens": tokens}
+        events.append(b"data: " + json.dumps({"response": "", "usage": counts}).encode() + b"\n\n")
+    return [*events, b"data: [DONE]\n\n"]
+
+
+def as_chunk(event: bytes) -> bytes:
+    """One event as a chunk of a chunked HTTP/1.1 body."""
+    return b"%x\r\n%s\r\n" % (len(event), event)

@@ -32,7 +32,6 @@ does before its first token (the issue's targets are set with no wait).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -47,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from answers import markdown_answer
+from answers import as_chunk, markdown_answer, sse_events
 
 WIDTH, HEIGHT = 100, 40
 
@@ -84,17 +83,6 @@ for role, content in db.execute(
 """.replace("WIDTH", str(WIDTH))
 
 
-def sse_body(tokens: int) -> list[bytes]:
-    events = [
-        b"data: " + json.dumps({"response": piece}).encode() + b"\n\n"
-        for piece in markdown_answer(tokens)
-    ]
-    events.append(b'data: {"response":"","usage":{"prompt_tokens":1,"completion_tokens":%d}}\n\n'
-                  % tokens)  # fmt: skip
-    events.append(b"data: [DONE]\n\n")
-    return events
-
-
 class Server:
     """Streams the answer of the size asked for by the URL's path (`/N`)."""
 
@@ -113,14 +101,14 @@ class Server:
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 tokens, delay = (int(part) for part in self.path.strip("/").split("/")[:2])
                 if tokens not in bodies:
-                    bodies[tokens] = sse_body(tokens)
+                    bodies[tokens] = sse_events(tokens, usage=True)
                 time.sleep(delay / 1000)  # as a model takes time to its first token
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Transfer-Encoding", "chunked")
                 self.end_headers()
                 for event in bodies[tokens]:
-                    self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
+                    self.wfile.write(as_chunk(event))
                 self.wfile.write(b"0\r\n\r\n")
                 self.close_connection = True
 

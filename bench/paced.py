@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import fcntl
-import json
 import os
 import statistics
 import struct
@@ -35,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from answers import markdown_answer
+from answers import as_chunk, sse_events
 
 WIDTH, HEIGHT = 100, 30
 TICK = os.sysconf("SC_CLK_TCK")
@@ -80,7 +79,7 @@ class Server:
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 tokens, rate = (int(part) for part in self.path.strip("/").split("/")[:2])
                 if tokens not in bodies:
-                    bodies[tokens] = events(tokens)
+                    bodies[tokens] = sse_events(tokens)
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Transfer-Encoding", "chunked")
@@ -94,8 +93,8 @@ class Server:
                 while sent < len(body):
                     due = len(body) if not rate else int((time.perf_counter() - start) * rate) + 1
                     due = min(max(due, sent + 1), len(body))
-                    chunk = b"".join(b"%x\r\n%s\r\n" % (len(e), e) for e in body[sent:due])
-                    self.wfile.write(chunk)
+                    data = b"".join(as_chunk(e) for e in body[sent:due])
+                    self.wfile.write(data)
                     self.wfile.flush()
                     sent = due
                     if rate and sent < len(body):
@@ -111,14 +110,6 @@ class Server:
 
     def url(self, tokens: int, rate: int) -> str:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}/{tokens}/{rate}/api/chat"
-
-
-def events(tokens: int) -> list[bytes]:
-    body = [
-        b"data: " + json.dumps({"response": piece}).encode() + b"\n\n"
-        for piece in markdown_answer(tokens)
-    ]
-    return [*body, b"data: [DONE]\n\n"]
 
 
 def env_for(home: str, url: str) -> dict[str, str]:

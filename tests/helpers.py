@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -54,6 +55,11 @@ class Ran:
     stderr: str
 
 
+def _environ(home: Path, url: str, env: dict[str, str] | None) -> dict[str, str]:
+    """`clean_env` for `home`, with CHATREPL_URL=`url` (if any) and `env` over it."""
+    return clean_env(home, **({"CHATREPL_URL": url} if url else {}), **(env or {}))
+
+
 def run_chatrepl(
     home: Path,
     *args: str,
@@ -66,7 +72,7 @@ def run_chatrepl(
     """Run the command line in this process, as `chatrepl ARGS` would run, with stdin,
     stdout and stderr of its own (stdout and stderr taken for a terminal with `tty`) and
     only the environment `clean_env` gives (plus CHATREPL_URL=`url` and `env`)."""
-    environ = clean_env(home, **({"CHATREPL_URL": url} if url else {}), **(env or {}))
+    environ = _environ(home, url, env)
     data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
     out, err = io.StringIO(), io.StringIO()
     world = Environment(
@@ -95,11 +101,10 @@ def run_process(
 ) -> subprocess.CompletedProcess[str]:
     """Run the real `chatrepl` in a process of its own, for what only a process shows
     (exit statuses end to end, signals, what it imports), in `clean_env`."""
-    environ = clean_env(home, **({"CHATREPL_URL": url} if url else {}), **(env or {}))
     return subprocess.run(
         [sys.executable, "-m", "chatrepl", *args],
         input=stdin,
-        env=environ,
+        env=_environ(home, url, env),
         capture_output=True,
         text=True,
         timeout=CLI_TIMEOUT,
@@ -130,3 +135,12 @@ def error_script(name: str, status: int, **kw: Any) -> Script:
         pieces=[fixture_bytes(name)],
         **kw,
     )
+
+
+def conversations(home: Path) -> int:
+    """How many conversations the store holds (0 when there is no store)."""
+    path = home / "chatrepl.db"
+    if not path.exists():
+        return 0
+    with sqlite3.connect(path) as db:
+        return int(db.execute("select count(*) from conversations").fetchone()[0])

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,19 +16,11 @@ from prompt_toolkit.input import PipeInput
 
 from chatrepl import shell
 from chatrepl.config import Endpoint, Settings
-from tests.helpers import run_chatrepl
+from tests.helpers import conversations, run_chatrepl
 from tests.server import ChatServer
 from tests.test_repl_commands import pipe, repl_for
 
 __all__ = ["pipe"]  # a fixture, used by name
-
-
-def conversations(home: Path) -> int:
-    path = home / "chatrepl.db"
-    if not path.exists():
-        return 0
-    with sqlite3.connect(path) as db:
-        return int(db.execute("select count(*) from conversations").fetchone()[0])
 
 
 # ------------------------------------------------------------------ -f: regular files only

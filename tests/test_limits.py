@@ -4,24 +4,14 @@ only; stdin is capped before it is stored."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import run_chatrepl
+from tests.helpers import conversations, run_chatrepl
 from tests.server import ChatServer
 
 EXIT_USAGE, EXIT_CONFIG = 2, 78
-
-
-def conversations(home: Path) -> int:
-    """How many conversations the store holds (0 when there is no store)."""
-    path = home / "chatrepl.db"
-    if not path.exists():
-        return 0
-    with sqlite3.connect(path) as db:
-        return int(db.execute("select count(*) from conversations").fetchone()[0])
 
 
 def write_config(home: Path, text: str) -> Path:
