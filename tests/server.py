@@ -138,6 +138,12 @@ class ChatServer:
         self.gate_timeouts = 0
         self.scheme = "http"
         self.models = ["m-one", "m-two"]  # what a GET of the list of models names
+        #: Set: each echoed answer starts with `[name] ` (which server wrote it).
+        self.name = ""
+        #: Set: each echoed answer ends with this usage (prompt, completion tokens).
+        self.usage: tuple[int, int] | None = None
+        #: Seconds to wait before an echoed answer's headers.
+        self.delay = 0.0
 
     @property
     def url(self) -> str:
@@ -209,24 +215,30 @@ class ChatServer:
             self.httpd.shutdown()
             self.httpd.server_close()
 
-    @staticmethod
-    def echo(record: Recorded, turn: int) -> Script:
+    def echo(self, record: Recorded, turn: int) -> Script:
         messages = record.body.get("messages", []) if isinstance(record.body, dict) else []
         question = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
         if "portal" in question:  # a captive portal's web page, with status 200
             page = b"<html><head><title>Hotel WiFi: sign in</title></head><body>...</body></html>"
             return Script(content_type="text/html", framing="length", pieces=[page])
         words, pause = default_answer(question, turn)
+        if self.name:
+            words = [f"[{self.name}] ", *words]
         pieces: list[Piece] = []
         squeeze = zlib.compressobj(wbits=16 + zlib.MAX_WBITS) if "gzip" in question else None
-        for chunk in sse(*words):
+        events = sse(*words)
+        if self.usage is not None:
+            counts = {"prompt_tokens": self.usage[0], "completion_tokens": self.usage[1]}
+            usage = json.dumps({"response": "", "usage": counts}).encode()
+            events.insert(-1, b"data: " + usage + b"\n\n")
+        for chunk in events:
             if squeeze is not None:  # each event compressed and flushed, as a proxy does
                 chunk = squeeze.compress(chunk) + squeeze.flush(zlib.Z_SYNC_FLUSH)
             pieces += [chunk, pause]
         if squeeze is not None:
             pieces.append(squeeze.flush())
             return Script(pieces=pieces, headers={"Content-Encoding": "gzip"})
-        return Script(pieces=pieces)
+        return Script(pieces=pieces, before=self.delay)
 
     def respond(self, handler: BaseHTTPRequestHandler, script: Script) -> None:
         wfile = handler.wfile

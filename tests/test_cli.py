@@ -108,7 +108,7 @@ def test_show_export_delete(server: ChatServer, chatrepl_home: Path) -> None:
     shown = run(chatrepl_home, "--show", cid[:6])
     assert "keep this" in shown.stdout and "Answer 1" in shown.stdout
     assert re.match(
-        rf"# keep this · {cid} · \d{{4}}-\d\d-\d\d \d\d:\d\d · 2 messages\n", shown.stdout
+        rf"# keep this · {cid} · \d{{4}}-\d\d-\d\d \d\d:\d\d · 2 messages · default\n", shown.stdout
     )
     exported = json.loads(run(chatrepl_home, "--export", cid, "--format", "json").stdout)
     assert [m["role"] for m in exported["messages"]] == ["user", "assistant"]
@@ -177,8 +177,8 @@ def test_the_database_is_closed_as_a_run_ends(server: ChatServer, chatrepl_home:
         (["--list", "--show", "abc"], "--list and --show cannot go together."),
         (["--list", "a question"], "--list takes no question."),
         (["--search", "x", "-c"], "--search takes no -c, -r or -f."),
-        (["--all"], "--all and --limit go with --list."),
-        (["--limit", "5"], "--all and --limit go with --list."),
+        (["--all"], "--all, --limit and --cost go with --list."),
+        (["--limit", "5"], "--all, --limit and --cost go with --list."),
         (["-r", ""], "-r needs a conversation id."),
         (["--code"], "--code goes with --show ID."),
     ],

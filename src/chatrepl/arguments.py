@@ -102,6 +102,9 @@ def parser(env: Environment | None = None) -> Parser:
         type=positive,
         help="with --list: how many, newest first (default 50)",
     )
+    manage.add_argument(
+        "--cost", action="store_true", help="with --list: a column of what each one cost"
+    )
     manage.add_argument("--show", metavar="ID", help="print a conversation")
     manage.add_argument(
         "--code",
@@ -141,6 +144,15 @@ def parser(env: Environment | None = None) -> Parser:
     conn.add_argument("--endpoint", metavar="NAME", help="a named endpoint from config.toml")
     conn.add_argument(
         "--models", action="store_true", help="list the endpoint's models, one a line"
+    )
+    conn.add_argument(
+        "-R", "--role", metavar="NAME", help="apply a role from config.toml ([roles.NAME])"
+    )
+    conn.add_argument(
+        "--compare",
+        metavar="A,B",
+        help="ask the question of several endpoints at once (NAME or NAME:MODEL, "
+        "comma-separated) and print each answer under a header",
     )
     conn.add_argument(
         "--system", metavar="TEXT", help="system prompt (for a new or a continued conversation)"
@@ -211,8 +223,13 @@ def check(args: argparse.Namespace) -> None:
 
 def _check_pairs(args: argparse.Namespace) -> None:
     """Flags that go with another one."""
-    if not args.list and (args.all or args.limit is not None):
-        raise UsageError("--all and --limit go with --list.", "Try: chatrepl --list --all.")
+    if not args.list and (args.all or args.limit is not None or args.cost):
+        raise UsageError("--all, --limit and --cost go with --list.", "Try: chatrepl --list --all.")
+    if args.compare is not None and (args.cont or args.resume is not None or not args.question):
+        raise UsageError(
+            "--compare asks a new question of each endpoint: give the question, not -c or -r.",
+            'Try: chatrepl --compare a,b "question".',
+        )
     if args.all and args.limit is not None:
         raise UsageError("--all and --limit cannot go together.", "Give one of them.")
     if args.search is not None and not args.search.strip():

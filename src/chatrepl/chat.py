@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+from chatrepl import writer
 from chatrepl.attach import Attachment
 from chatrepl.config import Endpoint, Settings, token_for
 from chatrepl.context import ContextError, Plan, Window
@@ -26,7 +27,7 @@ from chatrepl.errors import (
     StoreError,
 )
 from chatrepl.gauge import Gauge
-from chatrepl.outcome import Outcome
+from chatrepl.outcome import Outcome, Status
 from chatrepl.redaction import hide_password
 from chatrepl.render import Renderer
 from chatrepl.store import Store
@@ -205,15 +206,23 @@ class Chat:
             outcome.error = ContextError(outcome.error.tokens, outcome.error.window, True)
         return outcome
 
-    def retry(self) -> Outcome:
-        """Ask the last question again; its earlier answer stays as an alternative.
-        Nothing is saved until the new answer starts: a retry that fails leaves the
-        conversation, in memory and in the store, as it was."""
+    def retry(self, endpoint: Endpoint | None = None) -> Outcome:
+        """Ask the last question again (of `endpoint`, when given); its earlier answer
+        stays as an alternative. Nothing is saved until the new answer starts: a retry
+        that fails leaves the conversation, in memory and in the store, as it was, and
+        goes on with the endpoint it had."""
         before = self.conversation.messages
         question = self.drop_last(keep_question=True, save=False)
         self._save_warned = False
         self._reopen()
-        return self._answer(question, before=before)
+        was = self.endpoint, self.token
+        if endpoint is not None:
+            self.use(endpoint)
+        outcome = self._answer(question, before=before)
+        if outcome.status is Status.UNSENT and self.endpoint is not was[0]:
+            self.endpoint, self.token = was
+            self._use_window()
+        return outcome
 
     def _saved_head(self) -> int | None:
         """The branch the store shows for this conversation (None: not saved)."""
@@ -301,6 +310,40 @@ class Chat:
         self.endpoint = endpoint
         self._use_window()
         return endpoint
+
+    def endpoints(self) -> dict[str, Endpoint]:
+        """Every endpoint by name: the configured ones, and the one this run started
+        with (as the flags made it)."""
+        return {**self.settings.endpoints, self.settings.endpoint.name: self.settings.endpoint}
+
+    def use(self, endpoint: Endpoint) -> None:
+        """Go on with `endpoint` (its token is resolved now)."""
+        if endpoint is not self.endpoint:
+            self.token = token_for(endpoint) if endpoint.name != self.endpoint.name else self.token
+            self.endpoint = endpoint
+            self._use_window()
+
+    def follow(self, answer: Message | None) -> str:
+        """Go on with the endpoint and model that wrote `answer` (the one on screen), if
+        it is still configured; return its writer's label when that changed anything."""
+        if answer is None:
+            return ""
+        name, model = answer.meta.get("endpoint"), answer.meta.get("model")
+        known = self.endpoints()
+        if not isinstance(name, str) or name not in known:
+            return ""
+        chosen = known[name]
+        if isinstance(model, str) and model != chosen.model:
+            chosen = dataclasses.replace(chosen, model=model)
+        same = chosen.name == self.endpoint.name and chosen.model == self.endpoint.model
+        if same:
+            return ""
+        self.use(chosen)
+        return writer.full_label(answer.meta)
+
+    def price(self) -> tuple[float, float] | None:
+        """The price per million tokens (in, out) of the endpoint in use, if configured."""
+        return writer.price(self.endpoint, self.settings.prices)
 
     def use_model(self, model: str) -> None:
         self.endpoint = dataclasses.replace(self.endpoint, model=model)

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from chatrepl.configfile import expect, positive, read_file, where
+from chatrepl.configfile import expect, number, positive, read_file, where
 from chatrepl.errors import ConfigError, UsageError
 from chatrepl.redaction import hide_password
+from chatrepl.roles import Role, read_prices, read_roles
 
 APP = "chatrepl"
 DEFAULT_URL = "https://ai.callaback.workers.dev/api/chat"
@@ -40,6 +41,9 @@ TOP_KEYS = {
     "max_input_kb",
     "timeouts",
     "endpoints",
+    "roles",
+    "models",
+    "auto_title",
 }
 ENDPOINT_KEYS = {
     "url",
@@ -51,6 +55,9 @@ ENDPOINT_KEYS = {
     "headers",
     "context_tokens",
     "answer_tokens",
+    "price_in",
+    "price_out",
+    "temperature",
 }
 TOKEN_COMMAND_TIMEOUT = 10.0
 TIMEOUT_KEYS = {"connect", "idle"}
@@ -102,6 +109,9 @@ class Endpoint:
     token: str = field(default="", repr=False)  # literal, only from a private (0600) file
     context_tokens: int | None = None  # the model's window; None: the default (8,192)
     answer_tokens: int | None = None  # kept free for the answer; None: 1,024
+    price_in: float | None = None  # per million tokens sent (see writer.price)
+    price_out: float | None = None  # per million tokens of answer
+    temperature: float | None = None  # sent when set (a role may set it)
 
 
 def api_for(endpoint: Endpoint) -> str:
@@ -140,6 +150,11 @@ class Settings:
     show_reasoning: bool = False
     max_file_kb: int = 256  # the largest file (or command output) to attach
     max_input_kb: int = DEFAULT_MAX_INPUT_KB  # the largest question read from stdin
+    #: Prices per million tokens (in, out) by model name, from `[models.NAME]`.
+    prices: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    roles: Mapping[str, Role] = field(default_factory=dict)
+    role: str = ""  # the role chosen by --role (applied by cli)
+    auto_title: bool = True  # ask the model for a title after the first answer
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT
     save: bool = True
@@ -212,6 +227,7 @@ class Overrides:
     config_file: Path | None = None
     show_reasoning: bool | None = None
     context: int | None = None
+    role: str | None = None
 
 
 def _endpoint(path: Path, name: str, raw: Any, warnings: list[str]) -> Endpoint:
@@ -244,7 +260,25 @@ def _endpoint(path: Path, name: str, raw: Any, warnings: list[str]) -> Endpoint:
         )
     window = positive(path, f"endpoints.{name}.context_tokens", raw.get("context_tokens"))
     answer = positive(path, f"endpoints.{name}.answer_tokens", raw.get("answer_tokens"))
-    return Endpoint(name, url, api, model, token_env, dict(headers), command, token, window, answer)
+    price_in, price_out, temperature = (
+        number(path, f"endpoints.{name}.{key}", raw.get(key))
+        for key in ("price_in", "price_out", "temperature")
+    )
+    return Endpoint(
+        name,
+        url,
+        api,
+        model,
+        token_env,
+        dict(headers),
+        command,
+        token,
+        window,
+        answer,
+        price_in,
+        price_out,
+        temperature,
+    )
 
 
 def _top_level(overrides: Overrides, paths: Paths) -> tuple[Path, dict[str, Any], list[str]]:
@@ -385,6 +419,10 @@ def load(
         max_file_kb=positive(path, "max_file_kb", raw.get("max_file_kb")) or 256,
         max_input_kb=positive(path, "max_input_kb", raw.get("max_input_kb"))
         or DEFAULT_MAX_INPUT_KB,
+        prices=read_prices(path, raw, warnings),
+        roles=read_roles(path, raw, warnings, endpoints),
+        role=overrides.role or "",
+        auto_title=expect(path, "auto_title", raw.get("auto_title", True), bool, "true or false"),
         connect_timeout=connect,
         idle_timeout=idle,
         save=overrides.save if overrides.save is not None else True,

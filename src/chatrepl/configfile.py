@@ -3,6 +3,7 @@ value is wrong, with typed reads of values. What the values mean is `config`'s."
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -87,3 +88,13 @@ def positive(path: Path, key: str, value: Any) -> int | None:
     if value <= 0:
         raise ConfigError(f"{where(path, key)}: {key} must be a positive integer, not {value}.")
     return int(value)
+
+
+def number(path: Path, key: str, value: Any) -> float | None:
+    """A finite number of at least 0 (a price, a temperature), or None when not set."""
+    if value is None:
+        return None
+    expect(path, key, value, (int, float), "a number")
+    if not math.isfinite(value) or value < 0:
+        raise ConfigError(f"{where(path, key)}: {key} must be a number of at least 0, not {value}.")
+    return float(value)

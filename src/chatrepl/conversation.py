@@ -9,7 +9,7 @@ import json
 import os
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -184,7 +184,9 @@ class Conversation:
 # ---------------------------------------------------------------- export
 
 
-def to_markdown(conversation: Conversation) -> str:
+def to_markdown(conversation: Conversation, about: Callable[[Message], str] | None = None) -> str:
+    """The branch on screen as Markdown; `about` says who wrote an answer (a line in
+    italics under its heading)."""
     lines = [f"# {conversation.title or conversation.id}", ""]
     lines.append(
         f"Conversation `{conversation.id}`, started "
@@ -199,6 +201,9 @@ def to_markdown(conversation: Conversation) -> str:
         )
         status = "" if message.status == "complete" else f" ({message.status})"
         lines += [f"## {heading}{status}", ""]
+        said = about(message) if about is not None and message.role == "assistant" else ""
+        if said:
+            lines += [f"*{said}*", ""]
         reasoning = message.meta.get("reasoning")
         if isinstance(reasoning, str) and reasoning:
             lines += ["<details><summary>Reasoning</summary>", "", reasoning, "", "</details>", ""]

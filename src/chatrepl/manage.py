@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from chatrepl import writer
 from chatrepl.attach import occupant, overwrite_question
 from chatrepl.conversation import Conversation, make_title, to_json, to_markdown
 from chatrepl.environment import Environment
@@ -19,7 +20,9 @@ from chatrepl.store import Store
 
 
 def export_text(conversation: Conversation, fmt: str) -> str:
-    return to_json(conversation) if fmt == "json" else to_markdown(conversation)
+    if fmt == "json":
+        return to_json(conversation)
+    return to_markdown(conversation, about=writer.describer(conversation.messages))
 
 
 def write_export(conversation: Conversation, path: Path, fmt: str = "") -> str:
@@ -67,7 +70,9 @@ def header(conversation: Conversation) -> str:
     """The line `--show` starts with: title, id, when it was started, how many messages."""
     started = datetime.fromtimestamp(conversation.created).strftime("%Y-%m-%d %H:%M")
     count = len(conversation)
-    return f"# {conversation.title} · {conversation.id} · {started} · {count} messages\n"
+    writers = sorted({w for m in conversation.messages if (w := writer.label(m.meta))})
+    by = f" · {', '.join(writers)}" if writers else ""
+    return f"# {conversation.title} · {conversation.id} · {started} · {count} messages{by}\n"
 
 
 class Manage:
@@ -88,7 +93,11 @@ class Manage:
 
     def list(self) -> int:
         limit = None if self.args.all else self.args.limit or 50
-        self.renderer.conversations(self.store.list_conversations(limit))
+        summaries = self.store.list_conversations(limit)
+        costs = None
+        if self.args.cost:
+            costs = {cid: writer.money(spent) for cid, spent in self.store.costs().items()}
+        self.renderer.conversations(summaries, costs=costs)
         return EXIT_OK
 
     def show(self) -> int:
@@ -96,7 +105,7 @@ class Manage:
         if self.args.code is not None:
             return show_code(conversation, self.args.code, self.env)
         self.renderer.info(header(conversation))
-        self.renderer.transcript(conversation, reasoning=True)
+        self.renderer.transcript(conversation, reasoning=True, about=writer.describer(conversation.messages))
         return EXIT_OK
 
     def export(self) -> int:

@@ -73,6 +73,18 @@ class Records:
                 (key, ratio, context_tokens),
             )
 
+    # ---------------------------------------------------------- cost
+
+    @reading
+    def costs(self) -> dict[str, float]:
+        """What each conversation's answers cost, where a price was set (by id)."""
+        rows = self._db.execute(
+            "SELECT conversation_id, SUM(json_extract(meta, '$.cost')) AS spent FROM messages "
+            "WHERE role = 'assistant' AND json_extract(meta, '$.cost') IS NOT NULL "
+            "GROUP BY conversation_id"
+        )
+        return {str(row["conversation_id"]): float(row["spent"]) for row in rows}
+
     # ---------------------------------------------------------- input history
 
     def add_history(self, text: str) -> int:

@@ -123,6 +123,8 @@ class CommandCompleter(Completer):
             "conversation": self._conversations,
             "endpoint": self._endpoints,
             "model": self._models,
+            "writer": lambda: self._models() + [(f"@{n}", u) for n, u in self._endpoints()],
+            "role": self._roles,
             "onoff": lambda: commands.ON_OFF,
             "think": lambda: commands.THINK_ON_OFF,
             "copy": lambda: commands.COPY,
@@ -137,6 +139,9 @@ class CommandCompleter(Completer):
     def _endpoints(self) -> list[tuple[str, str]]:
         endpoints = sorted(self.session.chat.settings.endpoints.items())
         return [(name, hide_password(ep.url)) for name, ep in endpoints]
+
+    def _roles(self) -> list[tuple[str, str]]:
+        return [(n, r.describe()) for n, r in sorted(self.session.chat.settings.roles.items())]
 
     def _models(self) -> list[tuple[str, str]]:
         """The configured models, the one in use, and what the endpoint lists (kept for a

@@ -113,6 +113,11 @@ def build_request(
             payload = {"model": endpoint.model, **payload}
         if api == "openai" and usage:
             payload["stream_options"] = {"include_usage": True}
+        if endpoint.temperature is not None:  # the Workers shape takes none
+            if api == "openai":
+                payload["temperature"] = endpoint.temperature
+            else:
+                payload["options"] = {"temperature": endpoint.temperature}
     headers = {
         "Content-Type": "application/json",
         "Accept": "text/event-stream, application/x-ndjson, application/json",

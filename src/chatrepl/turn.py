@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from chatrepl import wire
+from chatrepl import wire, writer
 from chatrepl.context import too_long
 from chatrepl.conversation import Message
 from chatrepl.errors import HTTPStatusError, RequestError, StreamError, Terminated
@@ -52,6 +52,7 @@ class Turn:
         self.recast = False  # the text so far was rewritten since the last checkpoint
         #: Raised again once the partial answer is saved: a signal, or a bug.
         self.stop: BaseException | None = None
+        self.writer = writer.stamp(chat.endpoint)
 
     def run(self) -> Outcome:
         view = self.chat.renderer.answer()
@@ -110,6 +111,7 @@ class Turn:
             outcome.first_token = now - self.started
             self.answer = chat.conversation.add("assistant", "", "streaming")
             self.answer.content = outcome.reply.answer
+            self.answer.meta = dict(self.writer)  # who writes it: saved from the start
             chat.save_message(self.answer, streaming=True)
             self.checkpoint = now
         if isinstance(event, wire.Text):
@@ -125,7 +127,9 @@ class Turn:
         if now - self.checkpoint >= CHECKPOINT_SECONDS:
             outcome.seconds = now - self.started
             self.answer.content = outcome.reply.answer
-            chat.update_message(self.answer, meta=outcome.thinking(), rewritten=self.recast)
+            chat.update_message(
+                self.answer, meta=self.writer | outcome.thinking(), rewritten=self.recast
+            )
             self.checkpoint, self.recast = now, False
 
     def _stopped(self, exc: BaseException) -> None:
@@ -190,7 +194,10 @@ class Turn:
         answer = self.answer
         answer.content = outcome.reply.answer
         answer.status = outcome.status
-        answer.meta = outcome.meta()
+        answer.meta = self.writer | outcome.meta()
+        spent = writer.cost(chat.price(), answer.meta)
+        if spent is not None:
+            answer.meta["cost"] = spent
         chat.update_message(answer, final=True, meta=answer.meta)
         if self.stop is not None:
             raise self.stop

@@ -241,17 +241,28 @@ class Renderer:
         columns = {"id": {"style": "cyan", "no_wrap": True}, "title": title, "where": {}}
         self._listing(columns, [list(hit) for hit in hits])
 
-    def conversations(self, summaries: list[Summary], current: str = "") -> None:
+    def table(self, names: list[str], rows: list[list[str]]) -> None:
+        """A plain table (tab-separated to a pipe), headed by `names`."""
+        self._listing({n: {} for n in names}, rows)
+
+    def conversations(
+        self, summaries: list[Summary], current: str = "", costs: dict[str, str] | None = None
+    ) -> None:
+        """Saved conversations; with `costs` (by id), a column of what each cost."""
         if not summaries:
             self.note("No saved conversations yet.")
             return
         mark = "" if self.plain else " *"  # the one open (only on a terminal)
         rows = [
-            [s.id + (mark if s.id == current else ""), _date(s.updated), str(s.count), s.title]
+            [s.id + (mark if s.id == current else ""), _date(s.updated), str(s.count)]
+            + ([costs.get(s.id, "")] if costs is not None else [])
+            + [s.title]
             for s in summaries
         ]
         one: dict[str, Any] = {"no_wrap": True}
         columns = {"id": {"style": "cyan", **one}, "date": one, "msgs": {"justify": "right"}}
+        if costs is not None:
+            columns["cost"] = {"justify": "right"}
         self._listing(columns | {"title": {"overflow": "ellipsis", **one}}, rows)
 
     def tree(self, lines: list[tuple[str, str, bool]]) -> None:
@@ -278,6 +289,7 @@ class Renderer:
         last: int | None = None,
         reasoning: bool = False,
         messages: list[Message] | None = None,
+        about: Callable[[Message], str] | None = None,
     ) -> None:
         """Show saved turns (the last `last` of them, or the `messages` given), rendered
         as they were; each answer's reasoning in full with `reasoning`, else collapsed."""
@@ -306,6 +318,8 @@ class Renderer:
                 if message.status not in ("complete", "streaming"):
                     self.note(f"[{message.status}]")
                     self.console.print()
+                if about is not None and (said := about(message)):
+                    self.note(f"— {said}")  # who wrote it (--show)
 
 
 def _date(timestamp: float) -> str:

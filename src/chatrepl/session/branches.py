@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from chatrepl import branches, tree
+from chatrepl import branches, tree, writer
 from chatrepl.commands import CommandError, command
 from chatrepl.conversation import Conversation, Message, make_title
 from chatrepl.errors import ChatreplError
@@ -19,16 +19,28 @@ class Branches:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    @command("retry", "Ask the last question again; the earlier answer stays (/prev, /next).")
+    @command(
+        "retry",
+        "Ask the last question again, of another model or endpoint if named; the earlier "
+        "answer stays (/prev, /next).",
+        "[MODEL|@ENDPOINT[:MODEL]]",
+        argument="writer",
+    )
     def retry(self, arg: str) -> None:
         chat = self.session.chat
         if not any(m.role == "user" for m in chat.conversation.messages):
             raise ChatreplError("There is no question to ask again yet.", "Ask one first.")
-        outcome = self.session.turn(chat.retry)
+        if arg.startswith("@") and " " in arg.strip():  # `/retry @work llama3.2`
+            name, _, model = arg.strip().partition(" ")
+            arg = f"{name}:{model.strip()}"
+        endpoint = writer.target(arg, chat.endpoints(), chat.endpoint) if arg else None
+        outcome = self.session.turn(lambda: chat.retry(endpoint))
         alternatives = tree.alternatives(chat.conversation)
         if alternatives is not None and outcome.status is not Status.UNSENT:
+            by = writer.among(alternatives.answers, alternatives.index)
             self.session.renderer.note(
-                f"This is {alternatives.describe()}; /prev (Alt+Left) shows the earlier one."
+                f"This is {alternatives.describe()}{f' ({by})' if by else ''}; "
+                "/prev (Alt+Left) shows the earlier one."
             )
 
     @command(
@@ -99,8 +111,11 @@ class Branches:
         alternatives = branches.step(chat, delta)
         path = chat.conversation.messages
         after = path[path.index(alternatives.question) + 1 :]
-        renderer.note(f"{alternatives.describe().capitalize()}:")
+        by = writer.among(alternatives.answers, alternatives.index)
+        renderer.note(f"{alternatives.describe().capitalize()}{f' ({by})' if by else ''}:")
         renderer.transcript(chat.conversation, messages=after[:RESUME_SHOWN])
+        if said := chat.follow(chat.last_answer()):
+            renderer.note(f"The conversation goes on with {said}.")
 
     @command("branches", "Show where the conversation forked, each branch with its number.")
     def branches(self, arg: str) -> None:

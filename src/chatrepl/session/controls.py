@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from chatrepl import compact
+from chatrepl import compact, writer
 from chatrepl.commands import CommandError, command
 from chatrepl.conversation import Message
 from chatrepl.redaction import hide_password
@@ -33,8 +33,10 @@ def _speed(value: float | None) -> str:
     return f"{value:.1f} tok/s" if value else "n/a"
 
 
-def stats_rows(answers: list[Message]) -> list[tuple[str, str]]:
-    """The /stats table: the last answer, then the whole conversation."""
+def stats_rows(answers: list[Message], every: list[Message] | None = None) -> list[tuple[str, str]]:
+    """The /stats table: the last answer, then the branch on screen (`answers`), and
+    what was spent on every answer of the conversation (`every`), where prices are set."""
+    every = answers if every is None else every
 
     def tokens(m: Message, key: str) -> int:
         usage = m.meta.get("usage")
@@ -52,6 +54,7 @@ def stats_rows(answers: list[Message]) -> list[tuple[str, str]]:
         return sum(values) / len(values) if values else None
 
     last = answers[-1]
+    by = writer.full_label(last.meta) if last.meta.get("model") or writer.among(every, 0) else ""
     firsts = [v for m in answers if (v := measure(m, "first_token")) is not None]
     speeds = [v for m in answers if (v := measure(m, "tokens_per_second"))]
     total = sum(tokens(m, "completion_tokens") for m in answers)
@@ -71,10 +74,11 @@ def stats_rows(answers: list[Message]) -> list[tuple[str, str]]:
         if thinking is not None
         else ""
     )
-    return [
+    rows = [
         (
             "last answer",
-            f"{last_tokens}; first token after {_seconds(measure(last, 'first_token'))}"
+            f"{f'by {by}; ' if by else ''}{last_tokens}; first token after "
+            f"{_seconds(measure(last, 'first_token'))}"
             f"{timing}; speed {_speed(measure(last, 'tokens_per_second'))}",
         ),
         (
@@ -83,6 +87,18 @@ def stats_rows(answers: list[Message]) -> list[tuple[str, str]]:
             f"{_seconds(mean(firsts))} and speed {_speed(mean(speeds))} on average",
         ),
     ]
+    spent = writer.total(m.meta for m in every)
+    if spent is not None:
+        last_cost = last.meta.get("cost")
+        shown = writer.money(last_cost) if isinstance(last_cost, int | float) else "n/a"
+        rows.append(
+            (
+                "cost",
+                f"last answer {shown}; conversation {writer.money(spent)} "
+                f"({plural(len(every), 'answer')} in all its branches)",
+            )
+        )
+    return rows
 
 
 def _on_off(arg: str, name: str, also: str = "") -> str:
@@ -221,7 +237,10 @@ class Controls:
         if not answers:
             self.session.renderer.note("No answers yet in this conversation.")
             return
-        self.session.renderer.rows([*stats_rows(answers), ("context", chat.context_report())])
+        every = [m for m in chat.conversation.nodes if m.role == "assistant"]
+        self.session.renderer.rows(
+            [*stats_rows(answers, every), ("context", chat.context_report())]
+        )
 
     @command("exit", "Leave chatrepl (Ctrl-D does the same).", aliases=("quit",))
     def exit(self, arg: str) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable
 
-from chatrepl import tree
+from chatrepl import tree, writer
 from chatrepl.attach import Attachment
 from chatrepl.chat import Chat
 from chatrepl.commands import Registry
@@ -90,7 +90,8 @@ class Session:
                 parts.append(title)
             parts.append(f"{len(conv)} messages")
             if alternatives is not None:
-                parts.append(alternatives.describe())
+                by = writer.among(alternatives.answers, alternatives.index, short=True)
+                parts.append(alternatives.describe() + (f" · {by}" if by else ""))
             if speed:
                 parts.append(f"{speed_label}{speed} tok/s")
             return between.join(parts)
