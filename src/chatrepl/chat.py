@@ -30,6 +30,7 @@ from chatrepl.gauge import Gauge
 from chatrepl.outcome import Outcome, Status
 from chatrepl.redaction import hide_password
 from chatrepl.render import Renderer
+from chatrepl.roles import Role
 from chatrepl.store import Store
 from chatrepl.tree import copy_title, copy_tree, in_flight
 
@@ -74,6 +75,9 @@ class Chat:
         self.copied_from: tuple[str, int] | None = None
         self.window = Window(self._endpoint_state, self._save_endpoint_state)
         self.gauge = Gauge()
+        #: The role applied (see `presets`), and the endpoint in use before any was.
+        self.role: Role | None = None
+        self.unroled: Endpoint | None = None
         self._use_window()
 
     # ---------------------------------------------------------- the context window
@@ -200,6 +204,10 @@ class Chat:
         self._reopen()
         head = self._saved_head()
         question = self.conversation.add("user", text, attachments=attachments)
+        if self.role is not None:  # remembered with the question; its template wraps it
+            question.meta["role"] = self.role.name
+            if self.role.template:
+                question.meta["template"] = self.role.template
         self.save_message(question)
         outcome = self._answer(question, head=head)
         if attachments and isinstance(outcome.error, ContextError):
@@ -273,8 +281,11 @@ class Chat:
         return "The conversation database could not be opened (said at start)"
 
     def new(self) -> None:
+        """A new conversation (with the role's system prompt, while one is applied)."""
         self.release()
-        self.conversation = Conversation(system=self.settings.system)
+        role = self.role
+        system = role.system if role is not None and role.system is not None else None
+        self.conversation = Conversation(system=self.settings.system if system is None else system)
 
     def load(self, ref: str) -> Conversation:
         """Continue a saved conversation; on a copy if another chatrepl has it open."""

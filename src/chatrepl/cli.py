@@ -120,6 +120,7 @@ def _settings(args: argparse.Namespace, env: Environment) -> Settings:
             config_file=args.config,
             show_reasoning=True if args.show_reasoning else None,
             context=args.context,
+            role=args.role,
         ),
         env.environ,
     )
@@ -168,7 +169,7 @@ def program(args: argparse.Namespace, env: Environment) -> int:
         env.stdout.write(describe(settings, paths, args.config or paths.config_file, env.environ))
         env.stdout.write("\n")
         return EXIT_OK
-    from chatrepl.config import api_for
+    from chatrepl.addresses import api_for
 
     if settings.endpoint.model and api_for(settings.endpoint) == "workers":
         renderer.warn(
@@ -285,6 +286,15 @@ def _chat(
             chat.conversation = store.load(store.resolve(ref))
         if settings.system:
             chat.conversation.system = settings.system
+    from chatrepl import presets
+    from chatrepl.roles import unknown
+
+    if resuming:
+        presets.resume(chat)
+    if settings.role:  # the flag wins over what the conversation remembered
+        if settings.role not in settings.roles:
+            raise UsageError(unknown(settings.role, settings.roles), "/role lists them.")
+        presets.apply(chat, settings.role, system=not resuming and args.system is None)
     return chat
 
 

@@ -88,8 +88,12 @@ class Message:
         content = self.content
         if self.role == "assistant" and "</think" in content:
             content = split_whole(content)[1]
-        elif self.role == "user" and "attachments" in self.meta:
-            content = compose(content, self.attachments())
+        elif self.role == "user":
+            template = self.meta.get("template")
+            if isinstance(template, str) and "{input}" in template:  # a role's
+                content = template.replace("{input}", content)
+            if "attachments" in self.meta:
+                content = compose(content, self.attachments())
         return {"role": self.role, "content": content}
 
     def attachments(self) -> list[Attachment]:

@@ -105,7 +105,9 @@ class Manage:
         if self.args.code is not None:
             return show_code(conversation, self.args.code, self.env)
         self.renderer.info(header(conversation))
-        self.renderer.transcript(conversation, reasoning=True, about=writer.describer(conversation.messages))
+        self.renderer.transcript(
+            conversation, reasoning=True, about=writer.describer(conversation.messages)
+        )
         return EXIT_OK
 
     def export(self) -> int:

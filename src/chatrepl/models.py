@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from chatrepl.config import Endpoint, api_for, post_url, token_for
+from chatrepl.addresses import api_for, post_url
+from chatrepl.config import Endpoint, token_for
 from chatrepl.errors import ChatreplError
 
 KEPT_SECONDS = 24 * 3600

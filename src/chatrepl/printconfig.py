@@ -7,7 +7,8 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from chatrepl.config import Paths, Settings, post_url
+from chatrepl.addresses import post_url
+from chatrepl.config import Paths, Settings
 from chatrepl.redaction import hide_password
 
 SECRET_HEADER = re.compile(r"auth|key|token|secret|cookie|session", re.IGNORECASE)

@@ -21,7 +21,8 @@ import requests
 import urllib3.exceptions
 
 from chatrepl import __version__, wire
-from chatrepl.config import Endpoint, api_for, post_url, token_hint
+from chatrepl.addresses import api_for, post_url
+from chatrepl.config import Endpoint, token_hint
 from chatrepl.errors import HTTPStatusError, NetworkError, StreamError
 from chatrepl.redaction import hide_password, redact
 from chatrepl.refusals import MAX_RETRY_AFTER, not_a_stream, redirect_error, status_error

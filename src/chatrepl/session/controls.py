@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from chatrepl import compact, writer
+from chatrepl import compact, presets, writer
+from chatrepl.addresses import api_for
 from chatrepl.commands import CommandError, command
 from chatrepl.conversation import Message
 from chatrepl.redaction import hide_password
@@ -162,6 +163,29 @@ class Controls:
             renderer.info(chat.endpoint.model)
         else:
             renderer.note("No model is set; the endpoint uses its default.")
+
+    @command(
+        "role",
+        "Apply a role from config.toml ([roles.NAME]); off: no role; alone: list them.",
+        "[NAME|off]",
+        argument="role",
+    )
+    def role(self, arg: str) -> None:
+        chat, renderer = self.session.chat, self.session.renderer
+        if arg == "off":
+            presets.drop(chat)
+            renderer.note("No role from now on (the system prompt stays: /system changes it).")
+        elif arg:
+            role = presets.apply(chat, arg)
+            renderer.note(f"Role {role.name} from now on: {role.describe()}.")
+            if role.temperature is not None and api_for(chat.endpoint) == "workers":
+                renderer.warn("This endpoint's API (workers) takes no temperature; it is not sent.")
+        elif not chat.settings.roles:
+            renderer.note("No roles are configured: add [roles.NAME] to config.toml.")
+        else:
+            current = chat.role.name if chat.role is not None else ""
+            roles = sorted(chat.settings.roles.items())
+            renderer.rows((("▶ " if n == current else "  ") + n, r.describe()) for n, r in roles)
 
     @command("markdown", "Render answers as Markdown, or not.", "on|off", argument="onoff")
     def markdown(self, arg: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from chatrepl import presets
 from chatrepl.attach import overwrite_question
 from chatrepl.commands import CommandError, command
 from chatrepl.conversation import make_title
@@ -63,6 +64,7 @@ class Conversations:
             self.session.chat.load(arg)
         except NotFoundError as exc:  # its hint speaks of the command line
             raise NotFoundError(exc.message, "Type /list to see them.") from None
+        presets.resume(self.session.chat)
         self.show_resumed()
 
     def show_resumed(self) -> None:
@@ -72,8 +74,9 @@ class Conversations:
         self.session.show_recent()
         if chat.copied_from:
             renderer.warn(chat.copy_notice())
+        role = f", role {chat.role.name}" if chat.role is not None else ""
         renderer.note(
-            f"Resumed {conversation.id}: {conversation.title} ({len(conversation)} messages)."
+            f"Resumed {conversation.id}: {conversation.title} ({len(conversation)} messages{role})."
         )
 
     @command("rename", "Give the current conversation a new title.", "TITLE")
