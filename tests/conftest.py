@@ -34,6 +34,7 @@ def clean_env(home: Path, **extra: str) -> dict[str, str]:
         LANG="C.UTF-8",
         LC_ALL="C.UTF-8",
         TERM="xterm-256color",
+        CHATREPL_AUTO_TITLE="0",  # no title requests beside the turns a test counts
     )
     env.update(extra)
     return env

@@ -76,6 +76,7 @@ def test_every_command_in_a_terminal(
         run("/markdown off", "Markdown is off.")
         run("/model m9", "Model set to m9 for default.")
         run("/rename Renamed here", "Renamed to Renamed here.")
+        run("/role", "No roles are configured: add [roles.NAME] to config.toml.")
         run("/export", "Exported 2 messages to chatrepl-")
         run("/search first", "[first]")
         run("/list", "Renamed here")

@@ -127,7 +127,7 @@ def test_a_resumed_conversation_remembers_its_role(server: ChatServer, chatrepl_
 
 
 def repl_for(path: Path, home: Path, pipe: PipeInput) -> tuple[Repl, io.StringIO]:
-    settings = load(Overrides(config_file=path, endpoint="main"), env={})
+    settings = load(Overrides(config_file=path, endpoint="main"), env={"CHATREPL_AUTO_TITLE": "0"})
     out = io.StringIO()
     renderer = Renderer(make_console(out, force_terminal=True, width=200))
     chat = Chat(

@@ -130,7 +130,9 @@ class Settings:
     prices: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     roles: Mapping[str, Role] = field(default_factory=dict)
     role: str = ""  # the role chosen by --role (applied by cli)
-    auto_title: bool = True  # ask the model for a title after the first answer
+    #: Ask the model for a title after the first answer (on for what `load` reads, as
+    #: the README says; off for settings made in code).
+    auto_title: bool = False
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT
     save: bool = True
@@ -345,6 +347,16 @@ def _timeouts(path: Path, raw: dict[str, Any], warnings: list[str]) -> tuple[flo
     )
 
 
+def _auto_title(path: Path, raw: dict[str, Any], env: Mapping[str, str]) -> bool:
+    """`CHATREPL_AUTO_TITLE` (0 or 1) over the file's `auto_title` (default on)."""
+    said = env.get("CHATREPL_AUTO_TITLE", "").strip()
+    if said:
+        if said not in ("0", "1"):
+            raise ConfigError(f"CHATREPL_AUTO_TITLE must be 0 or 1, not {said!r}.")
+        return said == "1"
+    return bool(expect(path, "auto_title", raw.get("auto_title", True), bool, "true or false"))
+
+
 def load(
     overrides: Overrides | None = None,
     env: Mapping[str, str] | None = None,
@@ -381,7 +393,7 @@ def load(
         prices=read_prices(path, raw, warnings),
         roles=read_roles(path, raw, warnings, endpoints),
         role=overrides.role or "",
-        auto_title=expect(path, "auto_title", raw.get("auto_title", True), bool, "true or false"),
+        auto_title=_auto_title(path, raw, env),
         connect_timeout=connect,
         idle_timeout=idle,
         save=overrides.save if overrides.save is not None else True,

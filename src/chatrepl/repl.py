@@ -273,6 +273,7 @@ class Repl:
 
     def run(self) -> int:
         self.greet()
+        self.session.titles.on_ready = self._redraw
         try:
             while not self.session.exiting:
                 try:
@@ -289,8 +290,15 @@ class Repl:
                 except KeyboardInterrupt:  # between the prompt and what it started
                     self.renderer.note("Interrupted.")
         finally:
+            self.session.apply_title()  # one that came after the last prompt was drawn
             self.chat.release()
         return 0
+
+    def _redraw(self) -> None:
+        """Draw the prompt again (from any thread): a title came for the toolbar."""
+        app = self.prompt.app
+        if app.is_running:
+            app.invalidate()
 
     def greet(self) -> None:
         """One dim line of where to start above the first prompt, while nothing has been

@@ -79,11 +79,22 @@ class Conversations:
             f"Resumed {conversation.id}: {conversation.title} ({len(conversation)} messages{role})."
         )
 
-    @command("rename", "Give the current conversation a new title.", "TITLE")
+    @command(
+        "rename", "Give the current conversation a new title; auto: ask the model.", "TITLE|auto"
+    )
     def rename(self, arg: str) -> None:
         if not arg:
             raise CommandError("/rename needs a title.", "Type /rename followed by the new title.")
         chat = self.session.chat
+        if arg == "auto":
+            if chat.last_answer() is None:
+                raise ChatreplError("There is no answer yet to name the conversation by.")
+            if not self.session.ask_title():
+                raise ChatreplError("A title is being asked for already.")
+            self.session.renderer.note(
+                f"Asking {chat.endpoint.name} for a title; the toolbar shows it when it comes."
+            )
+            return
         conversation = chat.conversation
         conversation.title = make_title(arg)
         if conversation.nodes and chat.store is not None:

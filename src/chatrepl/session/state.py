@@ -15,9 +15,11 @@ from chatrepl import tree, writer
 from chatrepl.attach import Attachment
 from chatrepl.chat import Chat
 from chatrepl.commands import Registry
+from chatrepl.conversation import make_title
 from chatrepl.environment import Environment
-from chatrepl.outcome import Outcome, told
+from chatrepl.outcome import Outcome, Status, told
 from chatrepl.sanitize import sanitize
+from chatrepl.titles import Titler
 
 #: Turns shown when a conversation is resumed or a branch is put on screen.
 RESUME_SHOWN = 6
@@ -53,6 +55,8 @@ class Session:
         )
         #: Every command of the session's parts (set when they are composed).
         self.registry = Registry(())
+        #: Asks the model for a title after the first answer (see `titles`).
+        self.titles = Titler(connect_timeout=chat.settings.connect_timeout)
 
     def turn(self, run: Callable[[], Outcome]) -> Outcome:
         """Run one turn with the terminal quiet, then say how it ended."""
@@ -62,7 +66,35 @@ class Session:
             self.pending = outcome.restore
         for line in told(outcome, interactive=True):
             self.renderer.tell(line)
+        if outcome.status is Status.COMPLETE:
+            self.ask_title(first=True)
         return outcome
+
+    def ask_title(self, first: bool = False) -> bool:
+        """Ask the model for the conversation's title in the background (`first`: only
+        after the first answer of a conversation still titled by its first question,
+        and when `auto_title` is on)."""
+        chat = self.chat
+        conversation = chat.conversation
+        if first:
+            asked = next((m for m in conversation.messages if m.role == "user"), None)
+            answers = sum(m.role == "assistant" for m in conversation.nodes)
+            if not chat.settings.auto_title or answers != 1 or asked is None:
+                return False
+            if conversation.title != make_title(asked.content):
+                return False  # named by the user
+        return self.titles.ask(chat.endpoint, chat.token, conversation)
+
+    def apply_title(self) -> str:
+        """Put a title that arrived on the conversation, and save it."""
+        chat = self.chat
+        conversation, store = chat.conversation, chat.store
+
+        def rename(title: str) -> None:
+            if store is not None and any(m.id is not None for m in conversation.nodes):
+                store.rename(conversation.id, title)
+
+        return self.titles.apply(conversation, rename)
 
     def show_recent(self) -> None:
         """The last turns of the conversation on screen, as they looked."""
@@ -71,6 +103,7 @@ class Session:
     def toolbar(self, width: int = 0) -> str:
         """The line below the prompt. At `width` columns (0: any) the endpoint and the
         title give way first, then words, so that the counts stay whole."""
+        self.apply_title()
         chat = self.chat
         ep = chat.endpoint
         where = ep.model or host(ep.url)
