@@ -225,6 +225,8 @@ def _check_pairs(args: argparse.Namespace) -> None:
     """Flags that go with another one."""
     if not args.list and (args.all or args.limit is not None or args.cost):
         raise UsageError("--all, --limit and --cost go with --list.", "Try: chatrepl --list --all.")
+    if args.compare is not None and args.files:
+        raise UsageError("--compare takes no -f.", "Attach files in the REPL, then /compare.")
     if args.compare is not None and (args.cont or args.resume is not None or not args.question):
         raise UsageError(
             "--compare asks a new question of each endpoint: give the question, not -c or -r.",

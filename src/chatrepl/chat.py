@@ -202,7 +202,7 @@ class Chat:
         """Ask `text`, with files or command output sent before it."""
         self._save_warned = False
         self._reopen()
-        head = self._saved_head()
+        head = self.saved_head()
         question = self.conversation.add("user", text, attachments=attachments)
         if self.role is not None:  # remembered with the question; its template wraps it
             question.meta["role"] = self.role.name
@@ -232,7 +232,7 @@ class Chat:
             self._use_window()
         return outcome
 
-    def _saved_head(self) -> int | None:
+    def saved_head(self) -> int | None:
         """The branch the store shows for this conversation (None: not saved)."""
         store = self.store
         if store is None or not any(m.id is not None for m in self.conversation.nodes):

@@ -207,6 +207,8 @@ def program(args: argparse.Namespace, env: Environment) -> int:
 
     attached = _attachments(args.files, settings.max_file_kb * 1024, question)
     chat = _chat(settings, renderer, args, env)
+    if question and args.compare is not None:
+        return _compare(chat, args.compare, question)
     if question:
         renderer.console_reasoning = False
         return _one_shot(chat, question, attached, env)
@@ -315,6 +317,22 @@ class LazyTransport:
 
             self._transport = Transport(**self.options)
         return self._transport.stream(endpoint, messages, token)
+
+
+def _compare(chat: Chat, names: str, question: str) -> int:
+    """`--compare a,b QUESTION`: each answer under its header; 1 if any writer failed."""
+    from chatrepl import compare, comparing
+    from chatrepl.outcome import Status
+
+    try:
+        lanes, _ = comparing.ask(
+            chat, compare.targets(names, chat), question, comparing.Headers(chat.renderer)
+        )
+    finally:
+        chat.release()
+    if any(lane.status is Status.INTERRUPTED for lane in lanes):
+        return EXIT_INTERRUPTED
+    return EXIT_FAILED if compare.failed(lanes) else EXIT_OK
 
 
 def _one_shot(chat: Chat, question: str, attached: list[Attachment], env: Environment) -> int:

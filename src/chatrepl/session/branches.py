@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from chatrepl import branches, tree, writer
+from chatrepl import branches, comparing, tree, writer
 from chatrepl.commands import CommandError, command
+from chatrepl.compare import parse, request_error, summary
 from chatrepl.conversation import Conversation, Message, make_title
 from chatrepl.errors import ChatreplError
 from chatrepl.outcome import Status
@@ -42,6 +43,38 @@ class Branches:
                 f"This is {alternatives.describe()}{f' ({by})' if by else ''}; "
                 "/prev (Alt+Left) shows the earlier one."
             )
+
+    @command(
+        "compare",
+        "Ask the last question (or, after --, a new one) of several writers at once; every "
+        "answer is kept (/prev, /next).",
+        "@A @B [...] [-- QUESTION]",
+        argument="writer",
+    )
+    def compare(self, arg: str) -> None:
+        session = self.session
+        chat, renderer = session.chat, session.renderer
+        endpoints, text = parse(arg, chat)
+        if not text and not any(m.role == "user" for m in chat.conversation.messages):
+            raise ChatreplError(
+                "There is no question to compare answers to yet.", "Add -- QUESTION."
+            )
+        watch = comparing.Watch(renderer, chat.clock)
+        with session.quiet():
+            lanes, shown = comparing.ask(chat, endpoints, text, watch)
+        watch.finish(lanes)
+        if shown is None:
+            session.pending = text
+            renderer.error(str(request_error(lanes)))
+            return
+        renderer.table(*summary(lanes))
+        alternatives = tree.alternatives(chat.conversation)
+        where = f"{alternatives.describe()}, " if alternatives is not None else ""
+        renderer.note(
+            f"On screen: {where}{writer.full_label(shown.meta)}; /next and /prev show the others."
+        )
+        if text:
+            session.ask_title(first=True)
 
     @command(
         "undo",

@@ -1,0 +1,278 @@
+"""Compare (issue 26, point 3): one question put to two or three local servers at once,
+one of them failing or stalling; the store, the screen and one-shot stdout."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import signal
+import sqlite3
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pexpect
+import pyte
+import pytest
+from prompt_toolkit.application import create_app_session
+from prompt_toolkit.input import PipeInput, create_pipe_input
+from prompt_toolkit.output import DummyOutput
+
+from chatrepl.chat import Chat
+from chatrepl.config import Endpoint, Settings
+from chatrepl.render import Renderer, make_console
+from chatrepl.repl import Repl
+from chatrepl.store import Store
+from chatrepl.transport import Transport
+from tests.conftest import clean_env
+from tests.helpers import run_chatrepl
+from tests.server import ChatServer, Script, sse
+
+
+@pytest.fixture
+def pipe() -> Iterator[PipeInput]:
+    with create_pipe_input() as inp, create_app_session(input=inp, output=DummyOutput()):
+        yield inp
+
+
+@pytest.fixture
+def servers() -> Iterator[list[ChatServer]]:
+    started = [ChatServer().start() for _ in range(3)]
+    for srv, name in zip(started, "abc", strict=True):
+        srv.name = name
+    yield started
+    for srv in started:
+        srv.stop()
+
+
+def settings_for(servers: list[ChatServer]) -> Settings:
+    endpoints = {
+        name: Endpoint(name=name, url=srv.url, api="openai", model=f"m-{name}")
+        for name, srv in zip("abc", servers, strict=True)
+    }
+    return Settings(endpoint=endpoints["a"], endpoints=endpoints)
+
+
+def repl_for(settings: Settings, home: Path, pipe: PipeInput) -> tuple[Repl, io.StringIO]:
+    out = io.StringIO()
+    renderer = Renderer(make_console(out, force_terminal=True, width=120))
+    transport = Transport(connect_timeout=2, idle_timeout=5, sleep=lambda s: None)
+    chat = Chat(settings, transport, renderer, Store(home / "chatrepl.db"))
+    return Repl(chat, input=pipe, output=DummyOutput()), out
+
+
+def answers(db_path: Path) -> list[dict[str, Any]]:
+    with sqlite3.connect(db_path) as db:
+        db.row_factory = sqlite3.Row
+        rows = db.execute(
+            "SELECT id, parent_id, content, status, meta FROM messages "
+            "WHERE role = 'assistant' ORDER BY id"
+        ).fetchall()
+    return [dict(row) | {"meta": json.loads(row["meta"])} for row in rows]
+
+
+#: An answer's text as saved while it streams: its content and the chunks after it.
+SO_FAR = (
+    "SELECT m.content || COALESCE((SELECT group_concat(c.text, '') FROM message_chunks c "
+    "WHERE c.message_id = m.id), ''), m.status FROM messages m WHERE m.role = 'assistant'"
+)
+
+
+def refusing() -> Script:
+    """A refusal that is not tried again (a 5xx would be, after a pause)."""
+    return Script(status=404, pieces=[b'{"code":404,"message":"model m-c not found"}'])
+
+
+def test_compare_the_last_question_keeps_every_answer_and_a_failure_stops_none(
+    servers: list[ChatServer], tmp_path: Path, pipe: PipeInput
+) -> None:
+    _a, b, c = servers
+    c.add(refusing(), refusing(), refusing())
+    r, out = repl_for(settings_for(servers), tmp_path, pipe)
+    pipe.send_text("hello\r/compare @a @b @c\r\x04")
+    r.run()
+    text = out.getvalue()
+    saved = answers(tmp_path / "chatrepl.db")
+    assert saved[0]["meta"]["endpoint"] == "a"
+    assert sorted(s["meta"]["endpoint"] for s in saved[1:]) == ["a", "b"]  # c never answered
+    assert len({s["parent_id"] for s in saved}) == 1  # all answers to the one question
+    assert all(s["status"] == "complete" for s in saved)
+    assert any(s["content"].startswith("[b] Answer") for s in saved)
+    # b was asked the question alone, without a's first answer
+    assert [m["content"] for m in b.requests[-1].body["messages"]] == ["hello"]
+    assert b.requests[-1].body["model"] == "m-b"
+    assert "@c:m-c: The server answered 404 Not Found: model m-c not found." in text
+    assert re.search(r"@a:m-a\s+done\s+~\d+\s+[\d.]+ s", text)  # the summary table
+    assert re.search(r"@c:m-c\s+failed\s+–", text)
+    assert re.search(r"On screen: answer [23] of 3, a: m-a; /next and /prev show the othe", text)
+    assert r.chat.conversation.messages[-1].content.startswith("[a]")
+
+
+def test_compare_a_new_question_goes_on_with_the_answer_on_screen(
+    servers: list[ChatServer], tmp_path: Path, pipe: PipeInput
+) -> None:
+    a, b, _ = servers
+    r, _out = repl_for(settings_for(servers), tmp_path, pipe)
+    pipe.send_text("/compare @b @a -- what is new\rand then\r\x04")
+    r.run()
+    saved = answers(tmp_path / "chatrepl.db")
+    assert {s["meta"]["endpoint"] for s in saved[:2]} == {"a", "b"}
+    posted = [q for q in a.requests if q.body is not None]  # typing @ lists models (GET)
+    assert [m["content"] for m in posted[0].body["messages"]] == ["what is new"]
+    # the first writer named is on screen, and the conversation goes on with it
+    assert b.requests[-1].body["messages"][-1]["content"] == "and then"
+    assert b.requests[-1].body["messages"][1]["content"].startswith("[b]")
+    assert len(posted) == 1
+
+
+def test_no_writer_answering_changes_nothing(
+    servers: list[ChatServer], tmp_path: Path, pipe: PipeInput
+) -> None:
+    _a, b, c = servers
+    b.add(refusing(), refusing(), refusing())
+    c.add(refusing(), refusing(), refusing())
+    r, out = repl_for(settings_for(servers), tmp_path, pipe)
+    offered: list[str] = []
+    read = r.read
+
+    def reading() -> str:
+        offered.append(r.session.pending)
+        return read()
+
+    r.read = reading  # type: ignore[method-assign]
+    pipe.send_text("/compare @b @c -- lost?\r\x03\x04")
+    r.run()
+    assert "No writer answered" in out.getvalue()
+    assert offered == ["", "lost?", ""]  # the question is offered at the next prompt
+    assert not r.chat.conversation.nodes
+    with sqlite3.connect(tmp_path / "chatrepl.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 0
+
+
+def test_the_others_stream_while_the_watched_one_does_and_are_saved_as_they_go(
+    servers: list[ChatServer], tmp_path: Path, pipe: PipeInput
+) -> None:
+    a, b, _ = servers
+    gate = threading.Event()
+    seen: list[list[tuple[str, str]]] = []
+
+    def look() -> None:  # a is mid-answer, b is stopped mid-answer: what a kill -9 leaves
+        time.sleep(0.3)
+        with sqlite3.connect(tmp_path / "chatrepl.db") as db:
+            seen.append(db.execute(SO_FAR).fetchall())
+        gate.set()
+
+    b.add(
+        Script(
+            pieces=[
+                *sse("[b] early ", done=False),
+                0.6,
+                *sse("more", done=False),
+                gate,
+                *sse("end"),
+            ]
+        )
+    )
+    a.add(Script(pieces=[*sse("[a] part ", done=False), 1.0, look, *sse("rest")]))
+    r, _ = repl_for(settings_for(servers), tmp_path, pipe)
+    pipe.send_text("/compare @a @b -- go\r\x04")
+    r.run()
+    assert b.gate_timeouts == 0
+    rows = dict(seen[0])
+    assert rows.get("[a] part ") == "streaming"
+    assert rows.get("[b] early more") == "streaming"
+    saved = answers(tmp_path / "chatrepl.db")
+    assert sorted(s["content"] for s in saved) == ["[a] part rest", "[b] early moreend"]
+
+
+def test_one_shot_writes_each_answer_under_its_header_in_order(
+    servers: list[ChatServer], chatrepl_home: Path
+) -> None:
+    a, _b, c = servers
+    a.add(Script(pieces=[0.4, *sse("slow a")]))  # b ends first: the order given holds
+    chatrepl_home.mkdir(parents=True, exist_ok=True)
+    config = "".join(
+        f'[endpoints.{n}]\nurl = "{s.url}"\napi = "openai"\nmodel = "m-{n}"\n'
+        for n, s in zip("abc", servers, strict=True)
+    )
+    (chatrepl_home / "config.toml").write_text(config)
+    done = run_chatrepl(chatrepl_home, "--compare", "a,b", "q")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "== a: m-a ==\nslow a\n\n== b: m-b ==\n[b] Answer 1: you said *q*. \n"
+    c.add(refusing(), refusing(), refusing())
+    failed = run_chatrepl(chatrepl_home, "--compare", "c,b:m-x", "q2")
+    assert failed.returncode == 1
+    assert failed.stdout.startswith("== c: m-c ==\n\n== b: m-x ==\n[b] Answer")
+    assert failed.stderr.count("\n") == 1 and "chatrepl: @c:m-c:" in failed.stderr
+    assert (
+        "--compare takes two or more" in run_chatrepl(chatrepl_home, "--compare", "a", "q").stderr
+    )
+
+
+def pty_config(home: Path, servers: list[ChatServer]) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    config = 'endpoint = "a"\n' + "".join(
+        f'[endpoints.{n}]\nurl = "{s.url}"\napi = "openai"\nmodel = "m-{n}"\n'
+        for n, s in zip("abc", servers, strict=True)
+    )
+    (home / "config.toml").write_text(config)
+
+
+def spawn(home: Path) -> pexpect.spawn:
+    env = clean_env(home, PROMPT_TOOLKIT_NO_CPR="1", COLUMNS="100", LINES="30")
+    return pexpect.spawn(
+        sys.executable, ["-m", "chatrepl"], env=env, timeout=20, dimensions=(30, 100)
+    )
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
+def test_what_a_person_sees_of_a_compare(servers: list[ChatServer], chatrepl_home: Path) -> None:
+    _a, b, c = servers
+    b.add(Script(pieces=[*sse("[b] begins ", done=False), 1.5, *sse("and ends.")]))
+    c.add(refusing(), refusing(), refusing())
+    pty_config(chatrepl_home, servers)
+    child = spawn(chatrepl_home)
+    child.logfile_read = io.BytesIO()
+    child.expect_exact("> ")
+    child.send("/compare @a @b @c -- hello\r")
+    child.expect_exact("On screen:")
+    child.expect_exact("> ")
+    screen = pyte.Screen(100, 30)
+    pyte.ByteStream(screen).feed(child.logfile_read.getvalue())
+    rows = [line.rstrip() for line in screen.display]
+    shown = "\n".join(rows)
+    assert len(re.findall(r"\[a\] Answer \d+: you said hello\.", shown)) == 1  # watched, once
+    assert "[b] begins" not in shown  # the others: kept, not printed over it
+    for line in ("@a:m-a: done", "@b:m-b: done", "@c:m-c: The server answered 404"):
+        assert sum(r.startswith(line) for r in rows) == 1, (line, shown)
+    assert any(re.match(r"\s*@b:m-b\s+done\s+~\d+", r) for r in rows)
+    child.sendcontrol("d")
+    child.expect(pexpect.EOF)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
+def test_ctrl_c_stops_every_writer_and_keeps_what_arrived(
+    servers: list[ChatServer], chatrepl_home: Path
+) -> None:
+    a, b, _ = servers
+    a.add(Script(pieces=[*sse("[a] slow start ", done=False), 10.0, *sse("never")]))
+    b.add(Script(pieces=[*sse("[b] slow too ", done=False), 10.0, *sse("never")]))
+    pty_config(chatrepl_home, servers)
+    child = spawn(chatrepl_home)
+    child.expect_exact("> ")
+    child.send("/compare @a @b -- wait\r")
+    child.expect_exact("slow start")
+    time.sleep(0.3)
+    child.kill(signal.SIGINT)
+    child.expect_exact("> ")
+    child.sendcontrol("d")
+    child.expect(pexpect.EOF)
+    saved = answers(chatrepl_home / "chatrepl.db")
+    assert sorted((s["content"], s["status"]) for s in saved) == [
+        ("[a] slow start ", "interrupted"),
+        ("[b] slow too ", "interrupted"),
+    ]
