@@ -44,9 +44,10 @@ def test_readme_names_every_flag() -> None:
 
 
 def test_readme_names_every_config_key_and_variable() -> None:
-    from chatrepl import config
+    from chatrepl import config, roles
 
-    for key in config.TOP_KEYS | config.ENDPOINT_KEYS | config.TIMEOUT_KEYS:
+    keys = config.TOP_KEYS | config.ENDPOINT_KEYS | config.TIMEOUT_KEYS
+    for key in keys | roles.ROLE_KEYS | roles.MODEL_KEYS:
         assert re.search(rf"^\s*\[?{key}\b|`{key}`|\b{key} =", README, re.M), key
     sources = Path(__file__).resolve().parents[1] / "src" / "chatrepl"
     variables = set()
