@@ -97,6 +97,9 @@ echo two
 
 def default_answer(question: str, turn: int) -> tuple[list[str], float]:
     """The made-up answer for a question: its words and the pause between them."""
+    if question.startswith("Write a title of at most"):  # chatrepl's title request
+        asked = question.split("Question:\n", 1)[-1].split()[:4]
+        return [" ".join(w.capitalize() for w in asked)], 0.0
     if "long" in question:
         words = [w + " " for w in LONG_MARKDOWN.replace("\n", " \n").split(" ")]
         return ["".join(words[i : i + 2]) for i in range(0, len(words), 2)], 0.01
@@ -297,8 +300,17 @@ class ChatServer:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--name", default="", help="start each answer with [NAME]")
+    parser.add_argument(
+        "--usage", metavar="IN,OUT", help="end each answer with these token counts"
+    )
     args = parser.parse_args()
-    server = ChatServer().start(args.port)
+    server = ChatServer()
+    server.name = args.name
+    if args.usage:
+        prompt, completion = (int(n) for n in args.usage.split(","))
+        server.usage = (prompt, completion)
+    server.start(args.port)
     print(f"serving {server.url}", flush=True)
     try:
         while True:

@@ -295,7 +295,10 @@ def _chat(
         presets.resume(chat)
     if settings.role:  # the flag wins over what the conversation remembered
         if settings.role not in settings.roles:
-            raise UsageError(unknown(settings.role, settings.roles), "/role lists them.")
+            raise UsageError(
+                unknown(settings.role, settings.roles),
+                "Roles are the [roles.NAME] tables of config.toml.",
+            )
         presets.apply(chat, settings.role, system=not resuming and args.system is None)
     return chat
 

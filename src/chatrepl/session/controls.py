@@ -91,7 +91,7 @@ def stats_rows(answers: list[Message], every: list[Message] | None = None) -> li
     spent = writer.total(m.meta for m in every)
     if spent is not None:
         last_cost = last.meta.get("cost")
-        shown = writer.money(last_cost) if isinstance(last_cost, int | float) else "n/a"
+        shown = writer.money(last_cost) if isinstance(last_cost, int | float) else "not priced"
         rows.append(
             (
                 "cost",
@@ -177,7 +177,7 @@ class Controls:
             renderer.note("No role from now on (the system prompt stays: /system changes it).")
         elif arg:
             role = presets.apply(chat, arg)
-            renderer.note(f"Role {role.name} from now on: {role.describe()}.")
+            renderer.note(f"Role {role.name} from now on: {role.describe().rstrip('.')}.")
             if role.temperature is not None and api_for(chat.endpoint) == "workers":
                 renderer.warn("This endpoint's API (workers) takes no temperature; it is not sent.")
         elif not chat.settings.roles:
