@@ -301,9 +301,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--name", default="", help="start each answer with [NAME]")
-    parser.add_argument(
-        "--usage", metavar="IN,OUT", help="end each answer with these token counts"
-    )
+    parser.add_argument("--usage", metavar="IN,OUT", help="end each answer with these token counts")
     args = parser.parse_args()
     server = ChatServer()
     server.name = args.name

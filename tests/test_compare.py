@@ -276,3 +276,39 @@ def test_ctrl_c_stops_every_writer_and_keeps_what_arrived(
         ("[a] slow start ", "interrupted"),
         ("[b] slow too ", "interrupted"),
     ]
+
+
+def test_a_kill_9_mid_compare_loses_no_answer(
+    servers: list[ChatServer], chatrepl_home: Path
+) -> None:
+    import subprocess
+
+    a, b, _ = servers
+    a.add(Script(pieces=[*sse("[a] kept ", done=False), 8.0, *sse("never")]))
+    b.add(Script(pieces=[*sse("[b] kept too ", done=False), 8.0, *sse("never")]))
+    pty_config(chatrepl_home, servers)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "chatrepl", "--compare", "a,b", "q"],
+        env=clean_env(chatrepl_home),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    db_path = chatrepl_home / "chatrepl.db"
+    deadline = time.monotonic() + 10
+    rows: list[tuple[str, str]] = []
+    while time.monotonic() < deadline and len(rows) < 2:
+        time.sleep(0.1)
+        if db_path.exists():
+            with sqlite3.connect(db_path) as db:
+                rows = db.execute(SO_FAR).fetchall()
+            rows = [r for r in rows if r[0]]
+    child.kill()  # SIGKILL: nothing of chatrepl runs after this
+    child.wait()
+    assert sorted(r[0] for r in rows) == ["[a] kept ", "[b] kept too "]
+    cid = run_chatrepl(chatrepl_home, "--list", check=True).stdout.split("\t")[0]
+    data = json.loads(run_chatrepl(chatrepl_home, "--export", cid, "--format", "json").stdout)
+    kept = [data["messages"][1], *data["other_branches"]]
+    assert sorted((m["content"], m["status"]) for m in kept) == [
+        ("[a] kept ", "interrupted"),
+        ("[b] kept too ", "interrupted"),
+    ]
