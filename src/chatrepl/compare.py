@@ -33,6 +33,11 @@ TICK = 0.1  # seconds between looks at the lanes when no event comes
 _END = object()
 
 
+@dataclass(frozen=True)
+class _Retrying:
+    said: str  # the transport's line: what failed, and when it tries again
+
+
 @dataclass
 class Lane:
     """One writer's answer as it streams."""
@@ -46,6 +51,7 @@ class Lane:
     first_token: float | None = None
     seconds: float = 0.0
     checkpoint: float = 0.0
+    retrying: str = ""  # the last retry said, while no answer has started
 
     @property
     def label(self) -> str:
@@ -79,7 +85,9 @@ class Lane:
         speed = self.speed()
         pace = f", {speed:.0f} tok/s" if speed else ""
         if self.status is None:
-            return f"{self.label}: {said}{pace}" if self.answer else f"{self.label}: waiting"
+            if self.answer:
+                return f"{self.label}: {said}{pace}"
+            return f"{self.label}: {self.retrying or 'waiting'}"
         state = "done" if self.status is Status.COMPLETE else str(self.status)
         return f"{self.label}: {state}, {said}{pace}"
 
@@ -148,7 +156,9 @@ class Compare:
         lane = self.lanes[index]
         settings = self.chat.settings
         transport = Transport(
-            connect_timeout=settings.connect_timeout, idle_timeout=settings.idle_timeout
+            connect_timeout=settings.connect_timeout,
+            idle_timeout=settings.idle_timeout,
+            on_retry=lambda said: self.events.put((index, _Retrying(said))),
         )
         try:
             for event in transport.stream(lane.endpoint, messages, lane.token):
@@ -202,6 +212,8 @@ class Compare:
         if item is _END:
             status = Status(lane.reply.status)
             self._end(lane, status, lane.reply.error if status is Status.FAILED else "")
+        elif isinstance(item, _Retrying):
+            lane.retrying = " ".join(item.said.split())
         elif isinstance(item, Exception):
             status = Status.TRUNCATED if isinstance(item, StreamError) else Status.FAILED
             said = str(item) if isinstance(item, ChatreplError) else type(item).__name__
