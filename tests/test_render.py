@@ -239,7 +239,7 @@ def test_a_fast_stream_reaches_the_terminal_at_most_max_fps_times_a_second() -> 
     at most MAX_FPS writes a second (and the first token at once)."""
     import time
 
-    from chatrepl.render import MAX_FPS
+    from chatrepl.render.view import MAX_FPS
 
     class Counted(io.StringIO):
         writes = 0
@@ -356,7 +356,7 @@ def test_the_first_text_is_shown_before_rich_is_loaded_then_handed_over(
     answer ends drawn as Markdown with nothing of the first showing left over."""
     import threading
 
-    from chatrepl.render import view as view_module
+    from chatrepl.render import loading
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
@@ -365,8 +365,8 @@ def test_the_first_text_is_shown_before_rich_is_loaded_then_handed_over(
     release = threading.Event()
     loader = threading.Thread(target=release.wait, daemon=True)
     loader.start()
-    monkeypatch.setattr(view_module, "_loader", loader)  # still loading until released
-    monkeypatch.setattr(view_module, "_loaded", threading.Event())
+    monkeypatch.setattr(loading, "_loader", loader)  # still loading until released
+    monkeypatch.setattr(loading, "loaded", threading.Event())
     read: list[int] = []  # the preview follows pieces; it never reads the whole answer
     real_tail = Source.tail
     monkeypatch.setattr(Source, "tail", lambda s, *a: read.append(1) or real_tail(s, *a))
@@ -383,7 +383,7 @@ def test_the_first_text_is_shown_before_rich_is_loaded_then_handed_over(
             assert read == []
         finally:  # loaded: the live region takes over
             release.set()
-            view_module._loaded.set()
+            loading.loaded.set()
             loader.join()
         view.text("Third.")
     assert screen(out.getvalue()) == ["Hello world and more.", "", "Second", "", "Third."]

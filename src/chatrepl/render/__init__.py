@@ -32,26 +32,16 @@ if TYPE_CHECKING:
 
     from chatrepl.render.view import AnswerView
 
-__all__ = [
-    "MAX_FPS",
-    "AnswerView",
-    "Renderer",
-    "make_console",
-    "trimmed_lines",
-]
+__all__ = ["Renderer", "make_console"]
 
 
 def __getattr__(name: str) -> Any:
     """rich is imported when something is first drawn with it, not with the package: a
     plain one-shot run into a pipe never imports it."""
-    if name in ("MAX_FPS", "AnswerView"):
-        from chatrepl.render import view
+    if name == "make_console":
+        from chatrepl.render.drawing import make_console
 
-        return getattr(view, name)
-    if name in ("make_console", "trimmed_lines"):
-        from chatrepl.render import drawing
-
-        return getattr(drawing, name)
+        return make_console
     raise AttributeError(name)
 
 
@@ -107,20 +97,14 @@ class Renderer:
             self._console = make_console(self.out, plain=self.plain)
         return self._console
 
-    @console.setter
-    def console(self, console: Console) -> None:
-        self._console = console
-        self.out = console.file
-
     @property
     def err_console(self) -> Console:
         if self._err_console is None:
             if self._err is None:
                 return self.console
-            terminal = self._err.isatty()
             from chatrepl.render.drawing import make_console
 
-            self._err_console = make_console(self._err, plain=self.plain or not terminal)
+            self._err_console = make_console(self._err, plain=self.plain or not self._err.isatty())
         return self._err_console
 
     @err_console.setter

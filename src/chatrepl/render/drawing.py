@@ -15,7 +15,6 @@ from typing import IO, TYPE_CHECKING, ClassVar
 
 from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_by_name
-from pygments.lexers.special import TextLexer
 from pygments.util import ClassNotFound
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
@@ -41,12 +40,7 @@ def lexer_for(language: str) -> Lexer:
     try:
         return get_lexer_by_name(language, stripnl=False, ensurenl=True, tabsize=TAB_SIZE)
     except ClassNotFound:
-        return plain_lexer()
-
-
-@functools.cache
-def plain_lexer() -> Lexer:
-    return TextLexer(stripnl=False, ensurenl=True, tabsize=TAB_SIZE)
+        return lexer_for("text")
 
 
 @functools.cache
@@ -79,7 +73,7 @@ class Code(CodeBlock):
         code = str(self.text).rstrip()
         widest = max(cell_len(line.expandtabs(TAB_SIZE)) for line in code.split("\n"))
         width = max(1, min(widest, options.max_width - 2))  # padding: one cell each side
-        lexer = plain_lexer() if self.plain else lexer_for(self.lexer_name)
+        lexer = lexer_for("text" if self.plain else self.lexer_name)
         syntax = Syntax(
             code,
             lexer,
@@ -157,17 +151,16 @@ def _rstrip(line: list[Segment]) -> list[Segment]:
     return line
 
 
-def trimmed_lines(
-    console: Console, renderable: RenderableType, options: ConsoleOptions
+def trimmed(
+    lines: list[list[Segment]], start: bool = True, end: bool = True
 ) -> list[list[Segment]]:
-    """Render, then drop blank lines at both ends (rich pads some blocks with them)."""
-    lines = drawn_lines(console, renderable, options)
-    start, end = 0, len(lines)
-    while start < end and blank(lines[start]):
-        start += 1
-    while end > start and blank(lines[end - 1]):
-        end -= 1
-    return lines[start:end]
+    """Drawn lines without the blank lines at their start and (or) their end."""
+    first, last = 0, len(lines)
+    while start and first < last and blank(lines[first]):
+        first += 1
+    while end and last > first and blank(lines[last - 1]):
+        last -= 1
+    return lines[first:last]
 
 
 def drawn_lines(
@@ -175,19 +168,3 @@ def drawn_lines(
 ) -> list[list[Segment]]:
     """Render, without the padding rich puts to the right of each line."""
     return [_rstrip(line) for line in console.render_lines(renderable, options, pad=False)]
-
-
-class Lines:
-    """Lines already drawn (each no wider than the console), printed as they are: one
-    list of segments for rich to write, and no cropping of what fits already."""
-
-    def __init__(self, lines: list[list[Segment]]) -> None:
-        self.lines = lines
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        end = Segment.line()
-        out: list[Segment] = []
-        for line in self.lines:
-            out += line
-            out.append(end)
-        return out
