@@ -4,9 +4,11 @@ Measured in one run beside `python -c pass` (the interpreter alone), importing t
 libraries chatrepl is built on (what any client built on them pays), a bare
 `PromptSession().prompt("> ")` (prompt_toolkit alone, to its prompt: issue 24's target
 for chatrepl is at most 1.1 times that), and `chatrepl --version` (which imports none of
-them; target at most 50 ms). Medians of --runs.
+them; target at most 50 ms). Medians of --runs. `--against SRC` adds, interleaved in
+the same run, the chatrepl of another checkout's `src` folder (an earlier commit, say)
+to its prompt, for a before and after measured alike.
 
-    python bench/startup.py [--runs 15]
+    python bench/startup.py [--runs 15] [--against ../other/src]
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ def prompt_ms(args: list[str], env: dict[str, str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--against", metavar="SRC", help="another checkout's src folder")
     args = parser.parse_args()
     home = tempfile.mkdtemp()
     env = {
@@ -63,6 +66,9 @@ def main() -> None:
         "bare PromptSession().prompt()": lambda: prompt_ms([py, "-c", BARE_PROMPT], env),
         "chatrepl to its prompt": lambda: prompt_ms([py, "-m", "chatrepl"], env),
     }
+    if args.against:
+        other = {**env, "PYTHONPATH": os.path.abspath(args.against)}
+        cases["chatrepl of --against"] = lambda: prompt_ms([py, "-m", "chatrepl"], other)
     results: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(args.runs):  # interleaved, so noise hits every case alike
         for name, measure in cases.items():
@@ -75,6 +81,9 @@ def main() -> None:
     bare = statistics.median(results["bare PromptSession().prompt()"])
     ours = statistics.median(results["chatrepl to its prompt"])
     print(f"chatrepl to its prompt / bare prompt: {ours / bare:.2f} (target ≤ 1.10)")
+    if args.against:
+        theirs = statistics.median(results["chatrepl of --against"])
+        print(f"chatrepl of --against / bare prompt: {theirs / bare:.2f}")
 
 
 if __name__ == "__main__":

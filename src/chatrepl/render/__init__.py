@@ -17,19 +17,17 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Iterable
-from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 
-from chatrepl.attach import Attachment
-from chatrepl.conversation import Conversation, Message, Summary
-from chatrepl.outcome import Level, Line
 from chatrepl.render.plain import THINKING_HEADER, PlainView
 from chatrepl.sanitize import sanitize
-from chatrepl.think import describe_words
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # (the data model is not needed to draw the first prompt)
     from rich.console import Console
 
+    from chatrepl.attach import Attachment
+    from chatrepl.conversation import Conversation, Message, Summary
+    from chatrepl.outcome import Line
     from chatrepl.render.view import AnswerView
 
 __all__ = ["Renderer", "make_console"]
@@ -149,6 +147,8 @@ class Renderer:
 
     def tell(self, line: Line, prefix: str = "") -> None:
         """A line about how a turn ended, shown as its level says (see outcome.told)."""
+        from chatrepl.outcome import Level
+
         show = {Level.ERROR: self.error, Level.WARNING: self.warn, Level.NOTE: self.note}
         show[line.level](prefix + line.text)
 
@@ -265,6 +265,8 @@ class Renderer:
     ) -> None:
         """Show saved turns (the last `last` of them, or the `messages` given), rendered
         as they were; each answer's reasoning in full with `reasoning`, else collapsed."""
+        from chatrepl.think import describe_words
+
         messages = conversation.messages if messages is None else messages
         if last is not None and len(messages) > last:
             self.note(f"… {len(messages) - last} earlier messages not shown.")
@@ -293,4 +295,6 @@ class Renderer:
 
 
 def _date(timestamp: float) -> str:
+    from datetime import datetime
+
     return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
