@@ -18,9 +18,9 @@ from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
-from rich.constrain import Constrain
 from rich.markdown import CodeBlock, Markdown, MarkdownElement
-from rich.segment import Segment
+from rich.segment import Segment, SegmentLines
+from rich.style import Style
 from rich.syntax import Syntax, SyntaxTheme
 from rich.text import Text
 
@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 #: Code blocks indent tabs to this many columns.
 TAB_SIZE = 4
+#: Ends a row of code that does not fit the window: its line goes on in the next row.
+WRAP_MARK = "↩"
 
 
 @functools.cache
@@ -70,19 +72,65 @@ class Code(CodeBlock):
         if self.number:  # for /copy code N and /save PATH N
             label = f"code {self.number}" + (f" · {self.language}" if self.language else "")
             yield Text(label, style="dim")
-        code = str(self.text).rstrip()
-        widest = max(cell_len(line.expandtabs(TAB_SIZE)) for line in code.split("\n"))
-        width = max(1, min(widest, options.max_width - 2))  # padding: one cell each side
         lexer = lexer_for("text" if self.plain else self.lexer_name)
-        syntax = Syntax(
-            code,
-            lexer,
-            theme=theme_for(self.theme),
-            word_wrap=widest > width,  # (wrapping costs most of the drawing)
-            padding=1,
-            tab_size=TAB_SIZE,
-        )
-        yield Constrain(syntax, width + 2)
+        rows = code_rows(str(self.text).rstrip(), lexer, self.theme)
+        widest = max(Segment.get_line_length(row) for row in rows)
+        width = max(1, min(widest, options.max_width - 2))  # padding: one cell each side
+        background = theme_for(self.theme).get_background_style()
+        edge = [Segment(" " * (width + 2), background)]
+        drawn = [edge]
+        for row in fitted(rows, width, background) if widest > width else rows:
+            fill = width + 1 - Segment.get_line_length(row)
+            drawn.append([Segment(" ", background), *row, Segment(" " * fill, background)])
+        yield SegmentLines([*drawn, edge], new_lines=True)
+
+
+@functools.cache
+def token_style(theme: str, token: tuple[str, ...]) -> Style:
+    syntax_theme = theme_for(theme)
+    return syntax_theme.get_background_style() + syntax_theme.get_style_for_token(token)
+
+
+def code_rows(code: str, lexer: Lexer, theme: str) -> list[list[Segment]]:
+    """Code highlighted by the lexer in the theme's colours: a list of segments a line."""
+    rows: list[list[Segment]] = [[]]
+    for token, value in lexer.get_tokens(code):
+        style = token_style(theme, token)
+        first, *more = value.split("\n")
+        if first:
+            rows[-1].append(Segment(first, style))
+        rows += [[Segment(part, style)] if part else [] for part in more]
+    if len(rows) > 1 and not rows[-1]:
+        rows.pop()  # (the newline the lexer ends with)
+    return rows
+
+
+def fitted(rows: list[list[Segment]], width: int, background: Style) -> list[list[Segment]]:
+    """Lines of code cut to rows of `width` cells: each row a line goes on from ends in a
+    dim WRAP_MARK, so that a long line is not taken for two."""
+    mark = Segment(WRAP_MARK, background + Style(dim=True))
+    out: list[list[Segment]] = []
+    for row in rows:
+        if Segment.get_line_length(row) <= width:
+            out.append(row)
+            continue
+        *cut, last = Segment.divide(row, _cuts("".join(seg.text for seg in row), width - 1))
+        out += [[*piece, mark] for piece in cut]
+        out.append(last)
+    return out
+
+
+def _cuts(text: str, most: int) -> list[int]:
+    """Where to cut `text` (in cells) into pieces of at most `most` cells, never inside
+    a character: a wide one that does not fit goes to the next piece."""
+    cuts, start, at = [], 0, 0
+    for char in text:
+        cells = cell_len(char)
+        if at + cells - start > max(1, most) and at > start:
+            cuts.append(at)
+            start = at
+        at += cells
+    return [*cuts, at]
 
 
 class Answer(Markdown):
