@@ -118,10 +118,13 @@ class Renderer:
 
     # ---------------------------------------------------------- lines
 
-    def write_control(self, sequence: str) -> None:
-        """Write a control sequence of our own (never untrusted text) to the terminal."""
-        self.out.write(sequence)
+    def output(self, text: str) -> None:
+        """Write what is ours or already sanitized (a command's output, as it comes; a
+        control sequence of our own, as `write_control`), never untrusted text."""
+        self.out.write(text)
         self.out.flush()
+
+    write_control = output
 
     def _line(self, console: Console, message: str, style: str = "") -> None:
         """One line of ours: on a terminal wrapped at words, with the lines after the
@@ -157,11 +160,6 @@ class Renderer:
 
     def info(self, message: str) -> None:
         self._line(self.console, message)
-
-    def output(self, text: str) -> None:
-        """A command's output, already sanitized, written as it comes."""
-        self.out.write(text)
-        self.out.flush()
 
     def attachments(self, attachments: Iterable[Attachment]) -> None:
         """Attachments collapsed to a line each: `📎 src/app.py, 212 lines`."""

@@ -4,7 +4,9 @@ drawn lines without the padding rich puts around them.
 Markdown is rich's own (`rich.markdown.Markdown`, which reads with markdown-it-py); the
 one change, made through its public `elements` table, is `Code`: each code block gets its
 number (`code 2 · python`, what `/copy code 2` copies), is only as wide as its code, and is
-highlighted by a Pygments lexer looked up once per language and kept.
+drawn row by row from the tokens of a Pygments lexer (looked up once per language and
+kept) in the theme's colours, a line too long for the window cut into rows that end in
+a dim `↩`.
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ class Code(CodeBlock):
         background = theme_for(self.theme).get_background_style()
         edge = [Segment(" " * (width + 2), background)]
         drawn = [edge]
-        for row in fitted(rows, width, background) if widest > width else rows:
+        for row in fitted(rows, width, background):
             fill = width + 1 - Segment.get_line_length(row)
             drawn.append([Segment(" ", background), *row, Segment(" " * fill, background)])
         yield SegmentLines([*drawn, edge], new_lines=True)
@@ -93,16 +95,8 @@ def token_style(theme: str, token: tuple[str, ...]) -> Style:
 
 def code_rows(code: str, lexer: Lexer, theme: str) -> list[list[Segment]]:
     """Code highlighted by the lexer in the theme's colours: a list of segments a line."""
-    rows: list[list[Segment]] = [[]]
-    for token, value in lexer.get_tokens(code):
-        style = token_style(theme, token)
-        first, *more = value.split("\n")
-        if first:
-            rows[-1].append(Segment(first, style))
-        rows += [[Segment(part, style)] if part else [] for part in more]
-    if len(rows) > 1 and not rows[-1]:
-        rows.pop()  # (the newline the lexer ends with)
-    return rows
+    tokens = (Segment(text, token_style(theme, token)) for token, text in lexer.get_tokens(code))
+    return list(Segment.split_lines(tokens)) or [[]]
 
 
 def fitted(rows: list[list[Segment]], width: int, background: Style) -> list[list[Segment]]:

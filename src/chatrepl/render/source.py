@@ -88,15 +88,13 @@ class Source:
         if not final and self._mark and not _may_close(text[self._seen : end], self._mark):
             self._seen = end  # still inside the fence: a long code block is read once
             return None
-        if not text[:end].strip():
-            self.open_fence = ""
-            if final:
-                self._pending = ""
-            return None
-        top = [t for t in parser().parse(text[:end]) if t.level == 0 and t.map and t.nesting >= 0]
         self.open_fence = ""
         if final:
             self._pending = ""
+        if not text[:end].strip():
+            return None
+        top = [t for t in parser().parse(text[:end]) if t.level == 0 and t.map and t.nesting >= 0]
+        if final:
             return Batch(text.strip("\n"), bool(top) and top[-1].type == "hr")
         if not top:  # (no block at all: link reference definitions alone)
             return None

@@ -155,13 +155,11 @@ class AnswerView(PlainView):
 
     def whole(self, text: str) -> None:
         """A saved answer, all at once: drawn as it was when it streamed, with no live
-        region (resume, --show)."""
+        region (resume, --show), as the view closes."""
         if not self.markdown:
             super().whole(text)
             return
         self.source.feed(self._text.feed(text))
-        load(self.r.code_theme)
-        self._print(self.source.settle(final=True))
 
     def reasoning(self, piece: str) -> None:
         self._arrived()
