@@ -142,16 +142,9 @@ class AnswerView(PlainView):
         with self.lock:
             self.source.feed(safe)
             self._dirty = True
-            if self._refresher is None:
-                self._refresher = _Refresher(self)
-                if not loading.loaded.is_set() and self.r.out.isatty():
-                    self._preview.show(safe)  # the first token at once, rich or not
-                else:
-                    load(self.r.code_theme)
-                    self.start_live()
-                self._refresher.start()
-            elif self._live is None:
-                self._preview.show(safe)
+            if self._live is None and not loading.loaded.is_set() and self.r.out.isatty():
+                self._preview.show(safe)  # the first token at once, rich or not
+            self._start()
 
     def whole(self, text: str) -> None:
         """A saved answer, all at once: drawn as it was when it streamed, with no live
@@ -181,12 +174,8 @@ class AnswerView(PlainView):
             return
         with self.lock:
             self._tail.thinking = self.thought
-            if self._refresher is None:
-                self._refresher = _Refresher(self)
-                self.start_live()
-                self._refresher.start()
-            else:
-                self._dirty = True
+            self._dirty = True
+            self._start()
 
     def recast(self, into: str, text: str) -> None:
         """What was shown as one kind was the other (see `think.Recast`)."""
@@ -203,6 +192,16 @@ class AnswerView(PlainView):
         self.codes = self._held = 0
 
     # ---------------------------------------------------------- output
+
+    def _start(self) -> None:
+        """The live region (once rich is in: the first text shows until then) and the
+        thread that repaints it (under the lock)."""
+        if self._live is None and (loading.loaded.is_set() or not self.r.out.isatty()):
+            load(self.r.code_theme)  # (not a terminal: no first text to show meanwhile)
+            self.start_live()
+        if self._refresher is None:
+            self._refresher = _Refresher(self)
+            self._refresher.start()
 
     def start_live(self) -> None:
         """The live region, in place of the first text's preview (under the lock)."""
