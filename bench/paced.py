@@ -14,7 +14,11 @@ as chunked HTTP/1.1 SSE, one event a token, to `chatrepl "q"` in a 100x30 pseudo
   process's CPU time of each (target: the larger ≤ 11 times the smaller) and the peak resident
   size of the larger (target ≤ 80 MB).
 
+`--against SRC` adds to the paced half, interleaved, the Markdown client of another
+checkout's `src` folder (an earlier commit, say): a before and after measured alike.
+
     python bench/paced.py [--runs 5] [--only paced,fast] [--rate 5000] [--tokens 20000]
+                          [--against ../other/src]
 """
 
 from __future__ import annotations
@@ -172,6 +176,7 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=5000)
     parser.add_argument("--tokens", type=int, default=20000)
     parser.add_argument("--large", type=int, default=200000)
+    parser.add_argument("--against", metavar="SRC", help="another checkout's src folder")
     args = parser.parse_args()
     server = Server()
     command = [sys.executable, "-m", "chatrepl", "--no-save", "q"]
@@ -181,9 +186,15 @@ def main() -> None:
         if "paced" in args.only:
             env = env_for(home, server.url(args.tokens, args.rate))
             runs: dict[str, list[dict[str, float]]] = {"markdown": [], "--plain": []}
-            for _ in range(args.runs):  # interleaved: the machine's noise falls on both
+            other = {**env, "PYTHONPATH": os.path.abspath(args.against or ".")}
+            if args.against:
+                run_pty(server, command, {**other, "CHATREPL_URL": server.url(1000, 0)})
+                runs["--against"] = []
+            for _ in range(args.runs):  # interleaved: the machine's noise falls on all
                 runs["markdown"].append(run_pty(server, command, env))
                 runs["--plain"].append(run_pty(server, [*command[:-1], "--plain", "q"], env))
+                if args.against:
+                    runs["--against"].append(run_pty(server, command, other))
             interval = statistics.median(r["interval"] for r in runs["markdown"])
             print(f"paced: {args.tokens:,} tokens at {args.rate:,}/s into {WIDTH}×{HEIGHT} "
                   f"({interval:.2f} s), medians of {args.runs}")  # fmt: skip

@@ -4,9 +4,14 @@ Measured in one run beside `python -c pass` (the interpreter alone), importing t
 libraries chatrepl is built on (what any client built on them pays), a bare
 `PromptSession().prompt("> ")` (prompt_toolkit alone, to its prompt: issue 24's target
 for chatrepl is at most 1.1 times that), and `chatrepl --version` (which imports none of
-them; target at most 50 ms). Medians of --runs.
+them; target at most 50 ms). Medians of --runs. `--against SRC` adds, interleaved in
+the same run, the chatrepl of another checkout's `src` folder (an earlier commit, say)
+to its prompt, for a before and after measured alike. `--floor` adds what no chatrepl
+can skip before its prompt (its arguments parsed, its settings loaded, `render` and
+`attach` imported) followed by a bare prompt: how close chatrepl can come without
+building its conversation, store and commands after the prompt is drawn.
 
-    python bench/startup.py [--runs 15]
+    python bench/startup.py [--runs 15] [--against ../other/src] [--floor]
 """
 
 from __future__ import annotations
@@ -23,6 +28,11 @@ import pexpect
 
 LIBRARIES = "import prompt_toolkit, rich.console, requests, platformdirs"
 BARE_PROMPT = "from prompt_toolkit import PromptSession; PromptSession().prompt('> ')"
+FLOOR = (
+    "import chatrepl.render, chatrepl.attach; from chatrepl.environment import Environment; "
+    "from chatrepl.arguments import parser; from chatrepl.config import Overrides, load; "
+    "e = Environment(); parser(e).parse_args([]); load(Overrides(), e.environ); " + BARE_PROMPT
+)
 
 
 def process_ms(args: list[str], env: dict[str, str]) -> float:
@@ -46,6 +56,8 @@ def prompt_ms(args: list[str], env: dict[str, str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--against", metavar="SRC", help="another checkout's src folder")
+    parser.add_argument("--floor", action="store_true", help="time chatrepl's floor too")
     args = parser.parse_args()
     home = tempfile.mkdtemp()
     env = {
@@ -55,6 +67,7 @@ def main() -> None:
         # pexpect does not answer cursor-position requests; a real terminal does at once
         "PROMPT_TOOLKIT_NO_CPR": "1",
     }
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # (timed as installed: with its bytecode)
     py = sys.executable
     cases = {
         "python -c pass": lambda: process_ms([py, "-c", "pass"], env),
@@ -63,6 +76,11 @@ def main() -> None:
         "bare PromptSession().prompt()": lambda: prompt_ms([py, "-c", BARE_PROMPT], env),
         "chatrepl to its prompt": lambda: prompt_ms([py, "-m", "chatrepl"], env),
     }
+    if args.floor:
+        cases["floor: arguments, settings"] = lambda: prompt_ms([py, "-c", FLOOR], env)
+    if args.against:
+        other = {**env, "PYTHONPATH": os.path.abspath(args.against)}
+        cases["chatrepl of --against"] = lambda: prompt_ms([py, "-m", "chatrepl"], other)
     results: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(args.runs):  # interleaved, so noise hits every case alike
         for name, measure in cases.items():
@@ -75,6 +93,12 @@ def main() -> None:
     bare = statistics.median(results["bare PromptSession().prompt()"])
     ours = statistics.median(results["chatrepl to its prompt"])
     print(f"chatrepl to its prompt / bare prompt: {ours / bare:.2f} (target ≤ 1.10)")
+    if args.floor:
+        floor = statistics.median(results["floor: arguments, settings"])
+        print(f"floor / bare prompt: {floor / bare:.2f}")
+    if args.against:
+        theirs = statistics.median(results["chatrepl of --against"])
+        print(f"chatrepl of --against / bare prompt: {theirs / bare:.2f}")
 
 
 if __name__ == "__main__":

@@ -203,6 +203,37 @@ def test_wide_characters_wrap_by_cell_width() -> None:
     assert "".join(lines).replace(" ", "") == "日本語のテキスト" * 12
 
 
+LONG_LINE = "result = compute(first_argument, second_argument) + another_call(x, y)"
+
+
+@pytest.mark.parametrize("width", [30, 45])
+def test_a_code_line_too_long_for_the_window_wraps_with_a_marker(width: int) -> None:
+    """A code line wider than the window is cut into rows that each end in a `↩`, so a
+    copied line is not taken for two; the rows read the line whole, and a line that
+    fits has no marker. Streamed (the live tail's plain code) or whole, the same."""
+    for chunks in (0, 7):
+        lines = screen(render(f"```python\n{LONG_LINE}\nshort()\n```", width, chunks=chunks), width)
+        code = [line[1:] for line in lines[1:] if line]  # (below the label; padding cell)
+        cut, rest = code[:-2], code[-2:]
+        assert cut and all(row.endswith("↩") and len(row) == width - 2 for row in cut)
+        assert "".join(row[:-1] for row in cut) + rest[0] == LONG_LINE
+        assert rest == [rest[0], "short()"] and "↩" not in rest[0]
+
+
+def test_a_wide_character_is_never_cut_in_two() -> None:
+    from rich.cells import cell_len
+
+    code = "x = '" + "日本語" * 8 + "'"
+    lines = [line for line in screen(render(f"```\n{code}\n```", 20), 20)[1:] if line]
+    assert all(cell_len(line) <= 20 for line in lines)
+    assert "".join(line[1:].removesuffix("↩").rstrip() for line in lines) == code
+
+
+def test_long_code_lines_reach_a_pipe_exactly() -> None:
+    out = render(f"```python\n{LONG_LINE}\n```", 30, plain=True)
+    assert out == f"```python\n{LONG_LINE}\n```\n" and "↩" not in out
+
+
 def test_plain_mode_writes_text_as_it_comes() -> None:
     assert render("# T\n**b**", plain=True) == "# T\n**b**\n"
 
@@ -239,7 +270,7 @@ def test_a_fast_stream_reaches_the_terminal_at_most_max_fps_times_a_second() -> 
     at most MAX_FPS writes a second (and the first token at once)."""
     import time
 
-    from chatrepl.render import MAX_FPS
+    from chatrepl.render.view import MAX_FPS
 
     class Counted(io.StringIO):
         writes = 0
@@ -356,7 +387,7 @@ def test_the_first_text_is_shown_before_rich_is_loaded_then_handed_over(
     answer ends drawn as Markdown with nothing of the first showing left over."""
     import threading
 
-    from chatrepl.render import view as view_module
+    from chatrepl.render import loading
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
@@ -365,8 +396,8 @@ def test_the_first_text_is_shown_before_rich_is_loaded_then_handed_over(
     release = threading.Event()
     loader = threading.Thread(target=release.wait, daemon=True)
     loader.start()
-    monkeypatch.setattr(view_module, "_loader", loader)  # still loading until released
-    monkeypatch.setattr(view_module, "_loaded", threading.Event())
+    monkeypatch.setattr(loading, "_loader", loader)  # still loading until released
+    monkeypatch.setattr(loading, "loaded", threading.Event())
     read: list[int] = []  # the preview follows pieces; it never reads the whole answer
     real_tail = Source.tail
     monkeypatch.setattr(Source, "tail", lambda s, *a: read.append(1) or real_tail(s, *a))
@@ -383,7 +414,7 @@ def test_the_first_text_is_shown_before_rich_is_loaded_then_handed_over(
             assert read == []
         finally:  # loaded: the live region takes over
             release.set()
-            view_module._loaded.set()
+            loading.loaded.set()
             loader.join()
         view.text("Third.")
     assert screen(out.getvalue()) == ["Hello world and more.", "", "Second", "", "Third."]

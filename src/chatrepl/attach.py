@@ -10,7 +10,6 @@ Standard library only.
 
 from __future__ import annotations
 
-import glob
 import os
 import re
 import stat
@@ -231,6 +230,8 @@ def read_stdin(stream: TextIO, max_bytes: int) -> str:
 
 def expand(spec: str) -> list[str]:
     """`~` and glob patterns expanded, as names to show; a plain path as it is."""
+    import glob  # (not before the first prompt)
+
     if not glob.has_magic(spec):
         return [spec]
     found = sorted(glob.glob(os.path.expanduser(spec), recursive=True))

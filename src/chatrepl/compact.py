@@ -12,7 +12,6 @@ from __future__ import annotations
 from chatrepl.chat import Chat
 from chatrepl.conversation import Message
 from chatrepl.errors import ChatreplError
-from chatrepl.events import Reply
 
 DEFAULT_KEEP = 2
 INSTRUCTIONS = (
@@ -49,6 +48,8 @@ def compact(chat: Chat, keep: int = DEFAULT_KEEP) -> Message:
     chosen = [m for m in messages[start:cut] if m.role in ("user", "assistant") and m.content]
     turns = [*chosen, Message("user", REQUEST)]
     plan = chat.window.plan(system, turns)
+    from chatrepl.events import Reply
+
     reply = Reply()
     for event in chat.transport.stream(chat.endpoint, plan.messages, chat.token):
         reply.apply(event)

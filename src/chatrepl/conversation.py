@@ -17,7 +17,6 @@ from typing import Literal
 from chatrepl.attach import Attachment, compose, fence_for, of_meta
 from chatrepl.context import estimate
 from chatrepl.sanitize import sanitize
-from chatrepl.think import split_whole
 
 # "summary": a summary of earlier turns made by /compact, sent in their place.
 Role = Literal["user", "assistant", "system", "summary"]
@@ -87,6 +86,8 @@ class Message:
         chatrepl may still hold it inline)."""
         content = self.content
         if self.role == "assistant" and "</think" in content:
+            from chatrepl.think import split_whole
+
             content = split_whole(content)[1]
         elif self.role == "user":
             template = self.meta.get("template")

@@ -14,7 +14,6 @@ from chatrepl.conversation import Conversation, make_title, to_json, to_markdown
 from chatrepl.environment import Environment
 from chatrepl.errors import EXIT_FAILED, EXIT_OK, ChatreplError, NotFoundError, UsageError
 from chatrepl.render import Renderer
-from chatrepl.render.source import choose_code
 from chatrepl.sanitize import escape_json, sanitize, shown
 from chatrepl.store import Store
 
@@ -57,6 +56,8 @@ def may_overwrite(path: Path, yes: bool, env: Environment) -> bool:
 
 def show_code(conversation: Conversation, number: int, env: Environment) -> int:
     """`--show ID --code [N]`: the last answer's code blocks (or its N-th) to stdout."""
+    from chatrepl.render.source import choose_code
+
     last = conversation.last_answer()
     whose = f"The last answer of {conversation.id}"
     chosen = choose_code(last.content if last is not None else "", number or None, whose)

@@ -6,17 +6,20 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chatrepl import attach, clipboard, commands, shell
 from chatrepl.attach import Attachment, overwrite_question
 from chatrepl.chat import Chat
 from chatrepl.errors import ChatreplError
 from chatrepl.render import Renderer
-from chatrepl.render.source import CodeBlock, choose_code
 from chatrepl.sanitize import Sanitizer
 from chatrepl.sanitize import shown as shown_name
 from chatrepl.session.state import Session
 from chatrepl.wording import plural
+
+if TYPE_CHECKING:
+    from chatrepl.render.source import CodeBlock
 
 
 def _words(arg: str) -> list[str]:
@@ -151,6 +154,8 @@ class Material:
         last = self.chat.last_answer()
         if last is None or not last.content:
             raise ChatreplError("There is no answer yet.")
+        from chatrepl.render.source import choose_code
+
         chosen = choose_code(
             last.content, number, "The last answer", "/copy copies the whole answer."
         )

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatrepl.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, ChatreplError
-from chatrepl.events import Reply
+
+if TYPE_CHECKING:
+    from chatrepl.events import Reply
 
 
 class Status(StrEnum):
@@ -39,12 +41,19 @@ class Line:
     text: str
 
 
+def _reply() -> Reply:
+    """An empty reply (events, which decodes a stream, is imported when one is read)."""
+    from chatrepl.events import Reply
+
+    return Reply()
+
+
 @dataclass
 class Outcome:
     """How a turn ended: its status, the reply, and a question to give back if unsent."""
 
     status: Status
-    reply: Reply = field(default_factory=Reply)
+    reply: Reply = field(default_factory=_reply)
     error: ChatreplError | None = None
     restore: str = ""
     first_token: float | None = None  # seconds from sending to the first thing shown

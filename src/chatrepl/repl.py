@@ -26,7 +26,7 @@ from prompt_toolkit.input import Input
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.output import Output
 
-from chatrepl import attach, commands, models
+from chatrepl import attach, commands
 from chatrepl.attach import Attachment, AttachmentError
 from chatrepl.chat import Chat
 from chatrepl.conversation import make_title
@@ -154,6 +154,8 @@ class CommandCompleter(Completer):
         if key not in self._listed:
             env = self.session.env
             try:
+                from chatrepl import models  # (not before the first prompt)
+
                 self._listed[key] = models.available(
                     chat.endpoint, env.environ, env.paths.cache_dir
                 )

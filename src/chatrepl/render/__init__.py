@@ -17,41 +17,29 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Iterable
-from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 
-from chatrepl.attach import Attachment
-from chatrepl.conversation import Conversation, Message, Summary
-from chatrepl.outcome import Level, Line
 from chatrepl.render.plain import THINKING_HEADER, PlainView
 from chatrepl.sanitize import sanitize
-from chatrepl.think import describe_words
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # (the data model is not needed to draw the first prompt)
     from rich.console import Console
 
+    from chatrepl.attach import Attachment
+    from chatrepl.conversation import Conversation, Message, Summary
+    from chatrepl.outcome import Line
     from chatrepl.render.view import AnswerView
 
-__all__ = [
-    "MAX_FPS",
-    "AnswerView",
-    "Renderer",
-    "make_console",
-    "trimmed_lines",
-]
+__all__ = ["Renderer", "make_console"]
 
 
 def __getattr__(name: str) -> Any:
     """rich is imported when something is first drawn with it, not with the package: a
     plain one-shot run into a pipe never imports it."""
-    if name in ("MAX_FPS", "AnswerView"):
-        from chatrepl.render import view
+    if name == "make_console":
+        from chatrepl.render.drawing import make_console
 
-        return getattr(view, name)
-    if name in ("make_console", "trimmed_lines"):
-        from chatrepl.render import drawing
-
-        return getattr(drawing, name)
+        return make_console
     raise AttributeError(name)
 
 
@@ -107,20 +95,14 @@ class Renderer:
             self._console = make_console(self.out, plain=self.plain)
         return self._console
 
-    @console.setter
-    def console(self, console: Console) -> None:
-        self._console = console
-        self.out = console.file
-
     @property
     def err_console(self) -> Console:
         if self._err_console is None:
             if self._err is None:
                 return self.console
-            terminal = self._err.isatty()
             from chatrepl.render.drawing import make_console
 
-            self._err_console = make_console(self._err, plain=self.plain or not terminal)
+            self._err_console = make_console(self._err, plain=self.plain or not self._err.isatty())
         return self._err_console
 
     @err_console.setter
@@ -136,10 +118,13 @@ class Renderer:
 
     # ---------------------------------------------------------- lines
 
-    def write_control(self, sequence: str) -> None:
-        """Write a control sequence of our own (never untrusted text) to the terminal."""
-        self.out.write(sequence)
+    def output(self, text: str) -> None:
+        """Write what is ours or already sanitized (a command's output, as it comes; a
+        control sequence of our own, as `write_control`), never untrusted text."""
+        self.out.write(text)
         self.out.flush()
+
+    write_control = output
 
     def _line(self, console: Console, message: str, style: str = "") -> None:
         """One line of ours: on a terminal wrapped at words, with the lines after the
@@ -165,6 +150,8 @@ class Renderer:
 
     def tell(self, line: Line, prefix: str = "") -> None:
         """A line about how a turn ended, shown as its level says (see outcome.told)."""
+        from chatrepl.outcome import Level
+
         show = {Level.ERROR: self.error, Level.WARNING: self.warn, Level.NOTE: self.note}
         show[line.level](prefix + line.text)
 
@@ -173,11 +160,6 @@ class Renderer:
 
     def info(self, message: str) -> None:
         self._line(self.console, message)
-
-    def output(self, text: str) -> None:
-        """A command's output, already sanitized, written as it comes."""
-        self.out.write(text)
-        self.out.flush()
 
     def attachments(self, attachments: Iterable[Attachment]) -> None:
         """Attachments collapsed to a line each: `📎 src/app.py, 212 lines`."""
@@ -293,6 +275,8 @@ class Renderer:
     ) -> None:
         """Show saved turns (the last `last` of them, or the `messages` given), rendered
         as they were; each answer's reasoning in full with `reasoning`, else collapsed."""
+        from chatrepl.think import describe_words
+
         messages = conversation.messages if messages is None else messages
         if last is not None and len(messages) > last:
             self.note(f"… {len(messages) - last} earlier messages not shown.")
@@ -323,4 +307,6 @@ class Renderer:
 
 
 def _date(timestamp: float) -> str:
+    from datetime import datetime
+
     return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")

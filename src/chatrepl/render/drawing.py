@@ -4,7 +4,9 @@ drawn lines without the padding rich puts around them.
 Markdown is rich's own (`rich.markdown.Markdown`, which reads with markdown-it-py); the
 one change, made through its public `elements` table, is `Code`: each code block gets its
 number (`code 2 · python`, what `/copy code 2` copies), is only as wide as its code, and is
-highlighted by a Pygments lexer looked up once per language and kept.
+drawn row by row from the tokens of a Pygments lexer (looked up once per language and
+kept) in the theme's colours, a line too long for the window cut into rows that end in
+a dim `↩`.
 """
 
 from __future__ import annotations
@@ -15,13 +17,12 @@ from typing import IO, TYPE_CHECKING, ClassVar
 
 from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_by_name
-from pygments.lexers.special import TextLexer
 from pygments.util import ClassNotFound
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
-from rich.constrain import Constrain
 from rich.markdown import CodeBlock, Markdown, MarkdownElement
-from rich.segment import Segment
+from rich.segment import Segment, SegmentLines
+from rich.style import Style
 from rich.syntax import Syntax, SyntaxTheme
 from rich.text import Text
 
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 
 #: Code blocks indent tabs to this many columns.
 TAB_SIZE = 4
+#: Ends a row of code that does not fit the window: its line goes on in the next row.
+WRAP_MARK = "↩"
 
 
 @functools.cache
@@ -41,12 +44,7 @@ def lexer_for(language: str) -> Lexer:
     try:
         return get_lexer_by_name(language, stripnl=False, ensurenl=True, tabsize=TAB_SIZE)
     except ClassNotFound:
-        return plain_lexer()
-
-
-@functools.cache
-def plain_lexer() -> Lexer:
-    return TextLexer(stripnl=False, ensurenl=True, tabsize=TAB_SIZE)
+        return lexer_for("text")
 
 
 @functools.cache
@@ -76,19 +74,57 @@ class Code(CodeBlock):
         if self.number:  # for /copy code N and /save PATH N
             label = f"code {self.number}" + (f" · {self.language}" if self.language else "")
             yield Text(label, style="dim")
-        code = str(self.text).rstrip()
-        widest = max(cell_len(line.expandtabs(TAB_SIZE)) for line in code.split("\n"))
+        lexer = lexer_for("text" if self.plain else self.lexer_name)
+        rows = code_rows(str(self.text).rstrip(), lexer, self.theme)
+        widest = max(Segment.get_line_length(row) for row in rows)
         width = max(1, min(widest, options.max_width - 2))  # padding: one cell each side
-        lexer = plain_lexer() if self.plain else lexer_for(self.lexer_name)
-        syntax = Syntax(
-            code,
-            lexer,
-            theme=theme_for(self.theme),
-            word_wrap=widest > width,  # (wrapping costs most of the drawing)
-            padding=1,
-            tab_size=TAB_SIZE,
-        )
-        yield Constrain(syntax, width + 2)
+        background = theme_for(self.theme).get_background_style()
+        edge = [Segment(" " * (width + 2), background)]
+        drawn = [edge]
+        for row in fitted(rows, width, background):
+            fill = width + 1 - Segment.get_line_length(row)
+            drawn.append([Segment(" ", background), *row, Segment(" " * fill, background)])
+        yield SegmentLines([*drawn, edge], new_lines=True)
+
+
+@functools.cache
+def token_style(theme: str, token: tuple[str, ...]) -> Style:
+    syntax_theme = theme_for(theme)
+    return syntax_theme.get_background_style() + syntax_theme.get_style_for_token(token)
+
+
+def code_rows(code: str, lexer: Lexer, theme: str) -> list[list[Segment]]:
+    """Code highlighted by the lexer in the theme's colours: a list of segments a line."""
+    tokens = (Segment(text, token_style(theme, token)) for token, text in lexer.get_tokens(code))
+    return list(Segment.split_lines(tokens)) or [[]]
+
+
+def fitted(rows: list[list[Segment]], width: int, background: Style) -> list[list[Segment]]:
+    """Lines of code cut to rows of `width` cells: each row a line goes on from ends in a
+    dim WRAP_MARK, so that a long line is not taken for two."""
+    mark = Segment(WRAP_MARK, background + Style(dim=True))
+    out: list[list[Segment]] = []
+    for row in rows:
+        if Segment.get_line_length(row) <= width:
+            out.append(row)
+            continue
+        *cut, last = Segment.divide(row, _cuts("".join(seg.text for seg in row), width - 1))
+        out += [[*piece, mark] for piece in cut]
+        out.append(last)
+    return out
+
+
+def _cuts(text: str, most: int) -> list[int]:
+    """Where to cut `text` (in cells) into pieces of at most `most` cells, never inside
+    a character: a wide one that does not fit goes to the next piece."""
+    cuts, start, at = [], 0, 0
+    for char in text:
+        cells = cell_len(char)
+        if at + cells - start > max(1, most) and at > start:
+            cuts.append(at)
+            start = at
+        at += cells
+    return [*cuts, at]
 
 
 class Answer(Markdown):
@@ -157,17 +193,16 @@ def _rstrip(line: list[Segment]) -> list[Segment]:
     return line
 
 
-def trimmed_lines(
-    console: Console, renderable: RenderableType, options: ConsoleOptions
+def trimmed(
+    lines: list[list[Segment]], start: bool = True, end: bool = True
 ) -> list[list[Segment]]:
-    """Render, then drop blank lines at both ends (rich pads some blocks with them)."""
-    lines = drawn_lines(console, renderable, options)
-    start, end = 0, len(lines)
-    while start < end and blank(lines[start]):
-        start += 1
-    while end > start and blank(lines[end - 1]):
-        end -= 1
-    return lines[start:end]
+    """Drawn lines without the blank lines at their start and (or) their end."""
+    first, last = 0, len(lines)
+    while start and first < last and blank(lines[first]):
+        first += 1
+    while end and last > first and blank(lines[last - 1]):
+        last -= 1
+    return lines[first:last]
 
 
 def drawn_lines(
@@ -175,19 +210,3 @@ def drawn_lines(
 ) -> list[list[Segment]]:
     """Render, without the padding rich puts to the right of each line."""
     return [_rstrip(line) for line in console.render_lines(renderable, options, pad=False)]
-
-
-class Lines:
-    """Lines already drawn (each no wider than the console), printed as they are: one
-    list of segments for rich to write, and no cropping of what fits already."""
-
-    def __init__(self, lines: list[list[Segment]]) -> None:
-        self.lines = lines
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        end = Segment.line()
-        out: list[Segment] = []
-        for line in self.lines:
-            out += line
-            out.append(end)
-        return out

@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chatrepl.sanitize import Sanitizer
-from chatrepl.think import Thought
 
 if TYPE_CHECKING:
     from chatrepl.render import Renderer
@@ -28,6 +27,8 @@ class PlainView:
         self._reasoning = Sanitizer()
         self._ends_with_newline = True
         self._closed = False
+        from chatrepl.think import Thought  # (not before the first prompt)
+
         self.thought = Thought(renderer.clock)
 
     def __enter__(self) -> PlainView:

@@ -10,8 +10,7 @@ fenced code block once its closing fence has come.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from chatrepl.errors import ChatreplError
 from chatrepl.wording import plural
@@ -30,30 +29,25 @@ def parser() -> MarkdownIt:
     return MarkdownIt().enable("strikethrough").enable("table").disable("inline")
 
 
+def _closes(line: str, mark: str) -> bool:
+    """Whether `line` is a closing fence of a block opened by the fence `mark`."""
+    stripped = line.strip()
+    return stripped.startswith(mark) and not stripped.strip(mark[0])
+
+
 def _closed(token: Token, lines: list[str]) -> bool:
     """Whether a fence token's last line is its closing fence (an unclosed fence runs to
     the end of the source)."""
     start, end = token.map or (0, 0)
-    if end - start < 2 or end > len(lines):
-        return False
-    last = lines[end - 1].strip()
-    mark = token.markup
-    return last.startswith(mark) and not last.strip(mark[:1])
+    return end - start >= 2 and end <= len(lines) and _closes(lines[end - 1], token.markup)
 
 
 def _may_close(text: str, mark: str) -> bool:
     """Whether any line of `text` may be the closing fence of a block opened by `mark`."""
-    if mark[0] not in text:
-        return False
-    for line in text.split("\n"):
-        stripped = line.strip()
-        if stripped.startswith(mark) and not stripped.strip(mark[0]):
-            return True
-    return False
+    return mark[0] in text and any(_closes(line, mark) for line in text.split("\n"))
 
 
-@dataclass(frozen=True)
-class Batch:
+class Batch(NamedTuple):
     """Settled Markdown: its source (whole blocks) and whether its last block is a
     thematic break (rich puts no blank line after one)."""
 
@@ -94,15 +88,13 @@ class Source:
         if not final and self._mark and not _may_close(text[self._seen : end], self._mark):
             self._seen = end  # still inside the fence: a long code block is read once
             return None
-        if not text[:end].strip():
-            self.open_fence = ""
-            if final:
-                self._pending = ""
-            return None
-        top = [t for t in parser().parse(text[:end]) if t.level == 0 and t.map and t.nesting >= 0]
         self.open_fence = ""
         if final:
             self._pending = ""
+        if not text[:end].strip():
+            return None
+        top = [t for t in parser().parse(text[:end]) if t.level == 0 and t.map and t.nesting >= 0]
+        if final:
             return Batch(text.strip("\n"), bool(top) and top[-1].type == "hr")
         if not top:  # (no block at all: link reference definitions alone)
             return None
@@ -141,8 +133,7 @@ class Source:
 # ---------------------------------------------------------------- code blocks out
 
 
-@dataclass(frozen=True)
-class CodeBlock:
+class CodeBlock(NamedTuple):
     """A code block of an answer: its language (maybe "") and its text."""
 
     language: str

@@ -3,13 +3,12 @@ and the model's reasoning shown apart (see `AnswerView`)."""
 
 from __future__ import annotations
 
-import os
 import threading
-import time
-import unicodedata
 from typing import TYPE_CHECKING
 
 from chatrepl.environment import isatty
+from chatrepl.render import loading
+from chatrepl.render.loading import Preview, Waiter, load
 from chatrepl.render.plain import THINKING_HEADER, PlainView
 from chatrepl.render.source import Batch, Source
 from chatrepl.think import Thought
@@ -21,42 +20,7 @@ if TYPE_CHECKING:
 
     from chatrepl.render import Renderer
 
-#: The waiting line: drawn after this long, then updated this often (seconds).
-WAITING_AFTER, WAITING_STEP = 0.3, 0.1
 MAX_FPS = 20
-
-# What draws (rich, markdown-it-py, Pygments) is imported by a background thread while
-# the request is on its way (`AnswerView.waiting`): a plain import (some 0.1 s of CPU),
-# which would delay the request if it came first. The first text to arrive before it is
-# done is shown as it is, and handed over to the live region once it is.
-_loader: threading.Thread | None = None
-_loaded = threading.Event()
-
-
-def _load(code_theme: str) -> None:
-    from chatrepl.render import drawing, source
-
-    source.parser()
-    drawing.theme_for(code_theme)
-    from rich.live import Live  # noqa: F401
-
-    _loaded.set()
-
-
-def load(code_theme: str, wait: bool = True) -> None:
-    """Start importing what draws, once per process; with `wait`, wait for it."""
-    global _loader
-    if _loader is None:
-        _loader = threading.Thread(
-            target=_load, args=(code_theme,), name="chatrepl-load", daemon=True
-        )
-        _loader.start()
-    if wait:
-        _loader.join()
-
-
-def _cells(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 class _Tail:
@@ -70,10 +34,10 @@ class _Tail:
         self._lines: list[list[Segment]] = []
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        from rich.segment import Segment
+        from rich.segment import SegmentLines
         from rich.text import Text
 
-        from chatrepl.render.drawing import blank, trimmed_lines
+        from chatrepl.render.drawing import drawn_lines, trimmed
 
         view, thinking, size = self.view, self.thinking, console.size
         # Only a screenful of the tail is drawn, so a repaint costs the same at any length
@@ -87,21 +51,17 @@ class _Tail:
         if key != self._key:
             if thinking is not None:
                 text = Text(thinking.tail(height * options.max_width), style="dim italic")
-                body = trimmed_lines(console, text, options)
+                body = trimmed(drawn_lines(console, text, options))
                 header = Text(THINKING_HEADER, style="dim bold")
                 lines = console.render_lines(header, options, pad=False)[:1]
                 lines += body[-(height - 1) :] if height > 1 else []
             elif source.strip():
-                lines = view.draw(source, plain_code=True)
-                while lines and blank(lines[-1]):
-                    lines.pop()
+                lines = trimmed(view.draw(source, plain_code=True), start=False)
             else:
                 lines = []
             self._lines = lines[-height:]
             self._key = key
-        for line in self._lines:
-            yield from line
-            yield Segment.line()
+        yield SegmentLines(self._lines, new_lines=True)
 
 
 class _Refresher(threading.Thread):
@@ -128,37 +88,6 @@ class _Refresher(threading.Thread):
             self.view.repaint()
 
 
-class _Waiter(threading.Thread):
-    """Between the request and the first thing the answer shows: one dim line of the
-    live kind (`waiting for HOST…  2.1 s  (Ctrl-C stops)`), updated, and erased when
-    anything arrives, so it never reaches the scrollback (or a pipe)."""
-
-    def __init__(self, view: AnswerView, host: str) -> None:
-        super().__init__(name="chatrepl-waiting", daemon=True)
-        self.view, self.host, self.shown = view, host, False
-        self.stopped = threading.Event()
-
-    def run(self) -> None:
-        started = time.monotonic()
-        while not self.stopped.wait(WAITING_STEP):
-            if (seconds := time.monotonic() - started) >= WAITING_AFTER:
-                self._write(f"\x1b[2mwaiting for {self.host}…  {seconds:.1f} s  (Ctrl-C stops)")
-
-    def _write(self, line: str) -> None:
-        with self.view.lock:
-            if not self.stopped.is_set():
-                self.view.r.write_control(f"\r\x1b[2K{line}\x1b[0m")
-                self.shown = True
-
-    def stop(self) -> None:
-        """Stop, and erase the line if it was drawn."""
-        self.stopped.set()
-        self.join()
-        with self.view.lock:
-            if self.shown:
-                self.view.r.write_control("\r\x1b[2K")
-
-
 class AnswerView(PlainView):
     """Shows one answer as it streams. Use as a context manager; `close` is idempotent.
 
@@ -178,10 +107,9 @@ class AnswerView(PlainView):
         self._held = 0  # blank lines drawn at the end of the last block, not printed yet
         self._live: Live | None = None
         self._refresher: _Refresher | None = None
-        self._waiter: _Waiter | None = None
+        self._waiter: Waiter | None = None
         self._dirty = False
-        self._preview = ""  # the first text, shown as it is until rich is loaded
-        self._line = self._last_line = ""  # the line arriving, the last one not blank
+        self._preview = Preview(renderer.out, renderer.write_control)  # until rich is in
         self._reasoning_line = ""
         # A terminal in the REPL: reasoning is shown, then collapsed.
         self.fancy = not renderer.plain and renderer.console_reasoning
@@ -190,7 +118,7 @@ class AnswerView(PlainView):
         if self.markdown:
             load(self.r.code_theme, wait=False)
         if host and self._waiter is None and isatty(self.r.out):
-            self._waiter = _Waiter(self, host)
+            self._waiter = Waiter(host, self.r.write_control, self.lock)
             self._waiter.start()
 
     def _arrived(self) -> None:
@@ -198,10 +126,6 @@ class AnswerView(PlainView):
         if self._waiter is not None:
             waiter, self._waiter = self._waiter, None
             waiter.stop()
-
-    @property
-    def console(self) -> Console:
-        return self.r.console
 
     # ---------------------------------------------------------- input
 
@@ -218,49 +142,17 @@ class AnswerView(PlainView):
         with self.lock:
             self.source.feed(safe)
             self._dirty = True
-            if self._refresher is None:
-                self._refresher = _Refresher(self)
-                if not _loaded.is_set() and self.r.out.isatty():
-                    self._show_preview(safe)  # the first token at once, rich or not
-                else:
-                    load(self.r.code_theme)
-                    self.start_live()
-                self._refresher.start()
-            elif self._live is None:
-                self._show_preview(safe)
-
-    def _show_preview(self, piece: str) -> None:
-        """The line of the answer that is arriving, as it is, on one row (its end, if it
-        is longer), until the live region takes its place (`start_live`). Followed piece
-        by piece, so its cost is the piece's, however much arrives before rich is in."""
-        try:
-            columns = os.get_terminal_size(self.r.out.fileno()).columns
-        except (OSError, ValueError):
-            columns = 80
-        parts = piece.split("\n")
-        self._line += parts[0]
-        for part in parts[1:]:
-            if self._line.strip():
-                self._last_line = self._line
-            self._line = part
-        self._line = self._line[-2 * columns :]
-        line = (self._line if self._line.strip() else self._last_line)[-2 * columns :]
-        line = line.replace("\t", " ")
-        while line and _cells(line) > columns - 1:
-            line = line[max(1, (_cells(line) - columns + 1) // 2) :]
-        if line != self._preview:
-            self._preview = line
-            self.r.write_control("\r\x1b[2K" + line)
+            if self._live is None and not loading.loaded.is_set() and self.r.out.isatty():
+                self._preview.show(safe)  # the first token at once, rich or not
+            self._start()
 
     def whole(self, text: str) -> None:
         """A saved answer, all at once: drawn as it was when it streamed, with no live
-        region (resume, --show)."""
+        region (resume, --show), as the view closes."""
         if not self.markdown:
             super().whole(text)
             return
         self.source.feed(self._text.feed(text))
-        load(self.r.code_theme)
-        self._print(self.source.settle(final=True))
 
     def reasoning(self, piece: str) -> None:
         self._arrived()
@@ -274,25 +166,16 @@ class AnswerView(PlainView):
         with self.lock:
             self.thought.add(safe)
         if self.r.show_reasoning:  # expanded: dim lines that stay in the scrollback
-            from rich.text import Text
-
             if self.thought.size == len(safe):  # the first piece: the header once
-                with self.lock:
-                    self.console.print(Text(THINKING_HEADER, style="dim bold"))
-            self._reasoning_line += safe
-            *done, self._reasoning_line = self._reasoning_line.split("\n")
-            with self.lock:
-                for line in done:
-                    self.console.print(Text(line, style="dim italic"))
+                self._dim(THINKING_HEADER, "dim bold")
+            *done, self._reasoning_line = (self._reasoning_line + safe).split("\n")
+            for line in done:
+                self._dim(line)
             return
         with self.lock:
             self._tail.thinking = self.thought
-            if self._refresher is None:
-                self._refresher = _Refresher(self)
-                self.start_live()
-                self._refresher.start()
-            else:
-                self._dirty = True
+            self._dirty = True
+            self._start()
 
     def recast(self, into: str, text: str) -> None:
         """What was shown as one kind was the other (see `think.Recast`)."""
@@ -310,18 +193,26 @@ class AnswerView(PlainView):
 
     # ---------------------------------------------------------- output
 
+    def _start(self) -> None:
+        """The live region (once rich is in: the first text shows until then) and the
+        thread that repaints it (under the lock)."""
+        if self._live is None and (loading.loaded.is_set() or not self.r.out.isatty()):
+            load(self.r.code_theme)  # (not a terminal: no first text to show meanwhile)
+            self.start_live()
+        if self._refresher is None:
+            self._refresher = _Refresher(self)
+            self._refresher.start()
+
     def start_live(self) -> None:
         """The live region, in place of the first text's preview (under the lock)."""
         if self._live is not None:
             return
         from rich.live import Live
 
-        if self._preview:
-            self.r.write_control("\r\x1b[2K")
-            self._preview = ""
+        self._preview.clear()
         self._live = Live(
             self._tail,
-            console=self.console,
+            console=self.r.console,
             auto_refresh=False,
             transient=True,
             redirect_stdout=False,
@@ -355,42 +246,43 @@ class AnswerView(PlainView):
         last block printed, then what it puts between that kind of block (a paragraph
         stands in for any but a rule) and these, drawn with them and cut off; none
         before the answer's first line."""
-        from chatrepl.render.drawing import Answer, blank, drawn_lines
+        from chatrepl.render.drawing import Answer, drawn_lines, trimmed
 
         before = ("***" if self._rule_last else "x") if self._printed else ""
         drawn = Answer(f"{before}\n\n{source}", self.r.code_theme, self.codes + 1, plain_code)
-        lines = drawn_lines(self.console, drawn, self.console.options)
+        console = self.r.console
+        lines = drawn_lines(console, drawn, console.options)
         if not plain_code:
             self.codes = drawn.next_code - 1
         if before:
             return [[] for _ in range(self._held)] + lines[1:]
-        start = 0
-        while start < len(lines) and blank(lines[start]):
-            start += 1
-        return lines[start:]
+        return trimmed(lines, end=False)
 
     def _print(self, batch: Batch | None) -> None:
         """Print settled blocks at once: one write, one repaint of the live region. Blank
         lines at their end are held back until a block follows them."""
-        from chatrepl.render.drawing import Lines, blank
+        from rich.segment import SegmentLines
+
+        from chatrepl.render.drawing import trimmed
 
         if batch is None:
             return
         lines = self.draw(batch.source)
-        end = len(lines)
-        while end and blank(lines[end - 1]):
-            end -= 1
-        if not end:
+        shown = trimmed(lines, start=False)  # (blank lines at its end: held back)
+        if not shown:
             return
-        self._held, self._printed, self._rule_last = len(lines) - end, True, batch.rule_last
-        self.console.print(Lines(lines[:end]), crop=False)
+        self._held, self._printed, self._rule_last = len(lines) - len(shown), True, batch.rule_last
+        self.r.console.print(SegmentLines(shown, new_lines=True), crop=False)
+
+    def _dim(self, line: str, style: str = "dim italic") -> None:
+        from rich.text import Text
+
+        with self.lock:
+            self.r.console.print(Text(line, style=style))
 
     def _flush_reasoning(self) -> None:
         if self._reasoning_line:
-            from rich.text import Text
-
-            with self.lock:
-                self.console.print(Text(self._reasoning_line, style="dim italic"))
+            self._dim(self._reasoning_line)
             self._reasoning_line = ""
 
     def _end_thinking(self) -> None:
@@ -411,9 +303,7 @@ class AnswerView(PlainView):
             self._refresher.join()
             self._refresher = None
         with self.lock:
-            if self._preview:
-                self.r.write_control("\r\x1b[2K")
-                self._preview = ""
+            self._preview.clear()
             if self._live is not None:
                 self._tail.thinking = None
                 self._live.stop()
@@ -423,7 +313,7 @@ class AnswerView(PlainView):
         load(self.r.code_theme)
         self._print(self.source.settle(final=True))
         if self._printed:
-            self.console.print()  # a blank line between the answer and what follows
+            self.r.console.print()  # a blank line between the answer and what follows
 
     def _stop(self) -> None:
         self._arrived()
