@@ -308,27 +308,26 @@ class Compare:
         return out
 
 
-def summary(lanes: list[Lane]) -> tuple[list[str], list[list[str]]]:
-    """The table shown when every lane has ended: writer, tokens, time to first token,
-    speed and (where a price is set) cost."""
-    priced = any(lane.answer is not None and "cost" in lane.answer.meta for lane in lanes)
-    names = ["writer", "status", "tokens", "first token", "speed"] + (["cost"] if priced else [])
+def summary(lanes: list[Lane]) -> list[tuple[str, str]]:
+    """The table shown when every lane has ended: a row per writer with its status,
+    tokens, time to first token, speed and (where a price is set) cost."""
     rows = []
     for lane in lanes:
-        count = lane.tokens()
-        speed = lane.speed()
+        count, speed = lane.tokens(), lane.speed()
         spent = lane.answer.meta.get("cost") if lane.answer is not None else None
-        row = [
-            lane.label,
-            "done" if lane.status is Status.COMPLETE else str(lane.status),
-            f"{count:,}" if count else (f"~{lane.estimated:,}" if lane.estimated else "–"),
-            f"{lane.first_token:.2f} s" if lane.first_token is not None else "–",
-            f"{speed:.1f} tok/s" if speed else "–",
-        ]
-        if priced:
-            row.append(writer.money(spent) if isinstance(spent, int | float) else "–")
-        rows.append(row)
-    return names, rows
+        said = ["done" if lane.status is Status.COMPLETE else str(lane.status)]
+        if count or lane.estimated:
+            said.append(f"{count:,} tokens" if count else f"~{lane.estimated:,} tokens")
+        if lane.first_token is not None:
+            said.append(f"first token after {lane.first_token:.2f} s")
+        if speed:
+            said.append(f"{speed:.0f} tok/s" if speed >= 100 else f"{speed:.1f} tok/s")
+        if isinstance(spent, int | float):
+            said.append(writer.money(spent))
+        if lane.error:
+            said.append(lane.error)
+        rows.append((lane.label, " · ".join(said)))
+    return rows
 
 
 def answered(lanes: list[Lane]) -> Iterator[Lane]:

@@ -1,8 +1,9 @@
 """A compare as the user sees it: the question (the last one, or a new one) put to every
 writer by `compare.Compare`, the tree and the store left right whatever happened, and
-the two ways of showing it: `Watch` in the REPL (the first answer live, then a status
-line for each writer still going, then a summary table) and `Headers` in one-shot use
-(each answer under `== endpoint: model ==`, in the order given)."""
+the two ways of showing it: `Watch` in the REPL (the first answer live with a line for
+each other writer under it, then a line for each writer still going, then a summary)
+and `Headers` in one-shot use (each answer under `== endpoint: model ==`, in the order
+given)."""
 
 from __future__ import annotations
 
@@ -86,16 +87,17 @@ class Watch:
             view.__exit__(None, None, None)
 
     def status(self, lanes: list[Lane]) -> None:
-        """Each writer's line, once the watched answer is done (redrawn at most ten
-        times a second, and only on a terminal)."""
-        if self.view is not None or self.r.plain:
-            return
+        """Each other writer's line under the watched answer as it streams; once it is
+        done, every writer's line (redrawn at most ten times a second, and only on a
+        terminal)."""
         now = self.clock()
-        lines = [lane.status_line() for lane in lanes]
-        if lines == self.last or (now - self.at < REDRAW_SECONDS and self.drawn):
+        if self.r.plain or now - self.at < REDRAW_SECONDS:
             return
-        self._draw(lines)
         self.at = now
+        if self.view is not None:  # under the watched answer: the others, as they go
+            self.view.footer([lane.status_line() for lane in lanes[1:]])
+        elif (lines := [lane.status_line() for lane in lanes]) != self.last:
+            self._draw(lines)
 
     def _draw(self, lines: list[str]) -> None:
         width = max(shutil.get_terminal_size().columns - 4, 20)
@@ -110,14 +112,12 @@ class Watch:
     def close(self) -> None:
         self._close_view()
 
-    def finish(self, lanes: list[Lane]) -> None:
-        """The last state of every line (or, in plain text, each line once)."""
-        lines = [lane.status_line() for lane in lanes]
-        if self.r.plain:
-            for line in lines:
-                self.r.note(line)
-        elif lines != self.last:
-            self._draw(lines)
+    def finish(self) -> None:
+        """All have ended: the writers' lines go (the summary takes their place)."""
+        if self.drawn:
+            self.r.write_control(UP.format(self.drawn) + (ERASE + "\n") * self.drawn)
+            self.r.write_control(UP.format(self.drawn))
+            self.drawn, self.last = 0, []
 
 
 class Headers:

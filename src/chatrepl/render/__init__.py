@@ -223,10 +223,6 @@ class Renderer:
         columns = {"id": {"style": "cyan", "no_wrap": True}, "title": title, "where": {}}
         self._listing(columns, [list(hit) for hit in hits])
 
-    def table(self, names: list[str], rows: list[list[str]]) -> None:
-        """A plain table (tab-separated to a pipe), headed by `names`."""
-        self._listing({n: {} for n in names}, rows)
-
     def conversations(
         self, summaries: list[Summary], current: str = "", costs: dict[str, str] | None = None
     ) -> None:

@@ -54,6 +54,9 @@ class PlainView:
     def whole(self, text: str) -> None:
         self.text(text)
 
+    def footer(self, lines: list[str]) -> None:
+        """Lines under a live answer (see `AnswerView.footer`): none in plain text."""
+
     def reasoning(self, piece: str) -> None:
         safe = self._reasoning.feed(piece)
         if not safe:

@@ -11,6 +11,7 @@ from chatrepl.render import loading
 from chatrepl.render.loading import Preview, Waiter, load
 from chatrepl.render.plain import THINKING_HEADER, PlainView
 from chatrepl.render.source import Batch, Source
+from chatrepl.sanitize import sanitize
 from chatrepl.think import Thought
 
 if TYPE_CHECKING:
@@ -30,7 +31,8 @@ class _Tail:
     def __init__(self, view: AnswerView) -> None:
         self.view = view
         self.thinking: Thought | None = None  # reasoning shown dimmed under a header
-        self._key: tuple[str, int, int, int, tuple[int, int, bool, bool]] | None = None
+        self.footer: tuple[str, ...] = ()  # dim lines under it (a compare's other writers)
+        self._key: tuple[object, ...] | None = None
         self._lines: list[list[Segment]] = []
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
@@ -45,9 +47,9 @@ class _Tail:
         source = ""
         if thinking is None:
             source = view.source.tail(size.height, size.height * size.width).strip("\n")
-        height = max(1, size.height - 2)
+        height = max(1, size.height - 2 - len(self.footer))
         size_of = -1 if thinking is None else thinking.size
-        key = (source, size_of, options.max_width, height, view.spacing())
+        key = (source, size_of, options.max_width, height, view.spacing(), self.footer)
         if key != self._key:
             if thinking is not None:
                 text = Text(thinking.tail(height * options.max_width), style="dim italic")
@@ -60,6 +62,9 @@ class _Tail:
             else:
                 lines = []
             self._lines = lines[-height:]
+            for line in self.footer:  # one row each, cut at the edge
+                row = Text(line, style="dim", no_wrap=True, overflow="ellipsis")
+                self._lines += console.render_lines(row, options, pad=False)[:1]
             self._key = key
         yield SegmentLines(self._lines, new_lines=True)
 
@@ -190,6 +195,13 @@ class AnswerView(PlainView):
         self.source = Source()
         self._printed = self._rule_last = False
         self.codes = self._held = 0
+
+    def footer(self, lines: list[str]) -> None:
+        """Dim lines under the live tail until the answer ends, never printed."""
+        shown = tuple(sanitize(line) for line in lines)
+        with self.lock:
+            if shown != self._tail.footer:
+                self._tail.footer, self._dirty = shown, True
 
     # ---------------------------------------------------------- output
 

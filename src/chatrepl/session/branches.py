@@ -62,12 +62,12 @@ class Branches:
         watch = comparing.Watch(renderer, chat.clock)
         with session.quiet():
             lanes, shown = comparing.ask(chat, endpoints, text, watch)
-        watch.finish(lanes)
+        watch.finish()
         if shown is None:
             session.pending = text
             renderer.error(str(request_error(lanes)))
             return
-        renderer.table(*summary(lanes))
+        renderer.rows(summary(lanes))
         alternatives = tree.alternatives(chat.conversation)
         where = f"{alternatives.describe()}, " if alternatives is not None else ""
         renderer.note(
