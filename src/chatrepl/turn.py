@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from chatrepl.chat import Chat
 
 CHECKPOINT_SECONDS = 0.5
+#: ...or sooner, once this much text arrived: the store writes a checkpoint while the
+#: answer streams on, so at a fast server's pace what is left for the end stays short.
+CHECKPOINT_CHARS = 2_000_000
 EMPTY_ANSWER = "The server ended its answer without any text."
 EMPTY_ANSWER_HINT = "Try again; if it goes on, check the model name (--model, /model)."
 
@@ -49,6 +52,10 @@ class Turn:
         self.started = chat.clock()
         self.answer: Message | None = None
         self.checkpoint = 0.0
+        #: Answer text that arrived since the last checkpoint (handed to the store as is:
+        #: joining the whole answer at each checkpoint would cost as much as saving it).
+        self.unsaved: list[str] = []
+        self.unsaved_chars = 0
         self.recast = False  # the text so far was rewritten since the last checkpoint
         #: Raised again once the partial answer is saved: a signal, or a bug.
         self.stop: BaseException | None = None
@@ -100,7 +107,8 @@ class Turn:
         yield from chat.transport.stream(chat.endpoint, plan.messages, chat.token)
 
     def _take(self, event: Any, view: Any) -> None:
-        """One event of the stream: shown, and saved every CHECKPOINT_SECONDS."""
+        """One event of the stream: shown, and saved every CHECKPOINT_SECONDS (or
+        CHECKPOINT_CHARS)."""
         chat, outcome = self.chat, self.outcome
         outcome.reply.apply(event)
         if not isinstance(event, wire.Text | wire.Reasoning | Recast):
@@ -112,6 +120,9 @@ class Turn:
             self.answer.content = outcome.reply.answer
             chat.save_message(self.answer, streaming=True)
             self.checkpoint = now
+        elif isinstance(event, wire.Text):
+            self.unsaved.append(event.text)
+            self.unsaved_chars += len(event.text)
         if isinstance(event, wire.Text):
             if outcome.first_text is None:
                 outcome.first_text = now - self.started
@@ -122,11 +133,16 @@ class Turn:
             outcome.first_text = outcome.first_token if event.into == "answer" else None
             view.recast(event.into, event.text)
             self.recast = True  # the text so far changed: the next save rewrites it
-        if now - self.checkpoint >= CHECKPOINT_SECONDS:
+        if now - self.checkpoint >= CHECKPOINT_SECONDS or self.unsaved_chars >= CHECKPOINT_CHARS:
             outcome.seconds = now - self.started
-            self.answer.content = outcome.reply.answer
-            chat.update_message(self.answer, meta=outcome.thinking(), rewritten=self.recast)
+            if self.recast:  # the text so far changed: written whole
+                self.answer.content = outcome.reply.answer
+                chat.update_message(self.answer, meta=outcome.thinking(), rewritten=True)
+            else:  # the answer's content is brought up to date when it ends
+                added = "".join(self.unsaved)
+                chat.update_message(self.answer, meta=outcome.thinking(), added=added)
             self.checkpoint, self.recast = now, False
+            self.unsaved, self.unsaved_chars = [], 0
 
     def _stopped(self, exc: BaseException) -> None:
         """How an answer that did not reach its stream's end ended."""
@@ -191,6 +207,6 @@ class Turn:
         answer.content = outcome.reply.answer
         answer.status = outcome.status
         answer.meta = outcome.meta()
-        chat.update_message(answer, final=True, meta=answer.meta)
+        chat.update_message(answer, final=True, meta=answer.meta, rewritten=self.recast)
         if self.stop is not None:
             raise self.stop
