@@ -24,7 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.server import ChatServer, Script  # noqa: E402
+from tests.server import ChatServer, Script, sse  # noqa: E402
 
 EVENT_CHARS = 1000  # answer text per SSE event
 EVENTS_PER_WRITE = 64  # events the server writes at once
@@ -87,7 +87,7 @@ def main() -> None:
             script = answer_script(megabytes, args.rate)
             home = Path(tmp.name) / f"{megabytes}"
             if not args.fresh:
-                one_run(server, home, answer_script(0, 0))  # a store that exists
+                one_run(server, home, Script(pieces=sse("a short answer")))  # a store that exists
             for run in range(args.runs):  # interleaved, so both see the same machine
                 plain.append(one_run(server, home, script, save=False)[0])
                 where = home / str(run) if args.fresh else home

@@ -86,7 +86,9 @@ def test_kill_9_mid_answer_keeps_question_and_text(server: ChatServer, chatrepl_
     # the next chatrepl to open the store closed the abandoned answer for good
     with sqlite3.connect(chatrepl_home / "chatrepl.db") as db:
         row = db.execute("SELECT content, status, pid FROM messages WHERE id = 2").fetchone()
-        chunks = db.execute("SELECT COUNT(*) FROM message_chunks").fetchone()[0]
+        chunks = db.execute("SELECT COUNT(*) FROM message_chunks WHERE message_id = 2").fetchone()[
+            0
+        ]
     assert row[1:] == ("interrupted", None) and row[0].startswith("word0 word1")
     assert chunks == 0
     found = run_chatrepl(chatrepl_home, "--search", "word5")  # and indexed it
@@ -224,7 +226,7 @@ def test_disk_full_is_one_line_and_the_answer_still_shows(
     home, url = tiny_disk, server.url
     assert run_chatrepl(home, "warm up", url=url).returncode == 0
     filler = tiny_disk / "filler"
-    with open(filler, "wb") as f:
+    with open(filler, "wb", buffering=0) as f:  # unbuffered: closing it writes nothing
         try:
             while True:
                 f.write(b"\0" * 65536)

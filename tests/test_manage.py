@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -160,3 +161,27 @@ def test_an_export_over_a_symbolic_link_says_it_is_one(
     refused = cli(chatrepl_home, "--export", cid, "-o", str(link))
     assert refused.returncode == 2 and target.read_text() == "mine"
     assert f"{link} is a symbolic link to {target} (an existing file)." in refused.stderr
+
+
+def test_an_export_through_a_symbolic_link_leaves_the_target_s_mode_alone(
+    server: ChatServer, chatrepl_home: Path, tmp_path: Path
+) -> None:
+    cli(chatrepl_home, "original", url=server.url)
+    cid = ids(chatrepl_home)[0]
+    target, link = tmp_path / "shared.md", tmp_path / "link.md"
+    target.write_text("mine")
+    target.chmod(0o644)
+    link.symlink_to(target)
+    done = cli(chatrepl_home, "--export", cid, "-o", str(link), "--yes")
+    assert done.returncode == 0, done.stderr
+    assert "original" in target.read_text() and link.is_symlink()
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644  # was chmodded to 0600
+    plain = tmp_path / "plain.md"  # a file that is not a link still becomes 0600
+    plain.write_text("old")
+    plain.chmod(0o644)
+    assert cli(chatrepl_home, "--export", cid, "-o", str(plain), "--yes").returncode == 0
+    assert stat.S_IMODE(plain.stat().st_mode) == 0o600
+    dangling = tmp_path / "dangling.md"  # a link to nothing yet: the new file is 0600
+    dangling.symlink_to(tmp_path / "new.md")
+    assert cli(chatrepl_home, "--export", cid, "-o", str(dangling), "--yes").returncode == 0
+    assert stat.S_IMODE((tmp_path / "new.md").stat().st_mode) == 0o600

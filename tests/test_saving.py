@@ -7,7 +7,10 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from chatrepl.conversation import Conversation, Message
+from chatrepl.errors import StoreError
 from chatrepl.schema import _V1, MIGRATIONS, statements
 from chatrepl.store import Store
 
@@ -17,7 +20,9 @@ STEPS = 20
 
 
 def wal_frames(store: Store) -> int:
-    """Pages written to the write-ahead log since it was last emptied."""
+    """Pages written to the write-ahead log since it was last emptied (once the
+    store's writer has written what it was handed)."""
+    store._drain()
     row = store._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     return int(row[1])
 
@@ -88,3 +93,54 @@ def test_a_version_4_database_gains_chunks_and_keeps_a_streaming_answer(
     store = Store(path)
     loaded = store.load("c4")
     assert [(m.content, m.status) for m in loaded.messages] == [("half an answer", "interrupted")]
+
+
+def test_a_checkpoint_that_fails_is_raised_later_and_its_text_written_first(
+    tmp_path: Path,
+) -> None:
+    """Checkpoints are written by the store's own thread: a write that fails (the disk
+    full) is raised by the next call, and what it held is written, in order, by the
+    next write that works; the end of the answer writes all that was not saved."""
+    store = Store(tmp_path / "chatrepl.db")
+    conversation = Conversation()
+    store.add_message(conversation, conversation.add("user", "q"))
+    answer = conversation.add("assistant", "a", "streaming")
+    store.add_message(conversation, answer, streaming=True)
+    store.update_message(answer, added="b" * 10)  # content is not read: `added` is the text
+    store._drain()
+    pages = store._db.execute("PRAGMA page_count").fetchone()[0]
+    store._db.execute(f"PRAGMA max_page_count = {pages}")
+    store.update_message(answer, added="c" * 50_000)  # does not fit: fails in the writer
+    store._drain()
+    with pytest.raises(StoreError, match="full"):
+        store.update_message(answer, added="d" * 10)
+    store._drain()
+    saved = Store(store.path).load(conversation.id).messages[1].content
+    assert saved == "a" + "b" * 10  # nothing after the failure, nothing out of order
+    store._db.execute("PRAGMA max_page_count = 1073741823")
+    with pytest.raises(StoreError, match="full"):  # the write the last call started failed
+        store.update_message(answer, added="e")  # this one hands all that was held
+    store._drain()
+    expected = "a" + "b" * 10 + "c" * 50_000 + "d" * 10 + "e"
+    assert Store(store.path).load(conversation.id).messages[1].content == expected
+    answer.content, answer.status = expected + "f", "complete"
+    store.update_message(answer, final=True)
+    assert Store(store.path).load(conversation.id).messages[1].content == expected + "f"
+
+
+def test_the_end_writes_what_a_failed_checkpoint_held(tmp_path: Path) -> None:
+    store = Store(tmp_path / "chatrepl.db")
+    conversation = Conversation()
+    store.add_message(conversation, conversation.add("user", "q"))
+    answer = conversation.add("assistant", "a", "streaming")
+    store.add_message(conversation, answer, streaming=True)
+    pages = store._db.execute("PRAGMA page_count").fetchone()[0]
+    store._db.execute(f"PRAGMA max_page_count = {pages}")
+    store.update_message(answer, added="c" * 50_000)
+    store._drain()
+    store._db.execute("PRAGMA max_page_count = 1073741823")
+    answer.content, answer.status = "a" + "c" * 50_000 + "end", "interrupted"
+    store.update_message(answer, final=True)
+    loaded = store.load(conversation.id).messages[1]
+    assert (loaded.content, loaded.status) == (answer.content, "interrupted")
+    store.close()

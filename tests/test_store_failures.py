@@ -84,7 +84,10 @@ def test_a_damaged_database_is_refused_at_open_and_left_untouched(
 
 def fail_later(path: Path, cid: str) -> None:
     """Damage that `quick_check` cannot see: text that is not UTF-8 (a flipped bit in
-    a message) and a full-text index whose blocks are noise."""
+    a message) and a full-text index whose blocks are noise (the index a search built)."""
+    store = Store(path)
+    store.search("otters")
+    store.close()
     with sqlite3.connect(path) as db:
         db.execute(
             "UPDATE messages SET content = CAST(x'6f7474657273ff' AS TEXT) "

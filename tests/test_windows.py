@@ -13,8 +13,9 @@ from prompt_toolkit.input import PipeInput
 
 from chatrepl.config import Endpoint, Settings
 from chatrepl.context import DEFAULT_CONTEXT, too_long, window_in
+from chatrepl.store import Store
 from tests.conftest import fixture_bytes
-from tests.helpers import error_script, make_chat
+from tests.helpers import error_script, make_chat, run_chatrepl
 from tests.server import ChatServer, Recorded, Script, sse
 from tests.test_repl_commands import pipe, repl_for
 
@@ -154,3 +155,41 @@ def test_context_reset_in_the_repl_forgets_the_learnt_window(
     assert text.count("learnt from the server") == 1
     again, _ = make_chat(server.url, tmp_path)
     assert again.window.budget.context_tokens == DEFAULT_CONTEXT
+
+
+def test_a_configured_window_wins_and_context_reset_forgets_the_learnt_one(
+    server: ChatServer, chatrepl_home: Path
+) -> None:
+    """`--context N` wins for the run and keeps what was learnt (a later run without it
+    uses it again); `--context-reset` forgets it, on the command line as /context reset
+    does in the REPL."""
+    store = Store(chatrepl_home / "chatrepl.db")
+    key = f"{server.url} "  # the endpoint's URL and model (none here)
+    store.save_endpoint_state(key, 1.0, 1088)
+    store.close()
+
+    def learnt() -> int | None:
+        reader = Store(chatrepl_home / "chatrepl.db")
+        state = reader.endpoint_state(key)
+        reader.close()
+        return None if state is None else state[1]
+
+    chat = make_chat(server.url, chatrepl_home)[0]
+    assert chat.window.budget.context_tokens == 1088  # learnt, in use
+    configured = make_chat(server.url, chatrepl_home, context=8192)[0]
+    assert configured.window.budget.context_tokens == 8192  # the flag wins...
+    assert "the configured 8,192 wins" in configured.context_report()
+    assert learnt() == 1088  # ...and what was learnt is kept
+    done = run_chatrepl(chatrepl_home, "--context", "8192", "q", url=server.url)
+    assert done.returncode == 0 and learnt() == 1088
+
+    done = run_chatrepl(chatrepl_home, "--context-reset", "q", url=server.url)
+    assert done.returncode == 0, done.stderr
+    assert "Forgot the window of 1,088 tokens learnt from the server." in done.stderr
+    assert learnt() is None
+    assert make_chat(server.url, chatrepl_home)[0].window.budget.context_tokens == DEFAULT_CONTEXT
+    quiet = run_chatrepl(chatrepl_home, "--context-reset", "q", url=server.url)
+    assert quiet.returncode == 0 and quiet.stderr == ""  # nothing learnt: nothing said
+
+    refused = run_chatrepl(chatrepl_home, "--context-reset", "--no-save", "q", url=server.url)
+    assert refused.returncode == 2 and "--context-reset" in refused.stderr

@@ -165,6 +165,11 @@ def parser(env: Environment | None = None) -> Parser:
         "conversations are trimmed to fit",
     )
     conn.add_argument(
+        "--context-reset",
+        action="store_true",
+        help="forget the window learnt from the endpoint's refusals (as /context reset)",
+    )
+    conn.add_argument(
         "-f",
         "--file",
         metavar="PATH",
@@ -242,5 +247,10 @@ def _check_pairs(args: argparse.Namespace) -> None:
         raise UsageError("--format and -o go with --export ID.", "Try: chatrepl --export ID.")
     if args.resume is not None and not args.resume.strip():
         raise UsageError("-r needs a conversation id.", "chatrepl --list shows them.")
+    if args.context_reset and args.no_save:
+        raise UsageError(
+            "--context-reset forgets what the store keeps: it cannot go with --no-save.",
+            "Run chatrepl --context-reset on its own, or with a question.",
+        )
     if args.cont and args.resume is not None:
         raise UsageError("-c and -r cannot go together.", "-c continues the newest; -r ID another.")

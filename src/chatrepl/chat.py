@@ -163,11 +163,14 @@ class Chat:
         final: bool = False,
         meta: dict[str, Any] | None = None,
         rewritten: bool = False,
+        added: str | None = None,
     ) -> None:
         store = self.store
         if store is not None and message.id is not None:
             self._save(
-                lambda: store.update_message(message, final=final, meta=meta, rewritten=rewritten)
+                lambda: store.update_message(
+                    message, final=final, meta=meta, rewritten=rewritten, added=added
+                )
             )
 
     def remove(self, doomed: list[Message], head: int | None) -> None:

@@ -275,6 +275,11 @@ def _chat(
     )
     if settings.save and store is None:
         chat.open_store = lambda: _open_store(renderer, env, AT_ONCE)
+    if args.context_reset and chat.window.learned:
+        renderer.aside(
+            f"Forgot the window of {chat.window.learned:,} tokens learnt from the server."
+        )
+        chat.window.forget()
     if resuming:
         assert store is not None
         ref = args.resume or store.latest()

@@ -205,10 +205,12 @@ Method = TypeVar("Method", bound=Callable[..., Any])
 
 
 def reading(method: Method) -> Method:
-    """A store method that reads: a database failure is one line that says so."""
+    """A store method that reads (once the store's writer of chunks is done): a
+    database failure is one line that says so."""
 
     @functools.wraps(method)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        self._drain()
         try:
             return method(self, *args, **kwargs)
         except sqlite3.Error as exc:

@@ -1,13 +1,29 @@
 """Full-text search over saved messages: a part of `store.Store` (it uses the store's
-connection). Messages are indexed by the FTS5 table `messages_fts` once they are no
-longer streaming (see schema)."""
+connection). The FTS5 table `messages_fts` indexes every message that is no longer
+streaming, but only when a search runs (schema, version 6): the messages written since
+the last search (listed in `messages_unindexed`) are indexed first, their chunks joined
+into `content` once. A store that cannot be written then (read-only, locked by another
+program, a full disk) indexes them into a temporary in-memory index for that search
+instead, so a search always sees every finished message, and the file stays as it was.
+"""
 
 from __future__ import annotations
 
+import heapq
 import sqlite3
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from chatrepl.dbfile import reading
+
+TOKENIZE = "porter unicode61 remove_diacritics 2"  # as messages_fts (schema, version 2)
+
+#: The listed messages a search indexes: every one no longer streaming.
+PENDING = (
+    "SELECT u.message_id FROM messages_unindexed u JOIN messages m ON m.id = u.message_id "
+    "WHERE m.status != 'streaming'"
+)
 
 
 class FullText:
@@ -16,6 +32,10 @@ class FullText:
     _db: sqlite3.Connection
     path: Path
     wait: float
+    read_only: bool
+
+    def _chunks(self, message_ids: str, params: tuple[Any, ...] = ()) -> dict[int, str]:
+        raise NotImplementedError
 
     @reading
     def search(
@@ -38,16 +58,12 @@ class FullText:
         if not terms:
             return []
         query = " ".join(terms)
-        # Newest messages first, straight from the index, stopping at `limit` distinct
-        # conversations: the cost follows the limit, not how common the words are.
-        rows = self._db.execute(
-            "SELECT c.id, c.title, snippet(messages_fts, 0, '[', ']', '…', 12) AS snip, "
-            "m.id AS message_id, c.head_id "
-            "FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid "
-            "JOIN conversations c ON c.id = m.conversation_id "
-            "WHERE messages_fts MATCH ? ORDER BY messages_fts.rowid DESC",
-            (query,),
-        )
+        indexed = self._index()
+        rows: Iterable[sqlite3.Row] = self._hits("messages_fts", query)
+        if not indexed:
+            rows = heapq.merge(
+                rows, self._hits(self._scratch(), query), key=lambda row: -row["message_id"]
+            )
         out: list[tuple[str, str, str]] = []
         seen: set[str] = set()
         for row in rows:
@@ -78,3 +94,67 @@ class FullText:
             (head_id, message_id),
         ).fetchone()
         return row is not None
+
+    def _hits(self, table: str, query: str) -> Iterator[sqlite3.Row]:
+        """The messages `table` (an FTS5 index) finds, newest first, straight from the
+        index: the search stops at its limit, so the cost follows the limit, not how
+        common the words are."""
+        return self._db.execute(
+            f"SELECT c.id, c.title, snippet({table}, 0, '[', ']', '…', 12) AS snip, "
+            f"m.id AS message_id, c.head_id FROM {table} JOIN messages m ON m.id = {table}.rowid "
+            "JOIN conversations c ON c.id = m.conversation_id "
+            f"WHERE {table} MATCH ? ORDER BY {table}.rowid DESC",
+            (query,),
+        )
+
+    def _index(self) -> bool:
+        """Index the messages written since the last search; False when some could not
+        be (the store cannot be written now): `_scratch` holds them then."""
+        listed = self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE name = 'messages_unindexed'"
+        ).fetchone()
+        if listed is None or self._db.execute(PENDING + " LIMIT 1").fetchone() is None:
+            return True  # before version 6 (read-only) every finished message is indexed
+        if self.read_only:
+            return False
+        db = self._db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for message_id, text in self._chunks(PENDING).items():
+                    db.execute(
+                        "UPDATE messages SET content = content || ? WHERE id = ?",
+                        (text, message_id),
+                    )
+                    db.execute("DELETE FROM message_chunks WHERE message_id = ?", (message_id,))
+                db.execute(
+                    "INSERT INTO messages_fts(rowid, content) "
+                    f"SELECT id, content FROM messages WHERE id IN ({PENDING})"
+                )
+                db.execute(f"DELETE FROM messages_unindexed WHERE message_id IN ({PENDING})")
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error:
+            return False  # locked, read-only, full or damaged: searched in memory
+        return True
+
+    def _scratch(self) -> str:
+        """A temporary index (in memory, this connection's only) of the messages not
+        indexed yet; its name."""
+        db = self._db
+        db.execute("PRAGMA temp_store = MEMORY")
+        db.execute(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.messages_scratch "
+            f"USING fts5(content, tokenize='{TOKENIZE}')"
+        )
+        db.execute("DELETE FROM temp.messages_scratch")
+        chunks = self._chunks(PENDING)
+        for row in db.execute(f"SELECT id, content FROM messages WHERE id IN ({PENDING})"):
+            db.execute(
+                "INSERT INTO temp.messages_scratch(rowid, content) VALUES (?, ?)",
+                (row[0], row[1] + chunks.get(row[0], "")),
+            )
+        return "messages_scratch"

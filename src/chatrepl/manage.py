@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 from collections.abc import Callable
 from datetime import datetime
@@ -26,11 +27,19 @@ def export_text(conversation: Conversation, fmt: str) -> str:
 
 def write_export(conversation: Conversation, path: Path, fmt: str = "") -> str:
     """Write an export file, readable by its owner only (0600): the format given, else
-    JSON for .json and Markdown for anything else; return the format used."""
+    JSON for .json and Markdown for anything else; return the format used. Written
+    through a symbolic link (the person said yes, or --yes), the file it points to keeps
+    its own mode: it is theirs, not an export's."""
     fmt = fmt or ("json" if path.suffix.lower() == ".json" else "md")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(fd, 0o600)  # a file that was there keeps no wider mode
+        try:
+            fd = os.open(path, flags | os.O_NOFOLLOW, 0o600)
+            os.fchmod(fd, 0o600)  # a file that was there keeps no wider mode
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:  # ELOOP: the last part of the path is a link
+                raise
+            fd = os.open(path, flags, 0o600)
         with open(fd, "w", encoding="utf-8") as file:
             file.write(export_text(conversation, fmt) + "\n")
     except OSError as exc:

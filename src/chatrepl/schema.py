@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 _V1 = """
 CREATE TABLE conversations (
@@ -92,10 +92,9 @@ UPDATE conversations SET head_id = (
 
 # Version 5: an answer is saved as it streams by appending what arrived since the last
 # checkpoint to `message_chunks` (the message's own `content` holds what it started
-# with). When the answer ends, its whole text is written to `content` once (indexed
-# then, by the triggers of version 2) and its chunks are deleted in the same
-# transaction, so their pages hold the text. A `streaming` message reads as its
-# content followed by its chunks in order.
+# with). A message reads as its content followed by its chunks in order. (In version 5
+# the whole text was written to `content`, and indexed, when the answer ended; since
+# version 6 that waits for a search, and for a short answer only the join is done then.)
 _V5 = """
 CREATE TABLE message_chunks (
     id INTEGER PRIMARY KEY,
@@ -105,8 +104,39 @@ CREATE TABLE message_chunks (
 CREATE INDEX message_chunks_message ON message_chunks(message_id, id);
 """
 
+# Version 6: the full-text index is brought up to date when a search runs, not when a
+# message is written, so the end of a long answer costs no indexing (issue 23, row 19).
+# `messages_unindexed` lists the messages whose text is not in `messages_fts` yet:
+# every message inserted, and an indexed message whose text changes (its old text is
+# taken out of the index then). A search first indexes every listed message that is
+# no longer streaming (fulltext): its chunks, if any, are joined into `content` and
+# deleted, and the whole text indexed once. So an answer's text stays in its chunks
+# after it ends until then; every reader joins them (content, then chunks in order).
+# Messages not listed are indexed with exactly their `content`, as version 2 did.
+_V6 = """
+DROP TRIGGER messages_fts_insert;
+DROP TRIGGER messages_fts_update;
+DROP TRIGGER messages_fts_delete;
+CREATE TABLE messages_unindexed (message_id INTEGER PRIMARY KEY);
+INSERT INTO messages_unindexed(message_id) SELECT id FROM messages WHERE status = 'streaming';
+CREATE TRIGGER messages_unindexed_insert AFTER INSERT ON messages BEGIN
+    INSERT OR IGNORE INTO messages_unindexed(message_id) VALUES (new.id);
+END;
+CREATE TRIGGER messages_unindexed_update AFTER UPDATE OF content ON messages
+    WHEN NOT EXISTS (SELECT 1 FROM messages_unindexed WHERE message_id = old.id) BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+    INSERT INTO messages_unindexed(message_id) VALUES (old.id);
+END;
+CREATE TRIGGER messages_unindexed_delete AFTER DELETE ON messages BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, content)
+        SELECT 'delete', old.id, old.content
+        WHERE NOT EXISTS (SELECT 1 FROM messages_unindexed WHERE message_id = old.id);
+    DELETE FROM messages_unindexed WHERE message_id = old.id;
+END;
+"""
+
 # MIGRATIONS[n] takes a database from user_version n to n + 1.
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5]
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6]
 
 
 def statements(script: str) -> list[str]:

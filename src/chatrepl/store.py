@@ -8,9 +8,10 @@ is written, waits a bounded time for another program's lock, and opens read-only
 file or folder that cannot be written, or a database written by a newer chatrepl. A
 user's message is committed before its request is sent; an answer is written as it
 streams (status `streaming`, with the writer's pid; each checkpoint appends what
-arrived since the last to `message_chunks`) and closed with its final status and
-whole text, so a row whose writer died is read back as `interrupted`. The store is
-this module with dbfile, records, fulltext and schema: the modules that import sqlite3.
+arrived since the last to `message_chunks`: streams) and closed with its final status,
+so a row whose writer died is read back as `interrupted`; its text is indexed for
+search when a search runs (fulltext). The store is this module with dbfile, streams,
+records, fulltext and schema: the modules that import sqlite3.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from chatrepl import dbfile
 from chatrepl.conversation import Conversation, Message, Role, Summary
@@ -30,11 +30,12 @@ from chatrepl.errors import NotFoundError, StoreError
 from chatrepl.fulltext import FullText
 from chatrepl.records import Records
 from chatrepl.schema import MIGRATIONS, SCHEMA_VERSION, statements
+from chatrepl.streams import Streams
 
 WAL_LIMIT = 4 * 1024 * 1024  # bytes of write-ahead log kept once it has been written back
 
 
-class Store(Records, FullText):
+class Store(Streams, Records, FullText):
     """Conversations and input history in one SQLite database."""
 
     def __init__(
@@ -59,8 +60,7 @@ class Store(Records, FullText):
         self.notice = ""  # a warning to show once the store is open
         self.aside = ""  # a dim line to show once the store is open
         self._read_only_reason = ""
-        #: Streaming answers: characters saved so far, and the meta last written.
-        self._streams: dict[int, tuple[int, str]] = {}
+        self._start_streams()
         try:
             self._db = self._connect(path, writable)
         except sqlite3.DatabaseError as exc:
@@ -121,10 +121,19 @@ class Store(Records, FullText):
             raise
 
     def close(self) -> None:
+        self._drain()
+        self._stop_writer()
         self._db.close()
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, once the writer of chunks (streams) is done."""
+        self._drain()
+        with self._transaction() as db:
+            yield db
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
         if self.read_only:
             raise StoreError(f"Could not save the conversation: {self._read_only_reason}.")
         try:
@@ -192,51 +201,6 @@ class Store(Records, FullText):
         if streaming:
             self._streams[int(cursor.lastrowid or 0)] = (len(message.content), "")
         return int(cursor.lastrowid or 0)
-
-    def update_message(
-        self,
-        message: Message,
-        *,
-        final: bool = False,
-        meta: dict[str, Any] | None = None,
-        rewritten: bool = False,
-    ) -> None:
-        """Write the text so far; `final` records the message's own status.
-
-        While an answer streams, only what arrived since the last call is written (a
-        chunk), unless `rewritten` says the text so far is not the last one extended.
-        The final call writes the whole text once, where the chunks were.
-        """
-        if message.id is None:
-            raise StoreError("Could not save the conversation: the message was never stored.")
-        content, meta_json = message.content, json.dumps(meta or {})
-        saved = self._streams.get(message.id)
-        with self._write() as db:
-            if final or saved is None or rewritten or len(content) < saved[0]:
-                db.execute("DELETE FROM message_chunks WHERE message_id = ?", (message.id,))
-                db.execute(
-                    "UPDATE messages SET content = ?, status = ?, meta = ?, "
-                    "pid = CASE WHEN ? THEN NULL ELSE pid END WHERE id = ?",
-                    (
-                        content,
-                        message.status if final else "streaming",
-                        meta_json,
-                        final,
-                        message.id,
-                    ),
-                )
-            else:
-                if len(content) > saved[0]:
-                    db.execute(
-                        "INSERT INTO message_chunks(message_id, text) VALUES (?, ?)",
-                        (message.id, content[saved[0] :]),
-                    )
-                if meta_json != saved[1]:
-                    db.execute("UPDATE messages SET meta = ? WHERE id = ?", (meta_json, message.id))
-        if final:
-            self._streams.pop(message.id, None)
-        else:
-            self._streams[message.id] = (len(content), meta_json)
 
     def set_head(self, conversation_id: str, message: Message | None) -> None:
         """Record the branch on screen by its last message (None: nothing on screen)."""
@@ -332,16 +296,17 @@ class Store(Records, FullText):
         )
         by_id: dict[int, Message] = {}
         nodes = conversation.nodes
+        chunks = self._chunks(
+            "SELECT id FROM messages WHERE conversation_id = ?", (conversation_id,)
+        )
         for row in self._db.execute(
             "SELECT id, role, content, status, created, pid, meta, parent_id FROM messages "
             "WHERE conversation_id = ? ORDER BY id",
             (conversation_id,),
         ):
-            status, content = row["status"], row["content"]
-            if status == "streaming":
-                content += self._chunks(row["id"])
-                if not dbfile.pid_alive(row["pid"]):
-                    status = "interrupted"
+            status, content = row["status"], row["content"] + chunks.get(row["id"], "")
+            if status == "streaming" and not dbfile.pid_alive(row["pid"]):
+                status = "interrupted"
             role: Role = row["role"]
             try:
                 meta = json.loads(row["meta"] or "{}")
@@ -362,14 +327,6 @@ class Store(Records, FullText):
         path.reverse()
         conversation.messages = path
         return conversation
-
-    @dbfile.reading
-    def _chunks(self, message_id: int) -> str:
-        """What a streaming answer saved after its content, in order."""
-        rows = self._db.execute(
-            "SELECT text FROM message_chunks WHERE message_id = ? ORDER BY id", (message_id,)
-        )
-        return "".join(row["text"] for row in rows)
 
     def set_system(self, conversation_id: str, system: str) -> None:
         with self._write() as db:

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from chatrepl.chat import Chat
 
 CHECKPOINT_SECONDS = 0.5
+#: ...or sooner, once this much text arrived: the store writes a checkpoint while the
+#: answer streams on, so at a fast server's pace what is left for the end stays short.
+CHECKPOINT_CHARS = 2_000_000
 EMPTY_ANSWER = "The server ended its answer without any text."
 EMPTY_ANSWER_HINT = "Try again; if it goes on, check the model name (--model, /model)."
 
@@ -49,6 +52,10 @@ class Turn:
         self.started = chat.clock()
         self.answer: Message | None = None
         self.checkpoint = 0.0
+        #: Answer text that arrived since the last checkpoint (handed to the store as is:
+        #: joining the whole answer at each checkpoint would cost as much as saving it).
+        self.unsaved: list[str] = []
+        self.unsaved_chars = 0
         self.recast = False  # the text so far was rewritten since the last checkpoint
         #: Raised again once the partial answer is saved: a signal, or a bug.
         self.stop: BaseException | None = None
@@ -101,7 +108,8 @@ class Turn:
         yield from chat.transport.stream(chat.endpoint, plan.messages, chat.token)
 
     def _take(self, event: Any, view: Any) -> None:
-        """One event of the stream: shown, and saved every CHECKPOINT_SECONDS."""
+        """One event of the stream: shown, and saved every CHECKPOINT_SECONDS (or
+        CHECKPOINT_CHARS)."""
         chat, outcome = self.chat, self.outcome
         outcome.reply.apply(event)
         if not isinstance(event, wire.Text | wire.Reasoning | Recast):
@@ -114,6 +122,9 @@ class Turn:
             self.answer.meta = dict(self.writer)  # who writes it: saved from the start
             chat.save_message(self.answer, streaming=True)
             self.checkpoint = now
+        elif isinstance(event, wire.Text):
+            self.unsaved.append(event.text)
+            self.unsaved_chars += len(event.text)
         if isinstance(event, wire.Text):
             if outcome.first_text is None:
                 outcome.first_text = now - self.started
@@ -124,13 +135,17 @@ class Turn:
             outcome.first_text = outcome.first_token if event.into == "answer" else None
             view.recast(event.into, event.text)
             self.recast = True  # the text so far changed: the next save rewrites it
-        if now - self.checkpoint >= CHECKPOINT_SECONDS:
+        if now - self.checkpoint >= CHECKPOINT_SECONDS or self.unsaved_chars >= CHECKPOINT_CHARS:
             outcome.seconds = now - self.started
-            self.answer.content = outcome.reply.answer
-            chat.update_message(
-                self.answer, meta=self.writer | outcome.thinking(), rewritten=self.recast
-            )
+            meta = self.writer | outcome.thinking()
+            if self.recast:  # the text so far changed: written whole
+                self.answer.content = outcome.reply.answer
+                chat.update_message(self.answer, meta=meta, rewritten=True)
+            else:  # the answer's content is brought up to date when it ends
+                added = "".join(self.unsaved)
+                chat.update_message(self.answer, meta=meta, added=added)
             self.checkpoint, self.recast = now, False
+            self.unsaved, self.unsaved_chars = [], 0
 
     def _stopped(self, exc: BaseException) -> None:
         """How an answer that did not reach its stream's end ended."""
@@ -198,6 +213,6 @@ class Turn:
         spent = writer.cost(chat.price(), answer.meta)
         if spent is not None:
             answer.meta["cost"] = spent
-        chat.update_message(answer, final=True, meta=answer.meta)
+        chat.update_message(answer, final=True, meta=answer.meta, rewritten=self.recast)
         if self.stop is not None:
             raise self.stop
