@@ -223,7 +223,7 @@ def test_show_list_cost_and_exports_name_the_writers(
     assert shown.splitlines()[0].endswith("· 2 messages · m-a")
     assert re.search(r"\n— 1,000 tokens · [\d.]+ tok/s · \$0\.015\n", shown)
     md = run_chatrepl(chatrepl_home, "--export", cid, check=True).stdout
-    assert re.search(r"## Answer\n\n\*1,000 tokens · [\d.]+ tok/s · \$0\.015\*\n", md)
+    assert re.search(r"## Answer\n\n\*a: m-a · 1,000 tokens · [\d.]+ tok/s · \$0\.015\*\n", md)
     data = json.loads(run_chatrepl(chatrepl_home, "--export", cid, "--format", "json").stdout)
     meta = data["messages"][1]["meta"]
     assert meta["endpoint"] == "a" and meta["model"] == "m-a" and meta["cost"] == 0.015
@@ -242,8 +242,10 @@ def test_an_answer_saved_before_writers_were_kept_still_opens(
 
 
 def test_money_reads_as_people_write_it() -> None:
-    assert [writer.money(v) for v in (0, 0.002, 0.0042, 0.015, 0.5, 1.275, 1234.5)] == [
+    values = (0, 0.000015, 0.002, 0.0042, 0.015, 0.5, 1.275, 1234.5)
+    assert [writer.money(v) for v in values] == [
         "$0.00",
+        "$0.000015",
         "$0.002",
         "$0.0042",
         "$0.015",

@@ -232,9 +232,9 @@ def _check_pairs(args: argparse.Namespace) -> None:
         raise UsageError("--all, --limit and --cost go with --list.", "Try: chatrepl --list --all.")
     if args.compare is not None and args.files:
         raise UsageError("--compare takes no -f.", "Attach files in the REPL, then /compare.")
-    if args.compare is not None and (args.cont or args.resume is not None or not args.question):
+    if args.compare is not None and (args.cont or args.resume is not None):
         raise UsageError(
-            "--compare asks a new question of each endpoint: give the question, not -c or -r.",
+            "--compare asks a new question in a new conversation: -c and -r do not go with it.",
             'Try: chatrepl --compare a,b "question".',
         )
     if args.all and args.limit is not None:

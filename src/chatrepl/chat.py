@@ -27,7 +27,7 @@ from chatrepl.errors import (
     StoreError,
 )
 from chatrepl.gauge import Gauge
-from chatrepl.outcome import Outcome, Status
+from chatrepl.outcome import Outcome
 from chatrepl.redaction import hide_password
 from chatrepl.render import Renderer
 from chatrepl.roles import Role
@@ -206,16 +206,21 @@ class Chat:
         self._save_warned = False
         self._reopen()
         head = self.saved_head()
+        outcome = self._answer(self.question(text, attachments), head=head)
+        if attachments and isinstance(outcome.error, ContextError):
+            outcome.error = ContextError(outcome.error.tokens, outcome.error.window, True)
+        return outcome
+
+    def question(self, text: str, attachments: Sequence[Attachment] = ()) -> Message:
+        """A new question on the branch on screen, saved (with the role it was asked in,
+        whose template wraps it as it is sent)."""
         question = self.conversation.add("user", text, attachments=attachments)
-        if self.role is not None:  # remembered with the question; its template wraps it
+        if self.role is not None:
             question.meta["role"] = self.role.name
             if self.role.template:
                 question.meta["template"] = self.role.template
         self.save_message(question)
-        outcome = self._answer(question, head=head)
-        if attachments and isinstance(outcome.error, ContextError):
-            outcome.error = ContextError(outcome.error.tokens, outcome.error.window, True)
-        return outcome
+        return question
 
     def retry(self, endpoint: Endpoint | None = None) -> Outcome:
         """Ask the last question again (of `endpoint`, when given); its earlier answer
@@ -230,8 +235,8 @@ class Chat:
         if endpoint is not None:
             self.use(endpoint)
         outcome = self._answer(question, before=before)
-        if outcome.status is Status.UNSENT and self.endpoint is not was[0]:
-            self.endpoint, self.token = was
+        if self.conversation.messages is before and self.endpoint is not was[0]:
+            self.endpoint, self.token = was  # no answer started: nothing changed
             self._use_window()
         return outcome
 

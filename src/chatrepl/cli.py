@@ -205,10 +205,15 @@ def program(args: argparse.Namespace, env: Environment) -> int:
                 "No question was given on stdin or as arguments.", 'Try: chatrepl "your question".'
             )
 
+    if args.compare is not None and not question:
+        raise UsageError(
+            "--compare needs a question, as arguments or on stdin.",
+            'Try: chatrepl --compare a,b "question".',
+        )
     attached = _attachments(args.files, settings.max_file_kb * 1024, question)
     chat = _chat(settings, renderer, args, env)
-    if question and args.compare is not None:
-        return _compare(chat, args.compare, question)
+    if args.compare is not None:
+        return _compare(chat, args.compare, question, attached)
     if question:
         renderer.console_reasoning = False
         return _one_shot(chat, question, attached, env)
@@ -296,15 +301,21 @@ def _chat(
     from chatrepl import presets
     from chatrepl.roles import unknown
 
+    named = {"endpoint": args.endpoint is None and not args.url, "model": args.model is None}
     if resuming:
-        presets.resume(chat)
+        presets.resume(chat, **named)
+    if args.role is not None and not settings.role.strip():
+        raise UsageError("--role needs a role's name.", "Roles are [roles.NAME] in config.toml.")
     if settings.role:  # the flag wins over what the conversation remembered
         if settings.role not in settings.roles:
             raise UsageError(
                 unknown(settings.role, settings.roles),
                 "Roles are the [roles.NAME] tables of config.toml.",
             )
-        presets.apply(chat, settings.role, system=not resuming and args.system is None)
+        system = not resuming and args.system is None
+        presets.apply(chat, settings.role, system=system, **named)
+    if chat.role is not None and args.model:  # on the role's endpoint, the flag's model
+        chat.use_model(args.model)
     return chat
 
 
@@ -327,14 +338,15 @@ class LazyTransport:
         return self._transport.stream(endpoint, messages, token)
 
 
-def _compare(chat: Chat, names: str, question: str) -> int:
+def _compare(chat: Chat, names: str, question: str, attached: list[Attachment]) -> int:
     """`--compare a,b QUESTION`: each answer under its header; 1 if any writer failed."""
     from chatrepl import compare, comparing
     from chatrepl.outcome import Status
 
+    endpoints = compare.targets(names, chat)
     try:
         lanes, _ = comparing.ask(
-            chat, compare.targets(names, chat), question, comparing.Headers(chat.renderer)
+            chat, endpoints, question, comparing.Headers(chat.renderer), attached
         )
     finally:
         chat.release()

@@ -139,6 +139,8 @@ class Registry:
             word = arg.rsplit(" ", 1)[-1]
             offered = complete_path(word, attachable=cmd.argument == "paths")  # /file: text
             return [(value, shown, -len(word)) for value, shown in offered]
+        if cmd.argument == "writers":  # several words: the last one is completed
+            arg = arg.rsplit(" ", 1)[-1]
         if cmd.argument == "command":
             candidates = [(c.name, c.summary) for c in self.ordered]
         elif cmd.argument in providers:

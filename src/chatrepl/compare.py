@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from chatrepl import wire, writer
 from chatrepl.chat import Chat
@@ -27,6 +28,7 @@ from chatrepl.errors import ChatreplError, RequestError, StreamError
 from chatrepl.events import Reply
 from chatrepl.outcome import Status
 from chatrepl.think import Recast
+from chatrepl.tree import path_to
 
 CHECKPOINT_SECONDS = 0.5
 TICK = 0.1  # seconds between looks at the lanes when no event comes
@@ -52,6 +54,11 @@ class Lane:
     seconds: float = 0.0
     checkpoint: float = 0.0
     retrying: str = ""  # the last retry said, while no answer has started
+
+    @property
+    def host(self) -> str:
+        """The endpoint's host (and port), never its user information."""
+        return urlsplit(self.endpoint.url).netloc.rpartition("@")[2]
 
     @property
     def label(self) -> str:
@@ -96,24 +103,26 @@ def parse(arg: str, chat: Chat) -> tuple[list[Endpoint], str]:
     """`@a @b:model … [-- QUESTION]`: the writers, and a new question ("": the last)."""
     spec, _, question = arg.partition("--")
     names = spec.split()
+    endpoints = chat.endpoints()
     if len(names) < 2 or not all(n.startswith("@") for n in names):
+        some = " ".join(f"@{n}" for n in sorted(endpoints)[:2])
         raise ChatreplError(
             "/compare takes two or more writers: @ENDPOINT or @ENDPOINT:MODEL.",
-            "Try: /compare @local @work, or /compare @a @b -- a new question.",
+            f"Try: /compare {some}, or /compare {some} -- a new question.",
         )
-    endpoints = chat.endpoints()
     return [writer.target(n, endpoints, chat.endpoint) for n in names], question.strip()
 
 
 def targets(names: str, chat: Chat) -> list[Endpoint]:
     """`--compare a,b:model`: the writers named, comma-separated."""
     parts = [p.strip() for p in names.split(",") if p.strip()]
+    endpoints = chat.endpoints()
     if len(parts) < 2:
+        some = ",".join(sorted(endpoints)[:2])
         raise ChatreplError(
             "--compare takes two or more endpoints, comma-separated.",
-            'Try: chatrepl --compare local,work "question".',
+            f'Try: chatrepl --compare {some} "question".',
         )
-    endpoints = chat.endpoints()
     return [writer.target("@" + p.lstrip("@"), endpoints, chat.endpoint) for p in parts]
 
 
@@ -263,6 +272,9 @@ class Compare:
         lane.answer = answer
         lane.checkpoint = now
         self.chat.save_message(answer, streaming=True)
+        first = self.lanes[0].answer
+        if lane is not self.lanes[0] and first is not None:  # the store shows the first
+            self.chat.set_path(path_to(first))  # writer's answer, whatever comes after
 
     def _end(self, lane: Lane, status: Status, error: str) -> None:
         lane.status = status
@@ -340,5 +352,5 @@ def failed(lanes: list[Lane]) -> bool:
 
 
 def request_error(lanes: list[Lane]) -> RequestError:
-    said = "; ".join(lane.status_line() for lane in lanes)
-    return RequestError(f"No writer answered: {said}")
+    said = "; ".join(lane.status_line().rstrip(".") for lane in lanes)
+    return RequestError(f"No writer answered: {said}.")

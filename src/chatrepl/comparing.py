@@ -7,10 +7,13 @@ given)."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
+from collections.abc import Sequence
 from typing import Any
 
 from chatrepl import writer
+from chatrepl.attach import Attachment
 from chatrepl.chat import Chat
 from chatrepl.compare import Compare, Lane, answered
 from chatrepl.config import Endpoint
@@ -26,16 +29,23 @@ REDRAW_SECONDS = 0.1
 
 
 def ask(
-    chat: Chat, endpoints: list[Endpoint], text: str, watch: Watch | Headers
+    chat: Chat,
+    endpoints: list[Endpoint],
+    text: str,
+    watch: Watch | Headers,
+    attachments: Sequence[Attachment] = (),
 ) -> tuple[list[Lane], Message | None]:
-    """Put `text` (or, when "", the last question again) to every endpoint; return the
-    lanes and the answer left on screen (the first that answered, in the order given),
-    which the conversation then goes on from. When none answered, nothing changed: a
-    new question is taken back out (the caller offers it again)."""
+    """Put `text` with `attachments` (or, when "", the last question again) to every
+    endpoint, with the role's temperature if one is applied; return the lanes and the
+    answer left on screen (the first that answered, in the order given), which the
+    conversation then goes on from. When none answered, nothing changed: a new question
+    is taken back out (the caller offers it again)."""
+    role = chat.role
+    if role is not None and role.temperature is not None:
+        endpoints = [dataclasses.replace(e, temperature=role.temperature) for e in endpoints]
     if text:
         head = chat.saved_head()
-        question = chat.conversation.add("user", text)
-        chat.save_message(question)
+        question = chat.question(text, attachments)
         before = None
     else:
         before = chat.conversation.messages
@@ -74,6 +84,7 @@ class Watch:
             self.r.note(f"{item.label} (watched; the others go on in the background)")
             self.view = self.r.answer()
             self.view.__enter__()
+            self.view.waiting(item.host)  # a line until its first text, on a terminal
         elif kind == "text" and self.view is not None:
             self.view.text(item)
         elif kind == "reasoning" and self.view is not None:

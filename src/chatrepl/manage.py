@@ -22,7 +22,7 @@ from chatrepl.store import Store
 def export_text(conversation: Conversation, fmt: str) -> str:
     if fmt == "json":
         return to_json(conversation)
-    return to_markdown(conversation, about=writer.describer(conversation.messages))
+    return to_markdown(conversation, about=writer.describer(conversation.messages, always=True))
 
 
 def write_export(conversation: Conversation, path: Path, fmt: str = "") -> str:

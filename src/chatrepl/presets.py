@@ -7,30 +7,40 @@ from __future__ import annotations
 import dataclasses
 
 from chatrepl.chat import Chat
+from chatrepl.config import Endpoint
 from chatrepl.conversation import Conversation
 from chatrepl.errors import ChatreplError
 from chatrepl.roles import Role, unknown
 
 
-def apply(chat: Chat, name: str, system: bool = True) -> Role:
+def apply(
+    chat: Chat, name: str, system: bool = True, endpoint: bool = True, model: bool = True
+) -> Role:
     """Put role `name` on `chat`; with `system`, its system prompt too (a conversation
-    resumed keeps the one it was saved with)."""
+    resumed keeps the one it was saved with). `endpoint` and `model` False: the role's
+    are not used (a flag named them, and a flag wins)."""
     roles = chat.settings.roles
     if name not in roles:
         raise ChatreplError(unknown(name, roles), "/role lists them.")
     role = roles[name]
     base = chat.unroled or chat.endpoint
-    endpoint = chat.endpoints()[role.endpoint] if role.endpoint else base
-    if role.model:
-        endpoint = dataclasses.replace(endpoint, model=role.model)
-    if role.temperature is not None:
-        endpoint = dataclasses.replace(endpoint, temperature=role.temperature)
+    chosen = chat.endpoints()[role.endpoint] if role.endpoint and endpoint else base
     chat.unroled = base
-    chat.use(endpoint)
+    # a role's model goes with its endpoint: not onto another one a flag named
+    chat.use(_with(chosen, role, model and (endpoint or not role.endpoint)))
     if system and role.system is not None:
         chat.set_system(role.system)
     chat.role = role
     return role
+
+
+def _with(endpoint: Endpoint, role: Role, model: bool) -> Endpoint:
+    """`endpoint` with the role's model (if `model`) and temperature."""
+    if role.model and model:
+        endpoint = dataclasses.replace(endpoint, model=role.model)
+    if role.temperature is not None:
+        endpoint = dataclasses.replace(endpoint, temperature=role.temperature)
+    return endpoint
 
 
 def drop(chat: Chat) -> None:
@@ -49,12 +59,12 @@ def remembered(conversation: Conversation) -> str:
     return ""
 
 
-def resume(chat: Chat) -> str:
+def resume(chat: Chat, endpoint: bool = True, model: bool = True) -> str:
     """After a conversation is loaded: its role again, if it had one that still exists
-    (else none); return its name."""
+    (else none); return its name. (`endpoint`, `model`: as for `apply`.)"""
     name = remembered(chat.conversation)
     if name and name in chat.settings.roles:
-        apply(chat, name, system=False)
+        apply(chat, name, system=False, endpoint=endpoint, model=model)
         return name
     if chat.role is not None:
         drop(chat)

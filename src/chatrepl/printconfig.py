@@ -48,6 +48,7 @@ def describe(
         f"max_input_kb = {settings.max_input_kb}",
         f"plain = {str(settings.plain).lower()}",
         f"save = {str(settings.save).lower()}",
+        f"auto_title = {str(settings.auto_title).lower()}",
         "",
         "[timeouts]",
         f"connect = {settings.connect_timeout:g}",
@@ -74,6 +75,21 @@ def describe(
             for k, v in ep.headers.items()
         )
         lines.append(f"headers = {{ {shown} }}")
+    for key in ("temperature", "price_in", "price_out"):
+        if getattr(ep, key) is not None:
+            lines.append(f"{key} = {getattr(ep, key):g}")
+    for name, (price_in, price_out) in sorted(settings.prices.items()):
+        lines += [
+            "",
+            f"[models.{q(name)}]",
+            f"price_in = {price_in:g}",
+            f"price_out = {price_out:g}",
+        ]
+    if settings.role and settings.role in settings.roles:
+        role = settings.roles[settings.role]
+        lines += ["", f"# role {settings.role} (--role), over the above: {role.describe()}"]
+    if settings.roles:
+        lines.append(f"# roles: {', '.join(sorted(settings.roles))}")
     others = sorted(name for name in settings.endpoints if name != ep.name)
     if others:
         lines += ["", f"# other endpoints: {', '.join(others)}"]

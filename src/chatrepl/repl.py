@@ -123,7 +123,8 @@ class CommandCompleter(Completer):
             "conversation": self._conversations,
             "endpoint": self._endpoints,
             "model": self._models,
-            "writer": lambda: self._models() + [(f"@{n}", u) for n, u in self._endpoints()],
+            "writer": lambda: self._models() + self._writers(),
+            "writers": self._writers,
             "role": self._roles,
             "onoff": lambda: commands.ON_OFF,
             "think": lambda: commands.THINK_ON_OFF,
@@ -139,6 +140,16 @@ class CommandCompleter(Completer):
     def _endpoints(self) -> list[tuple[str, str]]:
         endpoints = sorted(self.session.chat.settings.endpoints.items())
         return [(name, hide_password(ep.url)) for name, ep in endpoints]
+
+    def _writers(self) -> list[tuple[str, str]]:
+        """`@endpoint` for each endpoint, and `@endpoint:model` for its model."""
+        chat = self.session.chat
+        out = []
+        for name, ep in sorted(chat.endpoints().items()):
+            out.append((f"@{name}", hide_password(ep.url)))
+            if ep.model:
+                out.append((f"@{name}:{ep.model}", hide_password(ep.url)))
+        return out
 
     def _roles(self) -> list[tuple[str, str]]:
         return [(n, r.describe()) for n, r in sorted(self.session.chat.settings.roles.items())]
@@ -169,8 +180,8 @@ class CommandCompleter(Completer):
         self, document: Document, complete_event: CompleteEvent
     ) -> Iterator[Completion]:
         text = document.text_before_cursor
-        partial = attach.mention_at_cursor(text)
-        if partial is not None:  # @path anywhere in a question
+        partial = None if commands.is_command(text) else attach.mention_at_cursor(text)
+        if partial is not None:  # @path anywhere in a question (a command's @ is its own)
             for value, shown in attach.complete_path(partial, attachable=True):
                 yield Completion(value, start_position=-len(partial), display=shown)
             return

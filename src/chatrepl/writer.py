@@ -13,14 +13,16 @@ import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from chatrepl.addresses import api_for
 from chatrepl.config import Endpoint
 from chatrepl.errors import ChatreplError
 
 
 def stamp(endpoint: Endpoint) -> dict[str, Any]:
-    """The writer of an answer from `endpoint`, for its meta."""
+    """The writer of an answer from `endpoint`, for its meta (its model only where the
+    request names it: the Workers shape takes none)."""
     out: dict[str, Any] = {"endpoint": endpoint.name}
-    if endpoint.model:
+    if endpoint.model and api_for(endpoint) != "workers":
         out["model"] = endpoint.model
     return out
 
@@ -75,11 +77,11 @@ def cost(rates: tuple[float, float] | None, meta: Mapping[str, Any]) -> float | 
 
 
 def money(value: float) -> str:
-    """A cost as people read one: `$0.0042`, `$0.015`, `$1.27` (four decimals at most
-    below a dollar, two at least)."""
+    """A cost as people read one: `$1.27`, `$0.015`, `$0.0042`, `$0.000015` (two
+    decimals at least; below a cent, up to six)."""
     if abs(value) >= 1:
         return f"${value:,.2f}"
-    digits = f"{value:.4f}".rstrip("0")
+    digits = f"{value:.6f}".rstrip("0") if abs(value) < 0.01 else f"{value:.4f}".rstrip("0")
     return "$" + digits + "0" * max(0, 2 - len(digits.partition(".")[2]))
 
 
@@ -105,11 +107,11 @@ def line(meta: Mapping[str, Any], named: bool = True) -> str:
     return " · ".join(parts)
 
 
-def describer(messages: Iterable[Any]) -> Callable[[Any], str]:
+def describer(messages: Iterable[Any], always: bool = False) -> Callable[[Any], str]:
     """`line` for the answers among `messages`, naming the writer when there are several
-    (one writer is said once, in the header of `--show` and the like)."""
+    or `always` (one writer is said once, in the header of `--show`)."""
     answers = [m for m in messages if m.role == "assistant"]
-    many = len({full_label(m.meta) for m in answers}) > 1
+    many = always or len({full_label(m.meta) for m in answers}) > 1
     return lambda message: line(message.meta, named=many)
 
 
@@ -118,13 +120,17 @@ def target(spec: str, endpoints: Mapping[str, Endpoint], current: Endpoint) -> E
     `@NAME` (a configured endpoint), or `@NAME:MODEL` (with that model; a model's own
     colons, as in `llama3.2:1b`, stay in the model)."""
     spec = spec.strip()
+    known = ", ".join(f"@{n}" for n in sorted(endpoints)) or "none are configured"
+    if not spec or " " in spec:
+        raise ChatreplError(
+            f"Name one model, @ENDPOINT or @ENDPOINT:MODEL, not {spec!r}.", f"Endpoints: {known}."
+        )
     if not spec.startswith("@"):
-        if not spec:
-            raise ChatreplError("Name a model, @ENDPOINT or @ENDPOINT:MODEL.")
         return dataclasses.replace(current, model=spec)
     name, _, model = spec[1:].partition(":")
+    if not name:
+        raise ChatreplError(f"Name an endpoint after @ ({known}).")
     if name not in endpoints:
-        known = ", ".join(f"@{n}" for n in sorted(endpoints)) or "none are configured"
         raise ChatreplError(
             f"Unknown endpoint @{name} ({known}).", "Add [endpoints.NAME] to config.toml."
         )

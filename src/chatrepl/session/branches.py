@@ -8,7 +8,6 @@ from chatrepl.commands import CommandError, command
 from chatrepl.compare import parse, request_error, summary
 from chatrepl.conversation import Conversation, Message, make_title
 from chatrepl.errors import ChatreplError
-from chatrepl.outcome import Status
 from chatrepl.session.state import RESUME_SHOWN, Session
 
 
@@ -35,9 +34,14 @@ class Branches:
             name, _, model = arg.strip().partition(" ")
             arg = f"{name}:{model.strip()}"
         endpoint = writer.target(arg, chat.endpoints(), chat.endpoint) if arg else None
-        outcome = self.session.turn(lambda: chat.retry(endpoint))
+        if endpoint is not None and endpoint.model and "model" not in writer.stamp(endpoint):
+            self.session.renderer.warn(
+                f"This endpoint's API (workers) takes no model: {endpoint.model} is not sent."
+            )
+        before = chat.conversation.messages
+        self.session.turn(lambda: chat.retry(endpoint))
         alternatives = tree.alternatives(chat.conversation)
-        if alternatives is not None and outcome.status is not Status.UNSENT:
+        if alternatives is not None and chat.conversation.messages is not before:
             by = writer.among(alternatives.answers, alternatives.index)
             self.session.renderer.note(
                 f"This is {alternatives.describe()}{f' ({by})' if by else ''}; "
@@ -49,7 +53,7 @@ class Branches:
         "Ask the last question (or, after --, a new one) of several writers at once; every "
         "answer is kept (/prev, /next).",
         "@A @B [...] [-- QUESTION]",
-        argument="writer",
+        argument="writers",
     )
     def compare(self, arg: str) -> None:
         session = self.session
@@ -60,21 +64,23 @@ class Branches:
                 "There is no question to compare answers to yet.", "Add -- QUESTION."
             )
         watch = comparing.Watch(renderer, chat.clock)
+        attached = session.attached if text else []  # they go with a new question
         with session.quiet():
-            lanes, shown = comparing.ask(chat, endpoints, text, watch)
+            lanes, shown = comparing.ask(chat, endpoints, text, watch, attached)
         watch.finish()
         if shown is None:
             session.pending = text
             renderer.error(str(request_error(lanes)))
             return
+        if text:
+            session.attached = []
         renderer.rows(summary(lanes))
         alternatives = tree.alternatives(chat.conversation)
         where = f"{alternatives.describe()}, " if alternatives is not None else ""
         renderer.note(
             f"On screen: {where}{writer.full_label(shown.meta)}; /next and /prev show the others."
         )
-        if text:
-            session.ask_title(first=True)
+        session.ask_title(first=True)
 
     @command(
         "undo",

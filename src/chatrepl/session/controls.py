@@ -174,7 +174,10 @@ class Controls:
         chat, renderer = self.session.chat, self.session.renderer
         if arg == "off":
             presets.drop(chat)
-            renderer.note("No role from now on (the system prompt stays: /system changes it).")
+            renderer.note(
+                f"No role from now on: back to {writer.full_label(writer.stamp(chat.endpoint))} "
+                "(the system prompt stays: /system changes it)."
+            )
         elif arg:
             role = presets.apply(chat, arg)
             renderer.note(f"Role {role.name} from now on: {role.describe().rstrip('.')}.")

@@ -72,14 +72,14 @@ class Session:
 
     def ask_title(self, first: bool = False) -> bool:
         """Ask the model for the conversation's title in the background (`first`: only
-        after the first answer of a conversation still titled by its first question,
+        after the answers to the first question of a conversation still titled by it,
         and when `auto_title` is on)."""
         chat = self.chat
         conversation = chat.conversation
         if first:
             asked = next((m for m in conversation.messages if m.role == "user"), None)
-            answers = sum(m.role == "assistant" for m in conversation.nodes)
-            if not chat.settings.auto_title or answers != 1 or asked is None:
+            questions = sum(m.role == "user" for m in conversation.nodes)
+            if not chat.settings.auto_title or questions != 1 or asked is None:
                 return False
             if conversation.title != make_title(asked.content):
                 return False  # named by the user
