@@ -181,3 +181,25 @@ def test_search_by_stem_and_by_explicit_prefix(tmp_path: Path) -> None:
     assert s.search("config") == []  # a whole word, not a prefix...
     assert [h[0] for h in s.search("config*")] == [conv.id]  # ...unless asked for
     assert s.search('"') == [] and s.search("*") == []
+
+
+def test_a_search_in_a_long_answer_full_of_hits_does_not_hang(tmp_path: Path) -> None:
+    """FTS5's snippet() is quadratic in a message's hits (80,000 hits: about 50 s here);
+    a long message's hit is shown by a few words around its first match instead."""
+    import threading
+
+    store = Store(tmp_path / "c.db")
+    conversation = Conversation()
+    store.add_message(conversation, conversation.add("user", "tell me of penguins"))
+    long_answer = "Some words first, then penguin and seal. " * 80_000
+    store.add_message(conversation, conversation.add("assistant", long_answer))
+    found: list[list[tuple[str, str, str]]] = []
+    searching = threading.Thread(target=lambda: found.append(store.search("seal")), daemon=True)
+    searching.start()
+    searching.join(20)  # a bound on a hang, not a measure of speed
+    assert found, "the search did not end"
+    assert (
+        found[0][0][2]
+        == "…words first, then penguin and [seal]. Some words first, then penguin and…"
+    )
+    assert "[penguins]" in store.search("penguins")[0][2]  # a short message: snippet()

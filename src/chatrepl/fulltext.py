@@ -17,6 +17,10 @@ from typing import Any
 
 from chatrepl.dbfile import reading
 
+#: Bytes of a message above which its search hit is shown by `_excerpt`, not snippet().
+SNIPPET_MAX = 64 * 1024
+EXCERPT_SCAN = 200_000  # characters of a long message looked through for an excerpt
+
 TOKENIZE = "porter unicode61 remove_diacritics 2"  # as messages_fts (schema, version 2)
 
 #: The listed messages a search indexes: every one no longer streaming.
@@ -70,7 +74,10 @@ class FullText:
             if row["id"] in seen:
                 continue
             seen.add(row["id"])
-            where = " ".join(str(row["snip"]).split())
+            snip = row["snip"]
+            if snip is None:  # a long message: FTS5's snippet() is quadratic in its hits
+                snip = self._excerpt(row["message_id"], text.split())
+            where = " ".join(str(snip).split())
             if on_screen is not None and row["id"] == on_screen[0]:
                 on_branch = row["message_id"] in on_screen[1]  # what the REPL shows now
             else:
@@ -81,6 +88,24 @@ class FullText:
             if len(out) >= limit:
                 break
         return out
+
+    def _excerpt(self, message_id: int, words: list[str]) -> str:
+        """A few words around the first of `words` found early in a long message (as
+        snippet() marks them), or the message's first words."""
+        head = str(
+            self._db.execute(
+                "SELECT substr(content, 1, ?) FROM messages WHERE id = ?",
+                (EXCERPT_SCAN, message_id),
+            ).fetchone()[0]
+        )
+        lowered = head.lower()
+        found = [(i, w) for w in words if (i := lowered.find(w.rstrip("*").lower())) >= 0]
+        if not found:
+            return " ".join(head[:80].split()) + "…"
+        at, word = min(found)
+        end = at + len(word.rstrip("*"))
+        before = head[max(0, at - 40) : at].split(" ", 1)[-1]
+        return f"…{before}[{head[at:end]}]{head[end : end + 40].rsplit(' ', 1)[0]}…"
 
     @reading
     def _on_branch(self, message_id: int, head_id: int | None) -> bool:
@@ -100,7 +125,8 @@ class FullText:
         index: the search stops at its limit, so the cost follows the limit, not how
         common the words are."""
         return self._db.execute(
-            f"SELECT c.id, c.title, snippet({table}, 0, '[', ']', '…', 12) AS snip, "
+            f"SELECT c.id, c.title, CASE WHEN length(CAST(m.content AS BLOB)) <= {SNIPPET_MAX} "
+            f"THEN snippet({table}, 0, '[', ']', '…', 12) END AS snip, "
             f"m.id AS message_id, c.head_id FROM {table} JOIN messages m ON m.id = {table}.rowid "
             "JOIN conversations c ON c.id = m.conversation_id "
             f"WHERE {table} MATCH ? ORDER BY {table}.rowid DESC",
