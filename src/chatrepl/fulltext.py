@@ -99,11 +99,17 @@ class FullText:
             ).fetchone()[0]
         )
         lowered = head.lower()
-        found = [(i, w) for w in words if (i := lowered.find(w.rstrip("*").lower())) >= 0]
+        found: list[tuple[int, int]] = []
+        for word in words:  # the word, or a shorter stem of it (penguins: penguin)
+            word = word.rstrip("*").lower()
+            for cut in range(len(word), min(len(word), 4) - 1, -1):
+                if (at := lowered.find(word[:cut])) >= 0:
+                    found.append((at, cut))
+                    break
         if not found:
             return " ".join(head[:80].split()) + "…"
-        at, word = min(found)
-        end = at + len(word.rstrip("*"))
+        at, length = min(found)
+        end = at + length
         before = head[max(0, at - 40) : at].split(" ", 1)[-1]
         return f"…{before}[{head[at:end]}]{head[end : end + 40].rsplit(' ', 1)[0]}…"
 
