@@ -1,11 +1,11 @@
-"""The branches of a conversation from inside the REPL: /retry, /undo, /edit, /history,
-/prev, /next, /branches and /branch. The moves themselves are `chatrepl.branches`."""
+"""The branches of a conversation from inside the REPL: /retry, /compare, /undo, /edit,
+/history, /prev, /next, /branches and /branch. The moves themselves are
+`chatrepl.branches`; a compare is `chatrepl.comparing` (imported when first used)."""
 
 from __future__ import annotations
 
-from chatrepl import branches, comparing, tree, writer
+from chatrepl import branches, tree, writer
 from chatrepl.commands import CommandError, command
-from chatrepl.compare import parse, request_error, summary
 from chatrepl.conversation import Conversation, Message, make_title
 from chatrepl.errors import ChatreplError
 from chatrepl.session.state import RESUME_SHOWN, Session
@@ -56,6 +56,9 @@ class Branches:
         argument="writers",
     )
     def compare(self, arg: str) -> None:
+        from chatrepl import comparing  # with what decodes a stream: when first used
+        from chatrepl.compare import parse, request_error, summary
+
         session = self.session
         chat, renderer = session.chat, session.renderer
         endpoints, text = parse(arg, chat)
