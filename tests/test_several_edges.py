@@ -257,3 +257,33 @@ def test_after_a_kill_9_the_first_writers_answer_is_on_screen(
     cid = run_chatrepl(chatrepl_home, "--list", check=True).stdout.split("\t")[0]
     shown = run_chatrepl(chatrepl_home, "--show", cid, check=True).stdout
     assert "[a] first" in shown and "[b] second" not in shown
+
+
+def test_compare_attaches_what_at_path_names_and_the_workers_model_is_not_taken(
+    server: ChatServer, other: ChatServer, tmp_path: Path, pipe: PipeInput, monkeypatch: Any
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "app.py").write_text("print('named with @')\n")
+    r, out = repl_for(settings(server, other), tmp_path, pipe)
+    pipe.send_text("/compare @a @b -- explain @app.py please\r")
+    pipe.send_text("/endpoint w\r/model big\rq\r/retry other\r\x04")
+    r.run()
+    for srv in (server, other):
+        asked = [q for q in srv.requests if q.body is not None]
+        assert "print('named with @')" in asked[0].body["messages"][-1]["content"]
+    text = plain(out)
+    assert "This endpoint's API (workers) takes no model: big is not sent." in text
+    assert "This endpoint's API (workers) takes no model: other is not sent." in text
+    assert r.chat.endpoint.name == "w" and r.chat.endpoint.model == "big"  # as /model left it
+
+
+def test_an_unknown_endpoint_in_compare_is_a_usage_error(
+    server: ChatServer, other: ChatServer, chatrepl_home: Path
+) -> None:
+    chatrepl_home.mkdir(parents=True, exist_ok=True)
+    (chatrepl_home / "config.toml").write_text(ROLES.format(a=server.url, b=other.url))
+    done = run_chatrepl(chatrepl_home, "--compare", "a,nope", "q")
+    assert done.returncode == 2 and done.stderr.startswith(
+        "chatrepl: Unknown endpoint @nope (@a, @b"
+    )
+    assert not [q for q in server.requests if q.body is not None]

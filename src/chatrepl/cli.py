@@ -343,7 +343,10 @@ def _compare(chat: Chat, names: str, question: str, attached: list[Attachment]) 
     from chatrepl import compare, comparing
     from chatrepl.outcome import Status
 
-    endpoints = compare.targets(names, chat)
+    try:
+        endpoints = compare.targets(names, chat)
+    except ChatreplError as exc:  # a name that is not configured: a usage error
+        raise UsageError(exc.message, exc.hint) from None
     try:
         lanes, _ = comparing.ask(
             chat, endpoints, question, comparing.Headers(chat.renderer), attached

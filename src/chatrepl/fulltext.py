@@ -110,6 +110,8 @@ class FullText:
             return " ".join(head[:80].split()) + "…"
         at, length = min(found)
         end = at + length
+        while end < len(head) and head[end].isalnum():  # the whole word the stem began
+            end += 1
         before = head[max(0, at - 40) : at].split(" ", 1)[-1]
         return f"…{before}[{head[at:end]}]{head[end : end + 40].rsplit(' ', 1)[0]}…"
 

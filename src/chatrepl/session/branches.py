@@ -4,7 +4,10 @@
 
 from __future__ import annotations
 
-from chatrepl import branches, tree, writer
+import dataclasses
+
+from chatrepl import attach, branches, tree, writer
+from chatrepl.chat import Chat
 from chatrepl.commands import CommandError, command
 from chatrepl.conversation import Conversation, Message, make_title
 from chatrepl.errors import ChatreplError
@@ -38,6 +41,9 @@ class Branches:
             self.session.renderer.warn(
                 f"This endpoint's API (workers) takes no model: {endpoint.model} is not sent."
             )
+            had = chat.endpoint if chat.endpoint.name == endpoint.name else None
+            had = had or chat.endpoints().get(endpoint.name)  # its model stays as it was
+            endpoint = dataclasses.replace(endpoint, model=had.model if had else "")
         before = chat.conversation.messages
         self.session.turn(lambda: chat.retry(endpoint))
         alternatives = tree.alternatives(chat.conversation)
@@ -67,7 +73,8 @@ class Branches:
                 "There is no question to compare answers to yet.", "Add -- QUESTION."
             )
         watch = comparing.Watch(renderer, chat.clock)
-        attached = session.attached if text else []  # they go with a new question
+        # the files attached, and those `@path` names, go with a new question
+        attached = attach.merge(session.attached, mentioned(text, chat)) if text else []
         with session.quiet():
             lanes, shown = comparing.ask(chat, endpoints, text, watch, attached)
         watch.finish()
@@ -188,3 +195,9 @@ def _branch_of(conversation: Conversation, end: Message | None) -> int | None:
     """The number /branches gives the branch that ends at `end`, if one does."""
     leaves = tree.leaves(conversation)
     return next((n for n, leaf in enumerate(leaves, 1) if leaf is end), None)
+
+
+def mentioned(text: str, chat: Chat) -> list[attach.Attachment]:
+    """The files `@path` names in a question (AttachmentError for one that fails)."""
+    limit = chat.settings.max_file_kb * 1024
+    return attach.gather(attach.mentions(text), limit, "Nothing was sent.")
