@@ -54,14 +54,16 @@ class Titler:
         self.on_ready: Callable[[], None] = lambda: None
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._result: tuple[str, str, str] | None = None  # (conversation id, was, title)
+        #: Titles that came, oldest first: (conversation id, title when asked, title).
+        self._results: list[tuple[str, str, str]] = []
 
     def ask(self, endpoint: Endpoint, token: str, conversation: Conversation) -> bool:
-        """Start asking for `conversation`'s title (False: one is being asked already,
-        or there is no answer to name it by)."""
+        """Start asking for `conversation`'s title (False: there is no answer to name it
+        by). An earlier request still on its way is not waited for: of the titles that
+        come, the one asked with the conversation's title as it is now is put."""
         question = next((m for m in conversation.messages if m.role == "user"), None)
         answer = next((m for m in conversation.messages if m.role == "assistant"), None)
-        if question is None or answer is None or self.busy():
+        if question is None or answer is None:
             return False
         prompt = PROMPT.format(
             words=WORDS, question=question.content[:EXCERPT], answer=answer.content[:EXCERPT]
@@ -84,21 +86,20 @@ class Titler:
         from chatrepl.events import Reply
 
         reply = Reply()
-        if self.stream is None:
+        stream = self.stream
+        if stream is None:  # a transport of this request's own
             from chatrepl.transport import Transport
 
-            self.stream = Transport(
-                connect_timeout=self.connect_timeout, idle_timeout=TIMEOUT
-            ).stream
+            stream = Transport(connect_timeout=self.connect_timeout, idle_timeout=TIMEOUT).stream
         try:
-            for event in self.stream(endpoint, [{"role": "user", "content": prompt}], token):
+            for event in stream(endpoint, [{"role": "user", "content": prompt}], token):
                 reply.apply(event)
         except (ChatreplError, OSError, ValueError):
             return  # a title is a nicety: nothing to say
         title = clean(reply.answer) if reply.status == "complete" else ""
         if title:
             with self._lock:
-                self._result = (key, was, title)
+                self._results.append((key, was, title))
             self.on_ready()
 
     def apply(self, conversation: Conversation, rename: Callable[[str], None]) -> str:
@@ -106,12 +107,11 @@ class Titler:
         and its title was not changed meanwhile; `rename` saves it. Returns the title
         put ("" if none)."""
         with self._lock:
-            result, self._result = self._result, None
-        if result is None:
+            results, self._results = self._results, []
+        fitting = [r for r in results if r[0] == conversation.id and r[1] == conversation.title]
+        if not fitting:
             return ""
-        key, was, title = result
-        if conversation.id != key or conversation.title != was:
-            return ""
+        title = fitting[-1][2]
         conversation.title = title
         with contextlib.suppress(StoreError):  # kept in memory then
             rename(title)

@@ -89,8 +89,7 @@ class Conversations:
         if arg == "auto":
             if chat.last_answer() is None:
                 raise ChatreplError("There is no answer yet to name the conversation by.")
-            if not self.session.ask_title():
-                raise ChatreplError("A title is being asked for already.")
+            self.session.ask_title()
             self.session.renderer.note(
                 f"Asking {chat.endpoint.name} for a title; the toolbar shows it when it comes."
             )

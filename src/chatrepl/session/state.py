@@ -81,8 +81,8 @@ class Session:
             questions = sum(m.role == "user" for m in conversation.nodes)
             if not chat.settings.auto_title or questions != 1 or asked is None:
                 return False
-            if conversation.title != make_title(asked.content):
-                return False  # named by the user
+            if conversation.title != make_title(asked.content) or self.titles.busy():
+                return False  # named by the user, or being named
         return self.titles.ask(chat.endpoint, chat.token, conversation)
 
     def apply_title(self) -> str:
