@@ -88,7 +88,7 @@ def test_every_command_in_a_terminal(
         run("/compact 0", "From now on this summary is sent in place of 2 messages")
         run("/compact undo", "The summary is set aside")
         run("/endpoint alt", f"alt: {other.url}")
-        run("/compare @alt @alt", "done · ", "On screen: answer 2 of 3, alt")
+        run("/compare @alt @alt", "done · ", "of 3, alt")  # answer 2 or 3: who began first
         run("/new", "New conversation.")
         run("/clear", "New conversation.")
         run("/reset", "New conversation.")
