@@ -95,6 +95,7 @@ def test_tab_after_at_in_a_command_offers_writers_not_files(
 
     assert offered("/compare @a") == ["@a", "@a:m-a"]
     assert offered("/compare @a @b") == ["@b", "@b:m-b"]  # the last word is completed
+    assert "@a" not in offered("/compare @a @")  # a writer named once is not offered again
     assert "apples.txt" not in " ".join(offered("/compare @"))
     assert all(c.startswith("@") for c in offered("/compare "))  # no bare models
     assert offered("/retry @s") == ["@stall"]

@@ -139,15 +139,21 @@ class Registry:
             word = arg.rsplit(" ", 1)[-1]
             offered = complete_path(word, attachable=cmd.argument == "paths")  # /file: text
             return [(value, shown, -len(word)) for value, shown in offered]
+        named: set[str] = set()
         if cmd.argument == "writers":  # several words: the last one is completed
-            arg = arg.rsplit(" ", 1)[-1]
+            *before, arg = arg.split(" ")
+            named = set(before)
         if cmd.argument == "command":
             candidates = [(c.name, c.summary) for c in self.ordered]
         elif cmd.argument in providers:
             candidates = providers[cmd.argument]()
         else:
             return []
-        return [(value, meta, -len(arg)) for value, meta in candidates if value.startswith(arg)]
+        return [
+            (value, meta, -len(arg))
+            for value, meta in candidates
+            if value.startswith(arg) and value not in named
+        ]
 
 
 def is_command(line: str) -> bool:

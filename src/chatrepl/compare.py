@@ -90,13 +90,18 @@ class Lane:
         count = self.tokens()
         said = f"{count:,} tokens" if count else f"~{self.estimated:,} tokens"
         speed = self.speed()
-        pace = f", {speed:.0f} tok/s" if speed else ""
+        pace = f", {pace_of(speed)}" if speed else ""
         if self.status is None:
             if self.answer:
                 return f"{self.label}: {said}{pace}"
             return f"{self.label}: {self.retrying or 'waiting'}"
         state = "done" if self.status is Status.COMPLETE else str(self.status)
         return f"{self.label}: {state}, {said}{pace}"
+
+
+def pace_of(speed: float) -> str:
+    """A speed as the status lines and the summary say it: `41 tok/s`, `3.5 tok/s`."""
+    return f"{speed:.0f} tok/s" if speed >= 10 else f"{speed:.1f} tok/s"
 
 
 def parse(arg: str, chat: Chat) -> tuple[list[Endpoint], str]:
@@ -333,7 +338,7 @@ def summary(lanes: list[Lane]) -> list[tuple[str, str]]:
         if lane.first_token is not None:
             said.append(f"first token after {lane.first_token:.2f} s")
         if speed:
-            said.append(f"{speed:.0f} tok/s" if speed >= 100 else f"{speed:.1f} tok/s")
+            said.append(pace_of(speed))
         if isinstance(spent, int | float):
             said.append(writer.money(spent))
         if lane.error:
