@@ -9,6 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prompt_toolkit.application import create_app_session
+from prompt_toolkit.input import PipeInput, create_pipe_input
+from prompt_toolkit.output import DummyOutput
 
 from tests.server import ChatServer
 
@@ -62,3 +65,19 @@ def server() -> Iterator[ChatServer]:
     srv = ChatServer().start()
     yield srv
     srv.stop()
+
+
+@pytest.fixture
+def other() -> Iterator[ChatServer]:
+    """A second server, whose echoed answers start with `[b] `."""
+    srv = ChatServer().start()
+    srv.name = "b"
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def pipe() -> Iterator[PipeInput]:
+    """prompt_toolkit's pipe input, with a dummy output, for driving a Repl."""
+    with create_pipe_input() as inp, create_app_session(input=inp, output=DummyOutput()):
+        yield inp

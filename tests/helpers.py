@@ -6,15 +6,20 @@ import io
 import sqlite3
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+
+from prompt_toolkit.input import PipeInput
+from prompt_toolkit.output import DummyOutput
 
 from chatrepl.chat import Chat
 from chatrepl.cli import main
 from chatrepl.config import Endpoint, Settings
 from chatrepl.environment import Environment
 from chatrepl.render import Renderer, make_console
+from chatrepl.repl import Repl
 from chatrepl.store import Store
 from chatrepl.transport import Transport
 from tests.conftest import clean_env, fixture_bytes
@@ -42,6 +47,42 @@ def make_chat(
     transport = Transport(connect_timeout=2, idle_timeout=5, sleep=lambda s: None)
     return Chat(settings, transport, renderer, store, token=token), out
 
+
+def make_repl(
+    settings: Settings,
+    home: Path,
+    pipe: PipeInput,
+    *,
+    width: int = 200,
+    transport: Transport | None = None,
+) -> tuple[Repl, io.StringIO]:
+    """A Repl on `settings` reading `pipe`, saving into `home`, its output captured as a
+    terminal of `width` columns would show it."""
+    out = io.StringIO()
+    renderer = Renderer(make_console(out, force_terminal=True, width=width))
+    transport = transport or Transport(connect_timeout=2, idle_timeout=5, sleep=lambda s: None)
+    chat = Chat(settings, transport, renderer, Store(home / "chatrepl.db"))
+    return Repl(chat, input=pipe, output=DummyOutput()), out
+
+
+def wait_for_answers(db_path: Path, count: int, seconds: float = 10) -> list[tuple[str, str]]:
+    """(text so far, status) of the answers in the store, once `count` have some text
+    (or `seconds` have passed): what another process is saving as it streams."""
+    deadline = time.monotonic() + seconds
+    rows: list[tuple[str, str]] = []
+    while time.monotonic() < deadline and len(rows) < count:
+        time.sleep(0.1)
+        if db_path.exists():
+            with sqlite3.connect(db_path) as db:
+                rows = [r for r in db.execute(ANSWERS_SO_FAR).fetchall() if r[0]]
+    return rows
+
+
+#: An answer's text as saved while it streams: its content and the chunks after it.
+ANSWERS_SO_FAR = (
+    "SELECT m.content || COALESCE((SELECT group_concat(c.text, '') FROM message_chunks c "
+    "WHERE c.message_id = m.id), ''), m.status FROM messages m WHERE m.role = 'assistant'"
+)
 
 CLI_TIMEOUT = 30
 

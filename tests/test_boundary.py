@@ -4,13 +4,11 @@ traceback, and what arrived of an answer is kept, marked interrupted."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from prompt_toolkit.application import create_app_session
-from prompt_toolkit.input import PipeInput, create_pipe_input
+from prompt_toolkit.input import PipeInput
 from prompt_toolkit.output import DummyOutput
 
 from chatrepl import manage, wire
@@ -36,12 +34,6 @@ class BreaksMidAnswer:
     def stream(self, endpoint: Endpoint, messages: list[dict[str, str]], token: str = "") -> Any:
         yield wire.Text("the first words")
         raise Broken("deep inside")
-
-
-@pytest.fixture
-def pipe() -> Iterator[PipeInput]:
-    with create_pipe_input() as inp, create_app_session(input=inp, output=DummyOutput()):
-        yield inp
 
 
 def test_a_bug_mid_answer_keeps_what_arrived_as_interrupted(tmp_path: Path) -> None:

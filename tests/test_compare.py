@@ -18,25 +18,13 @@ from typing import Any
 import pexpect
 import pyte
 import pytest
-from prompt_toolkit.application import create_app_session
-from prompt_toolkit.input import PipeInput, create_pipe_input
-from prompt_toolkit.output import DummyOutput
+from prompt_toolkit.input import PipeInput
 
-from chatrepl.chat import Chat
 from chatrepl.config import Endpoint, Settings
-from chatrepl.render import Renderer, make_console
 from chatrepl.repl import Repl
-from chatrepl.store import Store
-from chatrepl.transport import Transport
 from tests.conftest import clean_env
-from tests.helpers import run_chatrepl
+from tests.helpers import ANSWERS_SO_FAR, make_repl, run_chatrepl, wait_for_answers
 from tests.server import ChatServer, Script, sse
-
-
-@pytest.fixture
-def pipe() -> Iterator[PipeInput]:
-    with create_pipe_input() as inp, create_app_session(input=inp, output=DummyOutput()):
-        yield inp
 
 
 @pytest.fixture
@@ -58,11 +46,7 @@ def settings_for(servers: list[ChatServer]) -> Settings:
 
 
 def repl_for(settings: Settings, home: Path, pipe: PipeInput) -> tuple[Repl, io.StringIO]:
-    out = io.StringIO()
-    renderer = Renderer(make_console(out, force_terminal=True, width=120))
-    transport = Transport(connect_timeout=2, idle_timeout=5, sleep=lambda s: None)
-    chat = Chat(settings, transport, renderer, Store(home / "chatrepl.db"))
-    return Repl(chat, input=pipe, output=DummyOutput()), out
+    return make_repl(settings, home, pipe, width=120)
 
 
 def answers(db_path: Path) -> list[dict[str, Any]]:
@@ -73,13 +57,6 @@ def answers(db_path: Path) -> list[dict[str, Any]]:
             "WHERE role = 'assistant' ORDER BY id"
         ).fetchall()
     return [dict(row) | {"meta": json.loads(row["meta"])} for row in rows]
-
-
-#: An answer's text as saved while it streams: its content and the chunks after it.
-SO_FAR = (
-    "SELECT m.content || COALESCE((SELECT group_concat(c.text, '') FROM message_chunks c "
-    "WHERE c.message_id = m.id), ''), m.status FROM messages m WHERE m.role = 'assistant'"
-)
 
 
 def refusing() -> Script:
@@ -162,7 +139,7 @@ def test_the_others_stream_while_the_watched_one_does_and_are_saved_as_they_go(
     def look() -> None:  # a is mid-answer, b is stopped mid-answer: what a kill -9 leaves
         time.sleep(0.3)
         with sqlite3.connect(tmp_path / "chatrepl.db") as db:
-            seen.append(db.execute(SO_FAR).fetchall())
+            seen.append(db.execute(ANSWERS_SO_FAR).fetchall())
         gate.set()
 
     b.add(
@@ -296,15 +273,7 @@ def test_a_kill_9_mid_compare_loses_no_answer(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    db_path = chatrepl_home / "chatrepl.db"
-    deadline = time.monotonic() + 10
-    rows: list[tuple[str, str]] = []
-    while time.monotonic() < deadline and len(rows) < 2:
-        time.sleep(0.1)
-        if db_path.exists():
-            with sqlite3.connect(db_path) as db:
-                rows = db.execute(SO_FAR).fetchall()
-            rows = [r for r in rows if r[0]]
+    rows = wait_for_answers(chatrepl_home / "chatrepl.db", 2)
     child.kill()  # SIGKILL: nothing of chatrepl runs after this
     child.wait()
     assert sorted(r[0] for r in rows) == ["[a] kept ", "[b] kept too "]

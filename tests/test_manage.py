@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from prompt_toolkit.application import create_app_session
-from prompt_toolkit.input import PipeInput, create_pipe_input
+from prompt_toolkit.input import PipeInput
 from prompt_toolkit.output import DummyOutput
 
 from chatrepl.conversation import Conversation
@@ -101,12 +99,6 @@ def test_ambiguous_and_unknown_ids_are_clear(chatrepl_home: Path) -> None:
     assert "question abc2" in cli(chatrepl_home, "--show", "abc2").stdout
     done = cli(chatrepl_home, "--show", "")
     assert done.returncode == 1 and "No conversation id was given." in done.stderr
-
-
-@pytest.fixture
-def pipe() -> Iterator[PipeInput]:
-    with create_pipe_input() as inp, create_app_session(input=inp, output=DummyOutput()):
-        yield inp
 
 
 def test_repl_rename_export_search_delete(

@@ -6,12 +6,10 @@ import io
 import re
 import stat
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from prompt_toolkit.application import create_app_session
-from prompt_toolkit.input import PipeInput, create_pipe_input
+from prompt_toolkit.input import PipeInput
 from prompt_toolkit.output import DummyOutput
 
 from chatrepl import clipboard
@@ -24,12 +22,6 @@ from chatrepl.store import Store
 from chatrepl.transport import Transport
 from tests.conftest import fixture_bytes
 from tests.server import ChatServer, Script
-
-
-@pytest.fixture
-def pipe() -> Iterator[PipeInput]:
-    with create_pipe_input() as inp, create_app_session(input=inp, output=DummyOutput()):
-        yield inp
 
 
 def repl_for(settings: Settings, home: Path, pipe: PipeInput) -> tuple[Repl, io.StringIO]:

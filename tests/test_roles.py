@@ -5,24 +5,17 @@ from __future__ import annotations
 
 import io
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from prompt_toolkit.application import create_app_session
 from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
-from prompt_toolkit.input import PipeInput, create_pipe_input
-from prompt_toolkit.output import DummyOutput
+from prompt_toolkit.input import PipeInput
 
-from chatrepl.chat import Chat
 from chatrepl.config import Overrides, load
 from chatrepl.errors import ConfigError
-from chatrepl.render import Renderer, make_console
 from chatrepl.repl import CommandCompleter, Repl
-from chatrepl.store import Store
-from chatrepl.transport import Transport
-from tests.helpers import run_chatrepl
+from tests.helpers import make_repl, run_chatrepl
 from tests.server import ChatServer
 
 CONFIG = """
@@ -41,12 +34,6 @@ template = "Answer with code only. {{input}}"
 endpoint = "main"
 system = "Find the flaws."
 """
-
-
-@pytest.fixture
-def pipe() -> Iterator[PipeInput]:
-    with create_pipe_input() as inp, create_app_session(input=inp, output=DummyOutput()):
-        yield inp
 
 
 def configure(home: Path, server: ChatServer, extra: str = "") -> Path:
@@ -128,12 +115,7 @@ def test_a_resumed_conversation_remembers_its_role(server: ChatServer, chatrepl_
 
 def repl_for(path: Path, home: Path, pipe: PipeInput) -> tuple[Repl, io.StringIO]:
     settings = load(Overrides(config_file=path, endpoint="main"), env={"CHATREPL_AUTO_TITLE": "0"})
-    out = io.StringIO()
-    renderer = Renderer(make_console(out, force_terminal=True, width=200))
-    chat = Chat(
-        settings, Transport(connect_timeout=2, idle_timeout=5), renderer, Store(home / "db")
-    )
-    return Repl(chat, input=pipe, output=DummyOutput()), out
+    return make_repl(settings, home, pipe)
 
 
 def test_role_command_lists_applies_and_drops(

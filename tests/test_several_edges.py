@@ -12,42 +12,22 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pexpect
 import pytest
-from prompt_toolkit.application import create_app_session
 from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
-from prompt_toolkit.input import PipeInput, create_pipe_input
-from prompt_toolkit.output import DummyOutput
+from prompt_toolkit.input import PipeInput
 
-from chatrepl.chat import Chat
 from chatrepl.config import Endpoint, Settings
-from chatrepl.render import Renderer, make_console
 from chatrepl.repl import CommandCompleter, Repl
-from chatrepl.store import Store
 from chatrepl.transport import Transport
 from tests.conftest import clean_env
-from tests.helpers import run_chatrepl
+from tests.helpers import make_repl, run_chatrepl, wait_for_answers
 from tests.server import ChatServer, Script, sse
 from tests.test_compare import spawn
-
-
-@pytest.fixture
-def pipe() -> Iterator[PipeInput]:
-    with create_pipe_input() as inp, create_app_session(input=inp, output=DummyOutput()):
-        yield inp
-
-
-@pytest.fixture
-def other() -> Iterator[ChatServer]:
-    srv = ChatServer().start()
-    srv.name = "b"
-    yield srv
-    srv.stop()
 
 
 class Stoppable(Transport):
@@ -71,11 +51,8 @@ def settings(server: ChatServer, other: ChatServer, **top: Any) -> Settings:
 
 
 def repl_for(s: Settings, home: Path, pipe: PipeInput) -> tuple[Repl, io.StringIO]:
-    out = io.StringIO()
-    renderer = Renderer(make_console(out, force_terminal=True, width=200))
     transport = Stoppable(connect_timeout=2, idle_timeout=5, sleep=lambda s: None)
-    chat = Chat(s, transport, renderer, Store(home / "chatrepl.db"))
-    return Repl(chat, input=pipe, output=DummyOutput()), out
+    return make_repl(s, home, pipe, transport=transport)
 
 
 def plain(out: io.StringIO) -> str:
@@ -243,15 +220,7 @@ def test_after_a_kill_9_the_first_writers_answer_is_on_screen(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    db_path = chatrepl_home / "chatrepl.db"
-    deadline, count = time.monotonic() + 10, 0
-    while time.monotonic() < deadline and count < 2:
-        time.sleep(0.1)
-        if db_path.exists():
-            with sqlite3.connect(db_path) as db:
-                count = db.execute(
-                    "SELECT COUNT(*) FROM messages WHERE role='assistant'"
-                ).fetchone()[0]
+    assert len(wait_for_answers(chatrepl_home / "chatrepl.db", 2)) == 2
     time.sleep(0.3)
     child.kill()
     child.wait()

@@ -6,28 +6,16 @@ from __future__ import annotations
 import dataclasses
 import io
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from prompt_toolkit.application import create_app_session
-from prompt_toolkit.input import PipeInput, create_pipe_input
-from prompt_toolkit.output import DummyOutput
+from prompt_toolkit.input import PipeInput
 
-from chatrepl.chat import Chat
 from chatrepl.config import Endpoint, Overrides, Settings, load
-from chatrepl.render import Renderer, make_console
 from chatrepl.repl import Repl
-from chatrepl.store import Store
 from chatrepl.titles import clean
-from chatrepl.transport import Transport
+from tests.helpers import make_repl
 from tests.server import ChatServer, Recorded, Script, sse
-
-
-@pytest.fixture
-def pipe() -> Iterator[PipeInput]:
-    with create_pipe_input() as inp, create_app_session(input=inp, output=DummyOutput()):
-        yield inp
 
 
 def is_title_request(record: Recorded) -> bool:
@@ -51,11 +39,7 @@ def repl_for(
     server: ChatServer, home: Path, pipe: PipeInput, auto_title: bool = True
 ) -> tuple[Repl, io.StringIO]:
     settings = Settings(endpoint=Endpoint(url=server.url), auto_title=auto_title)
-    out = io.StringIO()
-    renderer = Renderer(make_console(out, force_terminal=True, width=200))
-    transport = Transport(connect_timeout=2, idle_timeout=5, sleep=lambda s: None)
-    chat = Chat(settings, transport, renderer, Store(home / "chatrepl.db"))
-    return Repl(chat, input=pipe, output=DummyOutput()), out
+    return make_repl(settings, home, pipe)
 
 
 def saved_titles(home: Path) -> list[str]:

@@ -7,39 +7,18 @@ import io
 import json
 import re
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from prompt_toolkit.application import create_app_session
-from prompt_toolkit.input import PipeInput, create_pipe_input
-from prompt_toolkit.output import DummyOutput
+from prompt_toolkit.input import PipeInput
 
 from chatrepl import writer
-from chatrepl.chat import Chat
 from chatrepl.config import Endpoint, Settings
 from chatrepl.errors import ChatreplError
-from chatrepl.render import Renderer, make_console
 from chatrepl.repl import Repl
-from chatrepl.store import Store
-from chatrepl.transport import Transport
-from tests.helpers import run_chatrepl
+from tests.helpers import make_repl, run_chatrepl
 from tests.server import ChatServer, Script, sse
-
-
-@pytest.fixture
-def pipe() -> Iterator[PipeInput]:
-    with create_pipe_input() as inp, create_app_session(input=inp, output=DummyOutput()):
-        yield inp
-
-
-@pytest.fixture
-def other() -> Iterator[ChatServer]:
-    srv = ChatServer().start()
-    srv.name = "b"
-    yield srv
-    srv.stop()
 
 
 def two(server: ChatServer, other: ChatServer, **a: Any) -> Settings:
@@ -53,11 +32,7 @@ def two(server: ChatServer, other: ChatServer, **a: Any) -> Settings:
 
 
 def repl_for(settings: Settings, home: Path, pipe: PipeInput) -> tuple[Repl, io.StringIO]:
-    out = io.StringIO()
-    renderer = Renderer(make_console(out, force_terminal=True, width=200))
-    transport = Transport(connect_timeout=2, idle_timeout=5, sleep=lambda s: None)
-    chat = Chat(settings, transport, renderer, Store(home / "chatrepl.db"))
-    return Repl(chat, input=pipe, output=DummyOutput()), out
+    return make_repl(settings, home, pipe)
 
 
 def answers(home: Path) -> list[tuple[str, dict[str, Any]]]:

@@ -9,7 +9,7 @@ endpoint (see `writer.price`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,12 +60,7 @@ def read_roles(
     path: Path, raw: dict[str, Any], warnings: list[str], endpoints: Mapping[str, Any]
 ) -> dict[str, Role]:
     out: dict[str, Role] = {}
-    for name, table in expect(path, "roles", raw.get("roles", {}), dict, "a table").items():
-        key = f"roles.{name}"
-        expect(path, key, table, dict, "a table")
-        for k in table:
-            if k not in ROLE_KEYS:
-                warnings.append(f"{path}: unknown key {key}.{k} is ignored.")
+    for name, key, table in _tables(path, raw, "roles", ROLE_KEYS, warnings):
 
         def text(k: str, table: dict[str, Any] = table, key: str = key) -> str:
             return str(expect(path, f"{key}.{k}", table.get(k, ""), str, "a string"))
@@ -92,14 +87,23 @@ def read_prices(
     path: Path, raw: dict[str, Any], warnings: list[str]
 ) -> dict[str, tuple[float, float]]:
     out: dict[str, tuple[float, float]] = {}
-    for name, table in expect(path, "models", raw.get("models", {}), dict, "a table").items():
-        key = f"models.{name}"
-        expect(path, key, table, dict, "a table")
-        for k in table:
-            if k not in MODEL_KEYS:
-                warnings.append(f"{path}: unknown key {key}.{k} is ignored.")
+    for name, key, table in _tables(path, raw, "models", MODEL_KEYS, warnings):
         price_in = number(path, f"{key}.price_in", table.get("price_in"))
         price_out = number(path, f"{key}.price_out", table.get("price_out"))
         if price_in is not None or price_out is not None:
             out[name] = (price_in or 0.0, price_out or 0.0)
     return out
+
+
+def _tables(
+    path: Path, raw: dict[str, Any], top: str, keys: set[str], warnings: list[str]
+) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """Each `[top.NAME]` table as (NAME, `top.NAME`, its table); unknown keys in it are
+    warned of."""
+    for name, table in expect(path, top, raw.get(top, {}), dict, "a table").items():
+        key = f"{top}.{name}"
+        expect(path, key, table, dict, "a table")
+        for k in table:
+            if k not in keys:
+                warnings.append(f"{path}: unknown key {key}.{k} is ignored.")
+        yield name, key, table
