@@ -27,9 +27,8 @@ from chatrepl.schema import SCHEMA_VERSION
 from chatrepl.store import Store
 from tests.helpers import make_chat, run_chatrepl
 from tests.server import ChatServer
-from tests.test_repl_commands import last_sent, pipe, repl_for
+from tests.test_repl_commands import last_sent, repl_for
 
-__all__ = ["pipe"]
 FIXTURES = Path(__file__).parent / "fixtures"
 
 

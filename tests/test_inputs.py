@@ -18,10 +18,7 @@ from chatrepl import shell
 from chatrepl.config import Endpoint, Settings
 from tests.helpers import conversations, run_chatrepl
 from tests.server import ChatServer
-from tests.test_repl_commands import pipe, repl_for
-
-__all__ = ["pipe"]  # a fixture, used by name
-
+from tests.test_repl_commands import repl_for
 
 # ------------------------------------------------------------------ -f: regular files only
 

@@ -15,9 +15,7 @@ from chatrepl.config import Endpoint, Settings
 from chatrepl.store import Store
 from tests.helpers import run_chatrepl
 from tests.server import ChatServer
-from tests.test_repl_commands import last_sent, pipe, repl_for
-
-__all__ = ["pipe"]
+from tests.test_repl_commands import last_sent, repl_for
 
 APP = "def main():\n    return 42\n"
 

@@ -25,9 +25,7 @@ from chatrepl.render import make_console
 from chatrepl.store import Store
 from tests.helpers import run_chatrepl
 from tests.server import ChatServer
-from tests.test_repl_commands import pipe, repl_for
-
-__all__ = ["pipe"]
+from tests.test_repl_commands import repl_for
 
 
 def lines(text: str) -> list[str]:

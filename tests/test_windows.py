@@ -17,9 +17,7 @@ from chatrepl.store import Store
 from tests.conftest import fixture_bytes
 from tests.helpers import error_script, make_chat, run_chatrepl
 from tests.server import ChatServer, Recorded, Script, sse
-from tests.test_repl_commands import pipe, repl_for
-
-__all__ = ["pipe"]  # a fixture, used by name
+from tests.test_repl_commands import repl_for
 
 # fixture: (the server's limit on the prompt, in its own count; the window learnt)
 REFUSALS = {
