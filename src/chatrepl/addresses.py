@@ -3,11 +3,18 @@ request is posted to, and what makes a URL unusable."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import urlsplit
 
-if TYPE_CHECKING:
-    from chatrepl.config import Endpoint
+
+class Endpoint(Protocol):
+    """What is read here of `config.Endpoint` (which imports this module)."""
+
+    @property
+    def api(self) -> str: ...
+
+    @property
+    def url(self) -> str: ...
 
 
 def api_for(endpoint: Endpoint) -> str:
