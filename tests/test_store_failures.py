@@ -290,13 +290,25 @@ def test_an_open_data_folder_is_made_private_once_with_one_dim_line(
     assert first.returncode == 0
     (line,) = lines(first.stderr)
     assert line == (
-        f"Made {chatrepl_home} private (mode 0700, its database files 0600): "
+        f"Made {chatrepl_home} private (mode 0700, its database files readable by you only): "
         "others could read the conversations in it."
     )
     assert stat.S_IMODE(chatrepl_home.stat().st_mode) == 0o700
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     again = run_chatrepl(chatrepl_home, "--list", url=server.url)
     assert again.returncode == 0 and again.stderr == ""
+
+
+def test_a_read_only_folder_others_could_read_is_not_made_writable(
+    server: ChatServer, chatrepl_home: Path
+) -> None:
+    _path, _ = saved_store(chatrepl_home, server.url, "hello")
+    chatrepl_home.chmod(0o555)
+    try:
+        run_chatrepl(chatrepl_home, "--list", url=server.url, check=True)
+        assert stat.S_IMODE(chatrepl_home.stat().st_mode) == 0o500  # others' bits only
+    finally:
+        chatrepl_home.chmod(0o700)
 
 
 def test_a_new_store_in_an_open_folder_is_made_private_without_a_word(

@@ -191,3 +191,18 @@ def test_a_configured_window_wins_and_context_reset_forgets_the_learnt_one(
 
     refused = run_chatrepl(chatrepl_home, "--context-reset", "--no-save", "q", url=server.url)
     assert refused.returncode == 2 and "--context-reset" in refused.stderr
+
+
+def test_context_reset_on_its_own_in_a_script_forgets_and_exits_0(
+    server: ChatServer, chatrepl_home: Path
+) -> None:
+    store = Store(chatrepl_home / "chatrepl.db")
+    store.save_endpoint_state(f"{server.url} ", 1.0, 150)
+    store.close()
+    done = run_chatrepl(chatrepl_home, "--context-reset", url=server.url)  # stdin: empty
+    assert done.returncode == 0, done.stderr
+    assert "Forgot the window of 150 tokens learnt from the server." in done.stderr
+    assert not server.requests
+    reader = Store(chatrepl_home / "chatrepl.db")
+    assert reader.endpoint_state(f"{server.url} ") in (None, (1.0, None))
+    reader.close()

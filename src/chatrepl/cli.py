@@ -200,7 +200,7 @@ def program(args: argparse.Namespace, env: Environment) -> int:
         piped = attach.read_stdin(env.stdin, settings.max_input_kb * 1024).strip()
         if piped:
             question = f"{question}\n\n{piped}" if question else piped
-        if not question:
+        if not question and not args.context_reset:
             raise UsageError(
                 "No question was given on stdin or as arguments.", 'Try: chatrepl "your question".'
             )
@@ -212,6 +212,8 @@ def program(args: argparse.Namespace, env: Environment) -> int:
         )
     attached = _attachments(args.files, settings.max_file_kb * 1024, question)
     chat = _chat(settings, renderer, args, env)
+    if not question and not env.stdin_isatty:
+        return EXIT_OK  # --context-reset on its own, in a script: done
     if args.compare is not None:
         return _compare(chat, args.compare, question, attached)
     if question:

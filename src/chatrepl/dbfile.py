@@ -38,28 +38,31 @@ def can_write(path: Path) -> bool:
 
 
 def tighten(path: Path) -> str:
-    """Make the data folder 0700 and the database's files 0600; the one line to show
+    """Take others' permissions off the data folder and the database's files (the
+    owner's are left as they are: 0755 becomes 0700, 0555 becomes 0500); the one line to show
     when a database others could read had to be made private ('' when nothing changed,
     nothing could, or there was no database yet: the folder is new, or made by another
     part of chatrepl, such as the cache, which shares it under CHATREPL_HOME)."""
     folder = path.parent
     changed = False
     try:
-        if stat.S_IMODE(folder.stat().st_mode) & 0o077:
-            folder.chmod(0o700)
+        mode = stat.S_IMODE(folder.stat().st_mode)
+        if mode & 0o077:  # others' bits go; the owner's stay as they are (a folder
+            folder.chmod(mode & 0o700)  # made read-only stays read-only)
             changed = True
         for suffix in SIDE_FILES:
             side = path.with_name(path.name + suffix)
-            if side.exists() and stat.S_IMODE(side.stat().st_mode) & 0o077:
-                side.chmod(0o600)
+            side_mode = stat.S_IMODE(side.stat().st_mode) if side.exists() else 0
+            if side_mode & 0o077:
+                side.chmod(side_mode & 0o600)
                 changed = True
     except OSError:
         return ""
     if not changed or not path.exists():
         return ""  # nothing was saved there yet: nothing could have been read
     return (
-        f"Made {folder} private (mode 0700, its database files 0600): "
-        "others could read the conversations in it."
+        f"Made {folder} private (mode {mode & 0o700:04o}, its database files readable by "
+        "you only): others could read the conversations in it."
     )
 
 

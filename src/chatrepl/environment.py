@@ -122,6 +122,10 @@ def to_devnull(fds: list[int]) -> None:
         os.close(null)
 
 
+#: Characters written at once to a guarded stream (see `Guarded.write`).
+PIECE = 65536
+
+
 class Guarded:
     """A text stream whose failures are chatrepl's errors: a closed pipe becomes
     `OutputClosed` (quiet, exit 141), any other failure to write `OutputError` (one
@@ -138,6 +142,10 @@ class Guarded:
 
     def write(self, text: str) -> int:
         if self.failed:
+            return len(text)
+        if len(text) > PIECE:  # CPython drops the error of a large write that a closed
+            for start in range(0, len(text), PIECE):  # pipe cut short: written in
+                self.write(text[start : start + PIECE])  # pieces, the next one says it
             return len(text)
         return self._do(lambda: self.stream.write(text)) or 0
 

@@ -100,9 +100,10 @@ class FullText:
         )
         lowered = head.lower()
         found: list[tuple[int, int]] = []
-        for word in words:  # the word, or a shorter stem of it (penguins: penguin)
-            word = word.rstrip("*").lower()
-            for cut in range(len(word), min(len(word), 4) - 1, -1):
+        for word in words:  # the word, or its stem (penguins: penguin; 3 letters off
+            word = word.rstrip("*").lower()  # at most, and only for a word of letters)
+            shortest = max(4, len(word) - 3) if word.isalpha() else len(word)
+            for cut in range(len(word), min(len(word), shortest) - 1, -1):
                 if (at := lowered.find(word[:cut])) >= 0:
                     found.append((at, cut))
                     break
