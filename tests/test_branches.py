@@ -129,6 +129,15 @@ def test_edit_n_starts_a_branch_and_the_old_one_stays(
     assert text.count("── edited: the turns above are kept as branch 1 ──") == 1
 
 
+def test_edit_after_undo_marks_where_the_new_branch_starts(
+    server: ChatServer, tmp_path: Path, pipe: PipeInput
+) -> None:
+    r, out = repl_for(Settings(endpoint=Endpoint(url=server.url)), tmp_path, pipe)
+    pipe.send_text("one\rtwo\rthree\r/undo\r\x15/edit 1\r\x15again\r\x04")
+    r.run()
+    assert "── edited: the turns above are kept as branch 1 ──" in out.getvalue()
+
+
 def test_undo_keeps_the_turn_as_a_branch(
     server: ChatServer, tmp_path: Path, pipe: PipeInput
 ) -> None:

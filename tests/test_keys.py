@@ -125,3 +125,19 @@ def test_a_paste_without_bracketed_paste_is_one_message(
     child.sendcontrol("d")
     assert finish(child) == 0
     assert sent(server) == ["pasted one\npasted two\npasted three", "typed alone"]
+
+
+def test_keys_typed_ahead_survive_the_ctrl_c_that_stops_an_answer(
+    server: ChatServer, chatrepl_home: Path
+) -> None:
+    child = spawn(server, chatrepl_home)
+    prompt(child)
+    child.send("write something slow\r")
+    child.expect_exact("word3")
+    child.send("keep me")  # typed while the answer streams (not echoed)
+    child.sendintr()  # Ctrl-C through the terminal, as a person presses it
+    child.expect_exact("Interrupted")
+    child.expect_exact("keep me")  # the keys typed ahead reach the next prompt
+    child.sendcontrol("u")
+    child.sendcontrol("d")
+    assert finish(child) == 0

@@ -59,7 +59,8 @@ def quiet_terminal() -> Iterator[None]:
         yield
         return
     quiet = list(saved)
-    quiet[3] = quiet[3] & ~(termios.ECHO | termios.ECHONL)
+    # NOFLSH: a Ctrl-C that stops the answer keeps the keys typed ahead.
+    quiet[3] = (quiet[3] & ~(termios.ECHO | termios.ECHONL)) | termios.NOFLSH
     # An Enter typed ahead must reach the next prompt as Enter, not as a newline (Ctrl-J).
     quiet[0] = quiet[0] & ~termios.ICRNL
     try:

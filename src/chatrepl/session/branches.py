@@ -129,7 +129,9 @@ class Branches:
         question = branches.edit(session.chat, int(arg) if arg else None)
         session.pending = question.content
         session.attached = question.attachments()
-        kept = _branch_of(conversation, old_end)
+        # (after /undo the end on screen has a branch below it: the newest one holds it)
+        end = tree.newest_leaf(conversation, old_end) if old_end is not None else None
+        kept = _branch_of(conversation, end)
         if kept is not None:  # drawn where the new branch starts
             session.renderer.note(f"── edited: the turns above are kept as branch {kept} ──")
         session.renderer.note(
