@@ -180,6 +180,8 @@ def test_a_question_larger_than_the_window_says_how_large(
     outcome = chat.ask("y " * 5000)
     assert outcome.restore == "y " * 5000 and len(server.requests) == 0
     assert "tokens, too long for the model's window of 2,000 tokens" in str(outcome.error)
+    # what the question may take once the answer's part is kept is said too
+    assert "(976 once 1,024 are kept for the answer)" in str(outcome.error)
 
 
 def test_compact_sends_the_summary_in_place_of_earlier_turns_and_undo_restores(

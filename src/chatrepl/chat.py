@@ -208,7 +208,8 @@ class Chat:
         head = self.saved_head()
         outcome = self._answer(self.question(text, attachments), head=head)
         if attachments and isinstance(outcome.error, ContextError):
-            outcome.error = ContextError(outcome.error.tokens, outcome.error.window, True)
+            error = outcome.error
+            outcome.error = ContextError(error.tokens, error.window, True, error.room)
         return outcome
 
     def question(self, text: str, attachments: Sequence[Attachment] = ()) -> Message:

@@ -94,11 +94,15 @@ def too_long(message: str) -> bool:
 class ContextError(RequestError):
     """The latest question alone does not fit the window."""
 
-    def __init__(self, tokens: int, window: int, attached: bool = False) -> None:
+    def __init__(
+        self, tokens: int, window: int, attached: bool = False, room: int | None = None
+    ) -> None:
         what = "The question and its attachments are" if attached else "The question is"
+        kept = window - room if room is not None and room < window else 0
+        part = f" ({room:,} once {kept:,} are kept for the answer)" if kept else ""
         super().__init__(
             f"{what} about {tokens:,} tokens, too long for the model's window "
-            f"of {window:,} tokens.",
+            f"of {window:,} tokens{part}.",
             (
                 "Attach less (/file clear drops them), or raise"
                 if attached
@@ -108,6 +112,7 @@ class ContextError(RequestError):
         )
         self.tokens = tokens
         self.window = window
+        self.room = room
 
 
 class Sendable(Protocol):
@@ -214,7 +219,8 @@ def plan(
         whole = start == 0 and budget.tokens(used - note + turn) <= room
         if not whole and budget.tokens(used + turn) > room:
             if first == len(messages):  # the latest turn alone does not fit
-                raise ContextError(budget.tokens(fixed + turn), budget.context_tokens)
+                tokens = budget.tokens(fixed + turn)
+                raise ContextError(tokens, budget.context_tokens, room=room)
             break
         used += turn
         first = start
