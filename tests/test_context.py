@@ -181,7 +181,7 @@ def test_a_question_larger_than_the_window_says_how_large(
     assert outcome.restore == "y " * 5000 and len(server.requests) == 0
     assert "tokens, too long for the model's window of 2,000 tokens" in str(outcome.error)
     # what the question may take once the answer's part is kept is said too
-    assert "(976 once 1,024 are kept for the answer)" in str(outcome.error)
+    assert "(1,500 once 500 are kept for the answer)" in str(outcome.error)
 
 
 def test_compact_sends_the_summary_in_place_of_earlier_turns_and_undo_restores(
