@@ -94,14 +94,6 @@ class Material:
             "/file clear drops them."
         )
 
-    def mentioned(self, text: str) -> list[Attachment]:
-        """The files `@path` names in a question; AttachmentError for any that fails."""
-        return attach.gather(
-            attach.mentions(text),
-            self.max_bytes,
-            "Nothing was sent; your question is back at the prompt.",
-        )
-
     @commands.command(
         "run",
         "Run a shell command; its output goes with the next question (as !COMMAND).",

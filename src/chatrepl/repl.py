@@ -388,7 +388,7 @@ class Repl:
     def ask(self, text: str) -> Outcome:
         """Send a question with what is attached and what it names with `@path`."""
         session = self.session
-        mentioned = self.parts.material.mentioned(text)
+        mentioned = session.mentioned(text)
         if mentioned:
             self.renderer.attachments(mentioned)
         attachments = attach.merge(session.attached, mentioned)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 
 from chatrepl import attach, branches, tree, writer
-from chatrepl.chat import Chat
 from chatrepl.commands import CommandError, command
 from chatrepl.conversation import Conversation, Message, make_title
 from chatrepl.errors import ChatreplError
@@ -74,7 +73,7 @@ class Branches:
             )
         watch = comparing.Watch(renderer, chat.clock)
         # the files attached, and those `@path` names, go with a new question
-        attached = attach.merge(session.attached, mentioned(text, chat)) if text else []
+        attached = attach.merge(session.attached, session.mentioned(text)) if text else []
         with session.quiet():
             lanes, shown = comparing.ask(chat, endpoints, text, watch, attached)
         watch.finish()
@@ -197,9 +196,3 @@ def _branch_of(conversation: Conversation, end: Message | None) -> int | None:
     """The number /branches gives the branch that ends at `end`, if one does."""
     leaves = tree.leaves(conversation)
     return next((n for n, leaf in enumerate(leaves, 1) if leaf is end), None)
-
-
-def mentioned(text: str, chat: Chat) -> list[attach.Attachment]:
-    """The files `@path` names in a question (AttachmentError for one that fails)."""
-    limit = chat.settings.max_file_kb * 1024
-    return attach.gather(attach.mentions(text), limit, "Nothing was sent.")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable
 
-from chatrepl import tree, writer
+from chatrepl import attach, tree, writer
 from chatrepl.attach import Attachment
 from chatrepl.chat import Chat
 from chatrepl.commands import Registry
@@ -69,6 +69,15 @@ class Session:
         if outcome.status is Status.COMPLETE:
             self.ask_title(first=True)
         return outcome
+
+    def mentioned(self, text: str) -> list[Attachment]:
+        """The files `@path` names in a question (a question asked, or compared);
+        AttachmentError for any that fails."""
+        return attach.gather(
+            attach.mentions(text),
+            self.chat.settings.max_file_kb * 1024,
+            "Nothing was sent; your question is back at the prompt.",
+        )
 
     def ask_title(self, first: bool = False) -> bool:
         """Ask the model for the conversation's title in the background (`first`: only
