@@ -169,13 +169,10 @@ def program(args: argparse.Namespace, env: Environment) -> int:
         env.stdout.write(describe(settings, paths, args.config or paths.config_file, env.environ))
         env.stdout.write("\n")
         return EXIT_OK
-    from chatrepl.addresses import api_for
+    from chatrepl.writer import unsent_model
 
-    if settings.endpoint.model and api_for(settings.endpoint) == "workers":
-        renderer.warn(
-            f"This endpoint's API (workers) takes no model: {settings.endpoint.model} is not "
-            'sent. Set api = "openai" or "ollama" for an endpoint that does.'
-        )
+    if unsent := unsent_model(settings.endpoint):
+        renderer.warn(unsent)
 
     if args.models:
         from chatrepl.models import available

@@ -27,6 +27,17 @@ def stamp(endpoint: Endpoint) -> dict[str, Any]:
     return out
 
 
+def unsent_model(endpoint: Endpoint) -> str:
+    """The line that says `endpoint`'s model is not sent ("" when it is, or none is set):
+    the Workers shape names no model."""
+    if not endpoint.model or "model" in stamp(endpoint):
+        return ""
+    return (
+        f"This endpoint's API (workers) takes no model: {endpoint.model} is not sent. "
+        'Set api = "openai" or "ollama" for an endpoint that does.'
+    )
+
+
 def label(meta: Mapping[str, Any]) -> str:
     """The writer in one or two words: the model, else the endpoint ("" if unknown)."""
     model, endpoint = meta.get("model"), meta.get("endpoint")

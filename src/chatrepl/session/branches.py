@@ -36,10 +36,8 @@ class Branches:
             name, _, model = arg.strip().partition(" ")
             arg = f"{name}:{model.strip()}"
         endpoint = writer.target(arg, chat.endpoints(), chat.endpoint) if arg else None
-        if endpoint is not None and endpoint.model and "model" not in writer.stamp(endpoint):
-            self.session.renderer.warn(
-                f"This endpoint's API (workers) takes no model: {endpoint.model} is not sent."
-            )
+        if endpoint is not None and (unsent := writer.unsent_model(endpoint)):
+            self.session.renderer.warn(unsent)
             had = chat.endpoint if chat.endpoint.name == endpoint.name else None
             had = had or chat.endpoints().get(endpoint.name)  # its model stays as it was
             endpoint = dataclasses.replace(endpoint, model=had.model if had else "")

@@ -159,8 +159,8 @@ class Controls:
         if arg:
             chat.use_model(arg)
             renderer.note(f"Model set to {arg} for {chat.endpoint.name}.")
-            if api_for(chat.endpoint) == "workers":
-                renderer.warn(f"This endpoint's API (workers) takes no model: {arg} is not sent.")
+            if unsent := writer.unsent_model(chat.endpoint):
+                renderer.warn(unsent)
         elif chat.endpoint.model:
             renderer.info(chat.endpoint.model)
         else:
