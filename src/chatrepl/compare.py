@@ -26,7 +26,7 @@ from chatrepl.context import PER_MESSAGE, estimate
 from chatrepl.conversation import Message
 from chatrepl.errors import ChatreplError, RequestError, StreamError
 from chatrepl.events import Reply
-from chatrepl.outcome import Status
+from chatrepl.outcome import Outcome, Status
 from chatrepl.think import Recast
 from chatrepl.tree import path_to
 
@@ -51,6 +51,7 @@ class Lane:
     error: str = ""
     answer: Message | None = None
     first_token: float | None = None
+    first_text: float | None = None  # seconds to the first answer text (not reasoning)
     seconds: float = 0.0
     checkpoint: float = 0.0
     retrying: str = ""  # the last retry said, while no answer has started
@@ -237,6 +238,8 @@ class Compare:
             if isinstance(item, wire.Text | wire.Reasoning | Recast):
                 if lane.answer is None:
                     self._begin(lane, question, now)
+                if isinstance(item, wire.Text) and lane.first_text is None:
+                    lane.first_text = now - self.started
                 if index == self.watched:
                     self._shown(item)
                 if now - lane.checkpoint >= CHECKPOINT_SECONDS:
@@ -303,26 +306,16 @@ class Compare:
 
     @staticmethod
     def _measures(lane: Lane) -> dict[str, Any]:
-        out: dict[str, Any] = {"seconds": round(lane.seconds, 3)}
-        if lane.first_token is not None:
-            out["first_token"] = round(lane.first_token, 3)
-        usage = lane.reply.usage
-        if usage:
-            out["usage"] = {
-                "prompt_tokens": usage.prompt_tokens,
-                "completion_tokens": usage.completion_tokens,
-                "total_tokens": usage.total_tokens,
-            }
-            speed = lane.speed()
-            if speed:
-                out["tokens_per_second"] = round(speed, 1)
-        if lane.reply.finish_reason:
-            out["finish_reason"] = lane.reply.finish_reason
-        if lane.reply.reasoning.strip():
-            out["reasoning"] = lane.reply.reasoning.strip()
-        if lane.error:
-            out["error"] = lane.error
-        return out
+        """What is kept of an answer, measured as a single answer's is (`Outcome.meta`),
+        and the error a writer ended with."""
+        ended = Outcome(
+            lane.status or Status.INTERRUPTED,
+            lane.reply,
+            first_token=lane.first_token,
+            first_text=lane.first_text,
+            seconds=lane.seconds,
+        )
+        return ended.meta() | ({"error": lane.error} if lane.error else {})
 
 
 def summary(lanes: list[Lane]) -> list[tuple[str, str]]:
