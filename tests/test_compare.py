@@ -284,3 +284,17 @@ def test_a_kill_9_mid_compare_loses_no_answer(
         ("[a] kept ", "interrupted"),
         ("[b] kept too ", "interrupted"),
     ]
+
+
+def test_reasoning_sent_without_its_opening_tag_is_recast_under_the_watched_answer(
+    servers: list[ChatServer], tmp_path: Path, pipe: PipeInput
+) -> None:
+    a, _b, _c = servers
+    a.add(Script(pieces=sse("weighing it all ", "up</think>", "The answer.")))
+    r, out = repl_for(settings_for(servers), tmp_path, pipe)
+    pipe.send_text("/compare @a @b -- hmm\r\x04")
+    r.run()
+    assert "That was the model's reasoning (it sent no opening <think> tag)." in out.getvalue()
+    saved = {s["meta"]["endpoint"]: s for s in answers(tmp_path / "chatrepl.db")}
+    assert saved["a"]["content"] == "The answer."
+    assert saved["a"]["meta"]["reasoning"] == "weighing it all up"

@@ -136,7 +136,8 @@ class Compare:
     """Ask one question of every lane's writer at once (see the module's docstring).
 
     `show` is told what the watched lane's answer does: `("start", lane)` before its
-    first text, `("text", piece)`, `("reasoning", piece)`, `("end", lane)`; `status`
+    first text, `("text", piece)`, `("reasoning", piece)`, `("recast", Recast)`,
+    `("end", lane)`; `status`
     gets every lane after each change (to draw their lines). With `follow`, the next
     lane in order is watched when the watched one ends (one-shot: each answer under its
     header, in the order given)."""
@@ -254,6 +255,8 @@ class Compare:
             self.show("text", item.text)
         elif isinstance(item, wire.Reasoning):
             self.show("reasoning", item.text)
+        elif isinstance(item, Recast):  # what was shown as one kind was the other
+            self.show("recast", item)
 
     def _advance(self) -> None:
         """The watched lane ended: say so; with `follow`, watch the next one (showing

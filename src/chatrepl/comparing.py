@@ -87,8 +87,8 @@ class Watch:
             self.view.waiting(item.host)  # a line until its first text, on a terminal
         elif kind == "text" and self.view is not None:
             self.view.text(item)
-        elif kind == "reasoning" and self.view is not None:
-            self.view.reasoning(item)
+        elif self.view is not None and kind in ("reasoning", "recast"):
+            shown(self.view, kind, item)
         elif kind == "end":
             self._close_view()
 
@@ -151,6 +151,8 @@ class Headers:
             self.view.__enter__()
         elif kind == "text" and self.view is not None:
             self.view.text(item)
+        elif self.view is not None and kind in ("reasoning", "recast"):
+            shown(self.view, kind, item)
         elif kind == "end":
             self.close()
             if item.status is not Status.COMPLETE and item.status is not None:
@@ -164,3 +166,12 @@ class Headers:
         if self.view is not None:
             view, self.view = self.view, None
             view.__exit__(None, None, None)
+
+
+def shown(view: Any, kind: str, item: Any) -> None:
+    """Reasoning, or a recast of what was shown, on an answer's view (as a turn shows
+    them: `turn.Turn._take`)."""
+    if kind == "reasoning":
+        view.reasoning(item)
+    else:
+        view.recast(item.into, item.text)
