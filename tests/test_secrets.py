@@ -193,3 +193,13 @@ def test_a_page_echoing_the_token_is_masked_in_its_first_words(
     done = run_chatrepl(chatrepl_home, "q", url=server.url)
     assert done.returncode == 1
     assert "sk-live" not in done.stderr and "Bearer ****" in done.stderr
+
+
+def test_a_literal_token_is_not_in_the_settings_repr() -> None:
+    """A --debug traceback or a log of the settings shows no token of the config file."""
+    from chatrepl.config import Endpoint, Settings
+
+    endpoint = Endpoint(name="work", token=TOKEN)
+    shown = repr(Settings(endpoint=endpoint, endpoints={"work": endpoint}))
+    assert TOKEN not in shown and "name='work'" in shown
+    assert endpoint.token == TOKEN  # kept, for the request

@@ -3,7 +3,6 @@ their own, shown in the toolbar and --list, never a turn of the conversation."""
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import sqlite3
 from pathlib import Path
@@ -134,7 +133,7 @@ def test_the_config_turns_titles_off(server: ChatServer, chatrepl_home: Path) ->
     path.write_text("")
     assert load(Overrides(config_file=path), env={}).auto_title  # on by default
     assert not load(Overrides(config_file=path), env={"CHATREPL_AUTO_TITLE": "0"}).auto_title
-    assert dataclasses.replace(Settings(), auto_title=True).auto_title
+    assert Settings()._replace(auto_title=True).auto_title
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,6 @@ status. Saving problems are reported once per turn and never stop the conversati
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import time
 from collections.abc import Callable, Sequence
@@ -354,7 +353,7 @@ class Chat:
             return ""
         chosen = known[name]
         if isinstance(model, str) and model != chosen.model:
-            chosen = dataclasses.replace(chosen, model=model)
+            chosen = chosen._replace(model=model)
         same = chosen.name == self.endpoint.name and chosen.model == self.endpoint.model
         if same:
             return ""
@@ -366,7 +365,7 @@ class Chat:
         return writer.price(self.endpoint, self.settings.prices)
 
     def use_model(self, model: str) -> None:
-        self.endpoint = dataclasses.replace(self.endpoint, model=model)
+        self.endpoint = self.endpoint._replace(model=model)
         self._use_window()
 
     def copy_notice(self) -> str:

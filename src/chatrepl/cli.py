@@ -13,7 +13,7 @@ import contextlib
 import signal
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chatrepl.arguments import check, managing, parser
 from chatrepl.environment import Environment, detach, note_terminal, to_devnull
@@ -134,8 +134,15 @@ _opened: list[Store] = []  # closed when main returns (see _close_stores)
 SESSION_WAIT, AT_ONCE = 2.0, 0.1
 
 
+class Teller(Protocol):
+    """Where notices of opening the store go: the renderer, or what holds them."""
+
+    def aside(self, message: str) -> None: ...
+    def warn(self, message: str) -> None: ...
+
+
 def _open_store(
-    renderer: Renderer, env: Environment, wait: float = SESSION_WAIT, check: bool = True
+    renderer: Teller, env: Environment, wait: float = SESSION_WAIT, check: bool = True
 ) -> Store:
     from chatrepl.store import Store
 
@@ -191,9 +198,10 @@ def program(args: argparse.Namespace, env: Environment) -> int:
         return manage.run(actions[0], args, store, renderer, env)
 
     question = " ".join(args.question).strip()
-    from chatrepl import attach
-
+    _check_role(args, settings)
     if not env.stdin_isatty:
+        from chatrepl import attach
+
         piped = attach.read_stdin(env.stdin, settings.max_input_kb * 1024).strip()
         if piped:
             question = f"{question}\n\n{piped}" if question else piped
@@ -208,22 +216,26 @@ def program(args: argparse.Namespace, env: Environment) -> int:
             'Try: chatrepl --compare a,b "question".',
         )
     attached = _attachments(args.files, settings.max_file_kb * 1024, question)
-    chat = _chat(settings, renderer, args, env)
-    if not question and not env.stdin_isatty:
-        return EXIT_OK  # --context-reset on its own, in a script: done
-    if args.compare is not None:
-        return _compare(chat, args.compare, question, attached)
-    if question:
+    if question or not env.stdin_isatty:
+        chat = _chat(settings, renderer, args, env)
+        if not question:
+            return EXIT_OK  # --context-reset on its own, in a script: done
+        if args.compare is not None:
+            return _compare(chat, args.compare, question, attached)
         renderer.console_reasoning = False
         return _one_shot(chat, question, attached, env)
     if args.raw:
         raise UsageError("--raw goes with a question.", 'Try: chatrepl --raw "question".')
     from chatrepl.repl import Repl
 
-    repl = Repl(chat, attached=attached, env=env)
-    if args.cont or args.resume:
+    if args.cont or args.resume:  # the conversation is shown first, then the prompt
+        repl = Repl(_chat(settings, renderer, args, env), attached=attached, env=env)
         repl.parts.conversations.show_resumed()
-    return repl.run()
+        return repl.run()
+    # A new session: the prompt first, the store and the chat built behind it.
+    return Repl.starting(
+        lambda held: _chat(settings, renderer, args, env, held), renderer, attached, env
+    ).run()
 
 
 def _renderer(settings: Settings, args: argparse.Namespace, env: Environment) -> Renderer:
@@ -244,25 +256,34 @@ def _renderer(settings: Settings, args: argparse.Namespace, env: Environment) ->
 
 def _attachments(files: list[str], max_bytes: int, question: str) -> list[Attachment]:
     """The files of -f and of `@path` in the question; one line for the first that fails."""
+    if not files and "@" not in question:
+        return []
     from chatrepl import attach
 
     return attach.gather([*files, *attach.mentions(question)], max_bytes, "Nothing was sent.")
 
 
 def _chat(
-    settings: Settings, renderer: Renderer, args: argparse.Namespace, env: Environment
+    settings: Settings,
+    renderer: Renderer,
+    args: argparse.Namespace,
+    env: Environment,
+    tell: Teller | None = None,
 ) -> Chat:
+    """The chat the arguments ask for; what opening it has to say goes to `tell` (the
+    renderer, unless the prompt is already drawn)."""
     from chatrepl.chat import Chat
 
+    tell = tell or renderer
     resuming = bool(args.cont or args.resume)
     store = None
     if settings.save or resuming:
         try:
-            store = _open_store(renderer, env)
+            store = _open_store(tell, env)
         except StoreError as exc:
             if resuming:
                 raise
-            renderer.warn(f"chatrepl: {exc} This session is not saved for now.")
+            tell.warn(f"chatrepl: {exc} This session is not saved for now.")
     transport = LazyTransport(
         connect_timeout=settings.connect_timeout,
         idle_timeout=settings.idle_timeout,
@@ -280,9 +301,7 @@ def _chat(
     if settings.save and store is None:
         chat.open_store = lambda: _open_store(renderer, env, AT_ONCE)
     if args.context_reset and chat.window.learned:
-        renderer.aside(
-            f"Forgot the window of {chat.window.learned:,} tokens learnt from the server."
-        )
+        tell.aside(f"Forgot the window of {chat.window.learned:,} tokens learnt from the server.")
         chat.window.forget()
     if resuming:
         assert store is not None
@@ -298,24 +317,29 @@ def _chat(
         if settings.system:
             chat.conversation.system = settings.system
     from chatrepl import presets
-    from chatrepl.roles import unknown
 
     named = {"endpoint": args.endpoint is None and not args.url, "model": args.model is None}
     if resuming:
         presets.resume(chat, **named)
-    if args.role is not None and not settings.role.strip():
-        raise UsageError("--role needs a role's name.", "Roles are [roles.NAME] in config.toml.")
     if settings.role:  # the flag wins over what the conversation remembered
-        if settings.role not in settings.roles:
-            raise UsageError(
-                unknown(settings.role, settings.roles),
-                "Roles are the [roles.NAME] tables of config.toml.",
-            )
         system = not resuming and args.system is None
         presets.apply(chat, settings.role, system=system, **named)
     if chat.role is not None and args.model:  # on the role's endpoint, the flag's model
         chat.use_model(args.model)
     return chat
+
+
+def _check_role(args: argparse.Namespace, settings: Settings) -> None:
+    """--role names a role of the config file (said before anything is opened)."""
+    from chatrepl.roles import unknown
+
+    if args.role is not None and not settings.role.strip():
+        raise UsageError("--role needs a role's name.", "Roles are [roles.NAME] in config.toml.")
+    if settings.role and settings.role not in settings.roles:
+        raise UsageError(
+            unknown(settings.role, settings.roles),
+            "Roles are the [roles.NAME] tables of config.toml.",
+        )
 
 
 class LazyTransport:

@@ -7,7 +7,6 @@ given)."""
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 from collections.abc import Sequence
 from typing import Any
@@ -42,7 +41,7 @@ def ask(
     is taken back out (the caller offers it again)."""
     role = chat.role
     if role is not None and role.temperature is not None:
-        endpoints = [dataclasses.replace(e, temperature=role.temperature) for e in endpoints]
+        endpoints = [e._replace(temperature=role.temperature) for e in endpoints]
     if text:
         head = chat.saved_head()
         question = chat.question(text, attachments)

@@ -4,8 +4,6 @@ with the question, so the conversation remembers its role when resumed)."""
 
 from __future__ import annotations
 
-import dataclasses
-
 from chatrepl.chat import Chat
 from chatrepl.config import Endpoint
 from chatrepl.conversation import Conversation
@@ -37,9 +35,9 @@ def apply(
 def _with(endpoint: Endpoint, role: Role, model: bool) -> Endpoint:
     """`endpoint` with the role's model (if `model`) and temperature."""
     if role.model and model:
-        endpoint = dataclasses.replace(endpoint, model=role.model)
+        endpoint = endpoint._replace(model=role.model)
     if role.temperature is not None:
-        endpoint = dataclasses.replace(endpoint, temperature=role.temperature)
+        endpoint = endpoint._replace(temperature=role.temperature)
     return endpoint
 
 

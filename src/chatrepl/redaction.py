@@ -13,16 +13,17 @@ from collections.abc import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
 MASK = "****"
+# (Patterns, compiled by `re` when first used and kept in its cache: not at start-up.)
 # An authorization scheme and its credentials, as a header or a body echoes them.
 # Credentials hold a digit or a symbol: "Bearer token required" is words, left alone.
-_CREDENTIALS = re.compile(r"(?i)\b(bearer|basic)(\s+)(?=[\w.~+/=-]*[\d~+/=_-])[\w.~+/=-]{6,}")
+_CREDENTIALS = r"(?i)\b(bearer|basic)(\s+)(?=[\w.~+/=-]*[\d~+/=_-])[\w.~+/=-]{6,}"
 # `Authorization: value` (or `"authorization": "value"`) with no scheme word before it.
-_HEADER = re.compile(
+_HEADER = (
     r"(?i)(\b(?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?)"
     r"(?!(?:bearer|basic)\s)(?=[^\s\"',}]*[\d~+/=_-])([^\s\"',}]{6,})"
 )
 # The password of a URL's user information: `scheme://user:PASS@`.
-_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]*):[^@\s/]*@")
+_USERINFO = r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]*):[^@\s/]*@"
 
 
 def hide_password(url: str) -> str:
@@ -33,7 +34,7 @@ def hide_password(url: str) -> str:
         parts = urlsplit(url)
         password = parts.password
     except ValueError:
-        return _USERINFO.sub(rf"\1:{MASK}@", url)
+        return re.sub(_USERINFO, rf"\1:{MASK}@", url)
     if not password:
         return url
     user = parts.username or ""
@@ -48,6 +49,6 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     for secret in secrets:
         if secret and len(secret) >= 4:
             text = text.replace(secret, MASK)
-    text = _CREDENTIALS.sub(rf"\1\2{MASK}", text)
-    text = _HEADER.sub(rf"\1{MASK}", text)
-    return _USERINFO.sub(rf"\1:{MASK}@", text)
+    text = re.sub(_CREDENTIALS, rf"\1\2{MASK}", text)
+    text = re.sub(_HEADER, rf"\1{MASK}", text)
+    return re.sub(_USERINFO, rf"\1:{MASK}@", text)

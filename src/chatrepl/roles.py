@@ -10,9 +10,8 @@ endpoint (see `writer.price`).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from chatrepl.configfile import expect, number, where
 from chatrepl.errors import ConfigError
@@ -22,8 +21,7 @@ MODEL_KEYS = {"price_in", "price_out"}
 INPUT = "{input}"
 
 
-@dataclass(frozen=True)
-class Role:
+class Role(NamedTuple):
     name: str
     system: str | None = None
     endpoint: str = ""

@@ -9,7 +9,6 @@ tokens) once the server has counted its tokens. `label` and `line` say it in wor
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -137,7 +136,7 @@ def target(spec: str, endpoints: Mapping[str, Endpoint], current: Endpoint) -> E
             f"Name one model, @ENDPOINT or @ENDPOINT:MODEL, not {spec!r}.", f"Endpoints: {known}."
         )
     if not spec.startswith("@"):
-        return dataclasses.replace(current, model=spec)
+        return current._replace(model=spec)
     name, _, model = spec[1:].partition(":")
     if not name:
         raise ChatreplError(f"Name an endpoint after @ ({known}).")
@@ -146,4 +145,4 @@ def target(spec: str, endpoints: Mapping[str, Endpoint], current: Endpoint) -> E
             f"Unknown endpoint @{name} ({known}).", "Add [endpoints.NAME] to config.toml."
         )
     chosen = endpoints[name]
-    return dataclasses.replace(chosen, model=model) if model else chosen
+    return chosen._replace(model=model) if model else chosen

@@ -4,8 +4,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from chatrepl import attach, branches, tree, writer
 from chatrepl.commands import CommandError, command
 from chatrepl.conversation import Conversation, Message, make_title
@@ -40,7 +38,7 @@ class Branches:
             self.session.renderer.warn(unsent)
             had = chat.endpoint if chat.endpoint.name == endpoint.name else None
             had = had or chat.endpoints().get(endpoint.name)  # its model stays as it was
-            endpoint = dataclasses.replace(endpoint, model=had.model if had else "")
+            endpoint = endpoint._replace(model=had.model if had else "")
         before = chat.conversation.messages
         self.session.turn(lambda: chat.retry(endpoint))
         alternatives = tree.alternatives(chat.conversation)

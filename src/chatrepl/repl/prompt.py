@@ -1,42 +1,34 @@
-"""The interactive loop: the one place that imports prompt_toolkit.
+"""The prompt's parts: its history in the store, its completion, its keys.
 
-The loop is flat: read a line, then either dispatch a slash command or run a turn. Every
-step is a method that tests drive with a pipe input and a dummy output. Input history
-lives in the store (not prompt_toolkit's FileHistory, which large concurrent pastes
-corrupt) and completion derives from the command registry.
+Nothing here needs the conversation to exist: the first prompt is drawn while `Repl`
+still builds it (see `repl.Repl`), so what the history and the completer need from the
+session is looked up when they are used, and waits for it there.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
-import signal
 import sys
-from collections.abc import AsyncGenerator, Iterable, Iterator
+import threading
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
 
-from prompt_toolkit import PromptSession
 from prompt_toolkit.application import get_app
-from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 from prompt_toolkit.filters import Condition, is_searching
-from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import History
-from prompt_toolkit.input import Input
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
-from prompt_toolkit.output import Output
 
-from chatrepl import attach, commands
-from chatrepl.attach import Attachment, AttachmentError
-from chatrepl.chat import Chat
-from chatrepl.conversation import make_title
-from chatrepl.environment import Environment, detach, hung_up
-from chatrepl.errors import ChatreplError, Terminated, unexpected
-from chatrepl.outcome import Outcome
+from chatrepl.errors import ChatreplError
 from chatrepl.redaction import hide_password
-from chatrepl.sanitize import sanitize
-from chatrepl.session import Session, compose
-from chatrepl.store import Store
+
+if TYPE_CHECKING:
+    from chatrepl.commands import Provider
+    from chatrepl.session import Session
+    from chatrepl.store import Store
 
 
 @contextlib.contextmanager
@@ -82,9 +74,12 @@ class StoreHistory(History):
     already there).
     """
 
-    def __init__(self, store: Store | None) -> None:
+    def __init__(self, store: Store | None, waiting: threading.Event | None = None) -> None:
         super().__init__()
         self.store = store
+        #: Set once the store is known (it opens while the first prompt is drawn): the
+        #: history is loaded then, so that Up at the first prompt finds the last lines.
+        self.waiting = waiting
         self._last_id = 0
         self._own: set[int] = set()
 
@@ -99,6 +94,8 @@ class StoreHistory(History):
         return [text for _, text in rows]
 
     async def load(self) -> AsyncGenerator[str, None]:
+        while self.waiting is not None and not self.waiting.is_set():
+            await asyncio.sleep(0.01)  # (in the prompt's loop, which goes on taking keys)
         if self._loaded and self.store is not None:
             with contextlib.suppress(Exception):
                 for row_id, text in self.store.history_after(self._last_id):
@@ -117,34 +114,52 @@ class StoreHistory(History):
 class CommandCompleter(Completer):
     """Completes slash commands and their arguments from the registry."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session | None, ready: Callable[[], Session] | None = None) -> None:
+        #: The session, or None while it is built: `ready` then waits for it.
         self.session = session
+        self.ready = ready
         self._listed: dict[str, list[str]] = {}  # an endpoint's models, by its URL
-        self.providers: dict[str, commands.Provider] = {
+        self.providers: dict[str, Provider] = {
             "conversation": self._conversations,
             "endpoint": self._endpoints,
             "model": self._models,
             "writer": lambda: self._models() + self._writers(),
             "writers": self._writers,
             "role": self._roles,
-            "onoff": lambda: commands.ON_OFF,
-            "think": lambda: commands.THINK_ON_OFF,
-            "copy": lambda: commands.COPY,
+            "onoff": lambda: self._listing("ON_OFF"),
+            "think": lambda: self._listing("THINK_ON_OFF"),
+            "copy": lambda: self._listing("COPY"),
         }
 
+    @staticmethod
+    def _listing(name: str) -> list[tuple[str, str]]:
+        from chatrepl import commands  # (with the session, not before the first prompt)
+
+        listing: list[tuple[str, str]] = getattr(commands, name)
+        return listing
+
+    def _ready(self) -> Session:
+        if self.session is None:
+            assert self.ready is not None, "a completer with no session says how to wait"
+            self.session = self.ready()
+        return self.session
+
     def _conversations(self) -> list[tuple[str, str]]:
-        store = self.session.chat.store
+        from chatrepl.conversation import make_title
+        from chatrepl.sanitize import sanitize
+
+        store = self._ready().chat.store
         if store is None:
             return []
         return [(s.id, sanitize(make_title(s.title, 40))) for s in store.list_conversations(200)]
 
     def _endpoints(self) -> list[tuple[str, str]]:
-        endpoints = sorted(self.session.chat.settings.endpoints.items())
+        endpoints = sorted(self._ready().chat.settings.endpoints.items())
         return [(name, hide_password(ep.url)) for name, ep in endpoints]
 
     def _writers(self) -> list[tuple[str, str]]:
         """`@endpoint` for each endpoint, and `@endpoint:model` for its model."""
-        chat = self.session.chat
+        chat = self._ready().chat
         out = []
         for name, ep in sorted(chat.endpoints().items()):
             out.append((f"@{name}", hide_password(ep.url)))
@@ -153,18 +168,19 @@ class CommandCompleter(Completer):
         return out
 
     def _roles(self) -> list[tuple[str, str]]:
-        return [(n, r.describe()) for n, r in sorted(self.session.chat.settings.roles.items())]
+        roles = self._ready().chat.settings.roles
+        return [(n, r.describe()) for n, r in sorted(roles.items())]
 
     def _models(self) -> list[tuple[str, str]]:
         """The configured models, the one in use, and what the endpoint lists (kept for a
         day; asked for once a session at most, and nothing if it cannot say)."""
-        chat = self.session.chat
+        chat = self._ready().chat
         names = {ep.model: name for name, ep in chat.settings.endpoints.items() if ep.model}
         if chat.endpoint.model:
             names.setdefault(chat.endpoint.model, "current")
         key = chat.endpoint.url
         if key not in self._listed:
-            env = self.session.env
+            env = self._ready().env
             try:
                 from chatrepl import models  # (not before the first prompt)
 
@@ -180,6 +196,8 @@ class CommandCompleter(Completer):
     def get_completions(
         self, document: Document, complete_event: CompleteEvent
     ) -> Iterator[Completion]:
+        from chatrepl import attach, commands  # (not before the first prompt)
+
         text = document.text_before_cursor
         partial = None if commands.is_command(text) else attach.mention_at_cursor(text)
         if partial is not None:  # @path anywhere in a question (a command's @ is its own)
@@ -188,7 +206,7 @@ class CommandCompleter(Completer):
             return
         if "\n" in text:
             return
-        for value, meta, start in self.session.registry.complete(text, self.providers):
+        for value, meta, start in self._ready().registry.complete(text, self.providers):
             yield Completion(value, start_position=start, display_meta=meta)
 
 
@@ -251,157 +269,3 @@ def key_bindings() -> KeyBindings:
         event.current_buffer.insert_text("\n")
 
     return kb
-
-
-class Repl:
-    """Reads lines and acts on them until the user leaves."""
-
-    def __init__(
-        self,
-        chat: Chat,
-        input: Input | None = None,
-        output: Output | None = None,
-        attached: Iterable[Attachment] = (),
-        env: Environment | None = None,
-    ) -> None:
-        self.chat = chat
-        self.renderer = chat.renderer
-        self.session, self.parts = compose(chat, attached, self.confirm, quiet_terminal, env)
-        self.hint = ""  # a line above the next prompt (see greet)
-        self.prompt: PromptSession[str] = PromptSession(
-            history=StoreHistory(chat.store),
-            completer=CommandCompleter(self.session),
-            auto_suggest=AutoSuggestFromHistory(),
-            enable_open_in_editor=True,
-            bottom_toolbar=lambda: self.session.toolbar(get_app().output.get_size().columns),
-            complete_while_typing=False,
-            key_bindings=key_bindings(),
-            multiline=True,
-            prompt_continuation=lambda width, line, wrap: "… ".rjust(width),
-            enable_history_search=False,
-            input=input,
-            output=output,
-        )
-
-    # ---------------------------------------------------------- the loop
-
-    def run(self) -> int:
-        self.greet()
-        self.session.titles.on_ready = self._redraw
-        try:
-            while not self.session.exiting:
-                try:
-                    line = self.read()
-                except KeyboardInterrupt:
-                    continue  # Ctrl-C at the prompt clears the line
-                except EOFError:
-                    if hung_up():  # the terminal was closed, not Ctrl-D
-                        detach()
-                        raise Terminated(signal.SIGHUP) from None
-                    break  # Ctrl-D on an empty line
-                try:
-                    self.handle(line)
-                except KeyboardInterrupt:  # between the prompt and what it started
-                    self.renderer.note("Interrupted.")
-        finally:
-            self.session.apply_title()  # one that came after the last prompt was drawn
-            self.chat.release()
-        return 0
-
-    def _redraw(self) -> None:
-        """Draw the prompt again (from any thread): a title came for the toolbar."""
-        app = self.prompt.app
-        if app.is_running:
-            app.invalidate()
-
-    def greet(self) -> None:
-        """One dim line of where to start above the first prompt, while nothing has been
-        saved yet (drawn by the prompt itself: the first prompt does not wait for rich)."""
-        store = self.chat.store
-        with contextlib.suppress(ChatreplError):
-            if store is not None and not store.list_conversations(1):
-                self.hint = FIRST_RUN
-
-    def message(self) -> FormattedText:
-        """The prompt: a hint the first time, what is attached to the next question (a 📎
-        line each), then `> `."""
-        hint = [("fg:ansibrightblack", self.hint + "\n")] if self.hint else []
-        lines = [("ansicyan", f"📎 {sanitize(a.describe())}\n") for a in self.session.attached]
-        return FormattedText([*hint, *lines, ("bold ansigreen", "> ")])
-
-    def read(self) -> str:
-        session = self.session
-        default, session.pending = session.pending, ""
-        message = self.message()
-        self.hint = ""  # once: it stays in the scrollback above the first line typed
-        with self._exit_on_signals():
-            return self.prompt.prompt(message, default=default)
-
-    @contextlib.contextmanager
-    def _exit_on_signals(self) -> Iterator[None]:
-        """While the prompt runs, SIGTERM/SIGHUP end it (its loop would swallow a raise)."""
-        app = self.prompt.app
-
-        def handler(signum: int, frame: object) -> None:
-            if signum == getattr(signal, "SIGHUP", None):
-                detach()
-            loop = app.loop
-            if app.is_running and loop is not None:
-                loop.call_soon_threadsafe(lambda: app.exit(exception=Terminated(signum)))
-            else:
-                raise Terminated(signum)
-
-        names = [n for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)]
-        try:
-            previous = {n: signal.signal(getattr(signal, n), handler) for n in names}
-        except ValueError:  # not the main thread: leave signals alone
-            yield
-            return
-        try:
-            yield
-        finally:
-            for name, old in previous.items():
-                signal.signal(getattr(signal, name), old)
-
-    def handle(self, line: str) -> None:
-        """Act on one line: a slash command, `!command`, or a question."""
-        text = line.strip()
-        if not text:
-            return
-        try:
-            if commands.is_command(text):
-                self.session.registry.dispatch(text)
-            elif text.startswith("!") and not text.startswith("!!"):
-                self.parts.material.run_command(text[1:].strip())
-            else:
-                if text.startswith(("//", "!!")):  # doubled: the message starts with it
-                    text = text[1:]
-                self.ask(text)
-        except AttachmentError as exc:
-            self.renderer.error(str(exc))
-            self.session.pending = line.rstrip("\n")
-        except ChatreplError as exc:
-            self.renderer.error(str(exc))
-        except Exception as exc:  # a bug: said in one line, and the session goes on
-            self.renderer.error(unexpected(exc, self.chat.settings.debug))
-
-    def ask(self, text: str) -> Outcome:
-        """Send a question with what is attached and what it names with `@path`."""
-        session = self.session
-        mentioned = session.mentioned(text)
-        if mentioned:
-            self.renderer.attachments(mentioned)
-        attachments = attach.merge(session.attached, mentioned)
-        outcome = session.turn(lambda: self.chat.ask(text, attachments))
-        if not outcome.restore:
-            session.attached = []  # sent with the question (a question given back keeps them)
-        return outcome
-
-    def confirm(self, question: str) -> bool:
-        """Ask yes or no at a prompt of its own; anything but y or yes is no."""
-        ask: PromptSession[str] = PromptSession(input=self.prompt.input, output=self.prompt.output)
-        try:
-            answer = ask.prompt(question)
-        except (KeyboardInterrupt, EOFError):
-            return False
-        return answer.strip().lower() in ("y", "yes")

@@ -1,0 +1,366 @@
+"""The interactive loop: the one place that imports prompt_toolkit (with `repl.prompt`).
+
+The loop is flat: read a line, then either dispatch a slash command or run a turn. Every
+step is a method that tests drive with a pipe input and a dummy output. Input history
+lives in the store (not prompt_toolkit's FileHistory, which large concurrent pastes
+corrupt) and completion derives from the command registry.
+
+A fresh session draws its first prompt before its conversation exists (`Repl.starting`):
+the store, the chat and the commands are built in a thread once the prompt is on screen,
+and whatever needs them (a line sent, Tab, the history) waits for them there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.application import get_app, run_in_terminal
+from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
+from prompt_toolkit.formatted_text import FormattedText
+from prompt_toolkit.input import Input
+from prompt_toolkit.output import Output
+
+from chatrepl.environment import Environment, detach, hung_up
+from chatrepl.errors import ChatreplError, Terminated, unexpected
+from chatrepl.repl.prompt import (
+    FIRST_RUN,
+    CommandCompleter,
+    StoreHistory,
+    key_bindings,
+    pasting,
+    quiet_terminal,
+)
+
+if TYPE_CHECKING:
+    from chatrepl.attach import Attachment
+    from chatrepl.chat import Chat
+    from chatrepl.outcome import Outcome
+    from chatrepl.render import Renderer
+    from chatrepl.session import Parts, Session
+
+__all__ = [
+    "FIRST_RUN",
+    "CommandCompleter",
+    "Held",
+    "Repl",
+    "StoreHistory",
+    "key_bindings",
+    "pasting",
+    "quiet_terminal",
+]
+
+
+class Held:
+    """What building the session had to say (the store's notices), kept until it can be
+    said above the prompt instead of through it."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str]] = []
+
+    def aside(self, message: str) -> None:
+        self.lines.append(("aside", message))
+
+    def warn(self, message: str) -> None:
+        self.lines.append(("warn", message))
+
+    def say(self, renderer: Renderer) -> None:
+        lines, self.lines = self.lines, []
+        for kind, message in lines:
+            getattr(renderer, kind)(message)
+
+
+class Starting:
+    """The session being built in a thread, begun once the first prompt is drawn."""
+
+    def __init__(self, build: Callable[[Held], Chat]) -> None:
+        self.build = build
+        self.held = Held()
+        self.done = threading.Event()
+        self.chat: Chat | None = None
+        self.error: Exception | None = None
+        self._thread: threading.Thread | None = None
+
+    def begin(self, then: Callable[[], None]) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, args=(then,), daemon=True)
+            self._thread.start()
+
+    def _run(self, then: Callable[[], None]) -> None:
+        try:
+            self.chat = self.build(self.held)
+        except Exception as exc:  # raised where the session is waited for
+            self.error = exc
+        self.done.set()
+        then()
+
+    def wait(self) -> Chat:
+        if self._thread is None:  # no prompt was drawn: build it here
+            self._run(lambda: None)
+        self.done.wait()
+        if self.error is not None:
+            raise self.error
+        assert self.chat is not None
+        return self.chat
+
+
+class Repl:
+    """Reads lines and acts on them until the user leaves."""
+
+    # Set by `_compose`: at once when given a chat, once built when `starting`.
+    chat: Chat
+    renderer: Renderer
+    session: Session
+    parts: Parts
+
+    def __init__(
+        self,
+        chat: Chat | None,
+        input: Input | None = None,
+        output: Output | None = None,
+        attached: Iterable[Attachment] = (),
+        env: Environment | None = None,
+        build: Callable[[Held], Chat] | None = None,
+    ) -> None:
+        self.env = env
+        self._attached = list(attached)
+        self.hint = ""  # a line above the first prompt (see greet)
+        self.reads = 0  # lines read so far
+        self.built = False  # the session is there (see ready)
+        self._starting = Starting(build) if chat is None and build is not None else None
+        self.history = StoreHistory(None, self._starting.done if self._starting else None)
+        self.completer = CommandCompleter(None, self.ready)
+        self.prompt: PromptSession[str] = PromptSession(
+            history=self.history,
+            completer=self.completer,
+            auto_suggest=AutoSuggestFromHistory(),
+            enable_open_in_editor=True,
+            bottom_toolbar=self._toolbar,
+            complete_while_typing=False,
+            key_bindings=key_bindings(),
+            multiline=True,
+            prompt_continuation=lambda width, line, wrap: "… ".rjust(width),
+            enable_history_search=False,
+            input=input,
+            output=output,
+        )
+        if chat is not None:
+            self._compose(chat)
+        else:
+            self.prompt.app.after_render += self._drawn
+
+    @classmethod
+    def starting(
+        cls,
+        build: Callable[[Held], Chat],
+        renderer: Renderer,
+        attached: Iterable[Attachment] = (),
+        env: Environment | None = None,
+    ) -> Repl:
+        """A REPL whose first prompt is drawn before `build` makes its chat (in a thread,
+        once the prompt is on screen): what `build` has to say goes to the Held it is
+        given, and is said above the prompt once it is built."""
+        repl = cls(None, attached=attached, env=env, build=build)
+        repl.renderer = renderer
+        return repl
+
+    def _compose(self, chat: Chat) -> None:
+        from chatrepl.session import compose
+
+        self.chat = chat
+        self.renderer = chat.renderer
+        self.session, self.parts = compose(
+            chat, self._attached, self.confirm, quiet_terminal, self.env
+        )
+        self.history.store = chat.store
+        self.completer.session = self.session
+        self.session.titles.on_ready = self._redraw
+        self.built = True
+
+    def _drawn(self, app: object) -> None:
+        """The first prompt is on screen: build the session behind it."""
+        self.prompt.app.after_render -= self._drawn
+        if self._starting is not None:
+            self._starting.begin(self._built)
+
+    def _built(self) -> None:
+        """(In the building thread.) Let the prompt's loop take the session in."""
+        loop = self.prompt.app.loop
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):  # that prompt is over: ready() takes it
+                loop.call_soon_threadsafe(self._arrived)
+
+    def _arrived(self) -> None:
+        """In the prompt's loop: the session is built; the toolbar and the hint show."""
+        app = self.prompt.app
+        if self._starting is None or not app.is_running:
+            return
+        try:
+            self.ready()
+        except Exception as exc:  # the prompt ends with it; the boundary reports it
+            app.exit(exception=exc)
+            return
+        app.invalidate()
+
+    def ready(self) -> Session:
+        """The session: waits for it if the first prompt came first, and says what
+        building it had to say (above the prompt, if one is drawn)."""
+        starting, self._starting = self._starting, None
+        if starting is not None:
+            try:
+                self._compose(starting.wait())
+                if not self.reads:
+                    self.greet()
+            finally:
+                if self.prompt.app.is_running:  # said above it; it is drawn again
+                    run_in_terminal(lambda: starting.held.say(self.renderer))
+                else:
+                    starting.held.say(self.renderer)
+        return self.session
+
+    # ---------------------------------------------------------- the loop
+
+    def run(self) -> int:
+        if self.built:
+            self.greet()
+        try:
+            while not self.built or not self.session.exiting:
+                try:
+                    line = self.read()
+                except KeyboardInterrupt:
+                    continue  # Ctrl-C at the prompt clears the line
+                except EOFError:
+                    if hung_up():  # the terminal was closed, not Ctrl-D
+                        detach()
+                        raise Terminated(signal.SIGHUP) from None
+                    break  # Ctrl-D on an empty line
+                try:
+                    self.handle(line)
+                except KeyboardInterrupt:  # between the prompt and what it started
+                    self.renderer.note("Interrupted.")
+        finally:
+            if self._starting is not None:  # left before it was needed
+                self.ready()
+            if self.built:
+                self.session.apply_title()  # one that came after the last prompt was drawn
+                self.chat.release()
+        return 0
+
+    def _toolbar(self) -> str:
+        if not self.built:
+            return ""  # (for the first few milliseconds)
+        return self.session.toolbar(get_app().output.get_size().columns)
+
+    def _redraw(self) -> None:
+        """Draw the prompt again (from any thread): a title came for the toolbar."""
+        app = self.prompt.app
+        if app.is_running:
+            app.invalidate()
+
+    def greet(self) -> None:
+        """One dim line of where to start above the first prompt, while nothing has been
+        saved yet (drawn by the prompt itself: the first prompt does not wait for rich)."""
+        store = self.chat.store
+        with contextlib.suppress(ChatreplError):
+            if store is not None and not store.list_conversations(1):
+                self.hint = FIRST_RUN
+
+    def message(self) -> FormattedText:
+        """The prompt: a hint the first time, what is attached to the next question (a 📎
+        line each), then `> `."""
+        from chatrepl.sanitize import sanitize
+
+        hint = [("fg:ansibrightblack", self.hint + "\n")] if self.hint else []
+        attached = self.session.attached if self.built else self._attached
+        lines = [("ansicyan", f"📎 {sanitize(a.describe())}\n") for a in attached]
+        return FormattedText([*hint, *lines, ("bold ansigreen", "> ")])
+
+    def read(self) -> str:
+        default = ""
+        if self.built:
+            default, self.session.pending = self.session.pending, ""
+        try:
+            with self._exit_on_signals():
+                return self.prompt.prompt(self.message, default=default)
+        finally:
+            self.reads += 1
+            self.hint = ""  # once: it stays in the scrollback above the first line typed
+
+    @contextlib.contextmanager
+    def _exit_on_signals(self) -> Iterator[None]:
+        """While the prompt runs, SIGTERM/SIGHUP end it (its loop would swallow a raise)."""
+        app = self.prompt.app
+
+        def handler(signum: int, frame: object) -> None:
+            if signum == getattr(signal, "SIGHUP", None):
+                detach()
+            loop = app.loop
+            if app.is_running and loop is not None:
+                loop.call_soon_threadsafe(lambda: app.exit(exception=Terminated(signum)))
+            else:
+                raise Terminated(signum)
+
+        names = [n for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)]
+        try:
+            previous = {n: signal.signal(getattr(signal, n), handler) for n in names}
+        except ValueError:  # not the main thread: leave signals alone
+            yield
+            return
+        try:
+            yield
+        finally:
+            for name, old in previous.items():
+                signal.signal(getattr(signal, name), old)
+
+    def handle(self, line: str) -> None:
+        """Act on one line: a slash command, `!command`, or a question."""
+        self.ready()
+        text = line.strip()
+        if not text:
+            return
+        from chatrepl import commands
+        from chatrepl.attach import AttachmentError
+
+        try:
+            if commands.is_command(text):
+                self.session.registry.dispatch(text)
+            elif text.startswith("!") and not text.startswith("!!"):
+                self.parts.material.run_command(text[1:].strip())
+            else:
+                if text.startswith(("//", "!!")):  # doubled: the message starts with it
+                    text = text[1:]
+                self.ask(text)
+        except AttachmentError as exc:
+            self.renderer.error(str(exc))
+            self.session.pending = line.rstrip("\n")
+        except ChatreplError as exc:
+            self.renderer.error(str(exc))
+        except Exception as exc:  # a bug: said in one line, and the session goes on
+            self.renderer.error(unexpected(exc, self.chat.settings.debug))
+
+    def ask(self, text: str) -> Outcome:
+        """Send a question with what is attached and what it names with `@path`."""
+        from chatrepl import attach
+
+        session = self.ready()
+        mentioned = session.mentioned(text)
+        if mentioned:
+            self.renderer.attachments(mentioned)
+        attachments = attach.merge(session.attached, mentioned)
+        outcome = session.turn(lambda: self.chat.ask(text, attachments))
+        if not outcome.restore:
+            session.attached = []  # sent with the question (a question given back keeps them)
+        return outcome
+
+    def confirm(self, question: str) -> bool:
+        """Ask yes or no at a prompt of its own; anything but y or yes is no."""
+        ask: PromptSession[str] = PromptSession(input=self.prompt.input, output=self.prompt.output)
+        try:
+            answer = ask.prompt(question)
+        except (KeyboardInterrupt, EOFError):
+            return False
+        return answer.strip().lower() in ("y", "yes")

@@ -1,0 +1,168 @@
+"""A new session draws its prompt first and builds its conversation behind it (issue 24,
+target 3): the store, the chat and the commands are made once the prompt is on screen,
+and a line sent, Tab or Up at that first prompt waits for them, losing nothing."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from prompt_toolkit.input import PipeInput
+from prompt_toolkit.output import DummyOutput
+
+from chatrepl.chat import Chat
+from chatrepl.config import Endpoint, Settings
+from chatrepl.errors import ConfigError
+from chatrepl.render import Renderer
+from chatrepl.render.drawing import make_console
+from chatrepl.repl import FIRST_RUN, Held, Repl
+from chatrepl.store import Store
+from chatrepl.transport import Transport
+from tests.server import ChatServer
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class Slow:
+    """A build that records what it saw and waits for the test's word."""
+
+    def __init__(self, settings: Settings, home: Path, renderer: Renderer) -> None:
+        self.settings, self.home, self.renderer = settings, home, renderer
+        self.go = threading.Event()
+        self.prompt_was_up: list[bool] = []
+        self.repl: Repl | None = None
+
+    def __call__(self, held: Held) -> Chat:
+        assert self.repl is not None
+        self.prompt_was_up.append(self.repl.prompt.app.is_running)
+        held.aside("a notice of opening the store")
+        assert self.go.wait(10)
+        transport = Transport(connect_timeout=2, idle_timeout=5, sleep=lambda s: None)
+        store = Store(self.home / "chatrepl.db")
+        return Chat(self.settings, transport, self.renderer, store)
+
+
+def starting(
+    server: ChatServer, home: Path, pipe: PipeInput, release_after: float = 0.3
+) -> tuple[Repl, Slow, io.StringIO]:
+    out = io.StringIO()
+    renderer = Renderer(make_console(out, force_terminal=True, width=200))
+    build = Slow(Settings(endpoint=Endpoint(url=server.url)), home, renderer)
+    repl = Repl(None, input=pipe, output=DummyOutput(), build=build)
+    repl.renderer = renderer
+    build.repl = repl
+    threading.Timer(release_after, build.go.set).start()
+    return repl, build, out
+
+
+def test_the_prompt_comes_first_and_a_line_sent_at_once_waits_for_the_session(
+    server: ChatServer, tmp_path: Path, pipe: PipeInput
+) -> None:
+    repl, build, out = starting(server, tmp_path, pipe)
+    pipe.send_text("hello\r")  # sent before the session exists
+    pipe.send_text("\x04")
+    assert repl.run() == 0
+    assert build.prompt_was_up == [True]  # built once, behind a prompt already drawn
+    assert [r.body["messages"][-1]["content"] for r in server.requests] == ["hello"]
+    assert "a notice of opening the store" in out.getvalue()  # said, not lost
+    store = Store(tmp_path / "chatrepl.db")
+    (summary,) = store.list_conversations(5)
+    assert store.load(summary.id).messages[0].content == "hello"
+    store.close()
+
+
+def test_up_at_the_first_prompt_finds_the_history_of_the_store(
+    server: ChatServer, tmp_path: Path, pipe: PipeInput
+) -> None:
+    store = Store(tmp_path / "chatrepl.db")
+    store.add_history("what was asked last time")
+    store.close()
+    repl, _, _ = starting(server, tmp_path, pipe)
+
+    def once_built() -> None:  # the first prompt loaded its history before the store
+        deadline = time.monotonic() + 10  # was open: it must take it in once it is
+        while not repl.built and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.1)
+        pipe.send_text("\x1b[A\r\x04")  # Up, Enter, then Ctrl-D
+
+    threading.Thread(target=once_built).start()
+    repl.run()
+    assert [r.body["messages"][-1]["content"] for r in server.requests] == [
+        "what was asked last time"
+    ]
+
+
+def test_the_first_run_hint_shows_once_the_store_is_found_empty(
+    server: ChatServer, tmp_path: Path, pipe: PipeInput
+) -> None:
+    repl, _, _ = starting(server, tmp_path, pipe, release_after=0)
+    assert repl.hint == ""  # nothing known yet
+    repl.ready()
+    assert repl.hint == FIRST_RUN
+    assert "".join(text for _, text in repl.message()) == f"{FIRST_RUN}\n> "
+
+
+def test_a_build_that_fails_ends_the_session_with_its_error(
+    tmp_path: Path, pipe: PipeInput
+) -> None:
+    out = io.StringIO()
+    renderer = Renderer(make_console(out, force_terminal=True, width=200))
+
+    def build(held: Held) -> Chat:
+        held.warn("said before it failed")
+        raise ConfigError("The token_command of endpoint work failed (exit 1) or printed nothing.")
+
+    repl = Repl(None, input=pipe, output=DummyOutput(), build=build)
+    repl.renderer = renderer
+    pipe.send_text("hello\r")
+    with pytest.raises(ConfigError, match="token_command"):
+        repl.run()
+    assert "said before it failed" in out.getvalue()
+
+
+def test_nothing_of_the_store_or_the_chat_is_imported_before_the_first_prompt(
+    tmp_path: Path,
+) -> None:
+    """What the first prompt waits for: the arguments, the settings and prompt_toolkit,
+    not sqlite3, the store, the chat, the commands or requests (a real start in a pty)."""
+    pexpect = pytest.importorskip("pexpect")
+    listing = tmp_path / "modules.txt"
+    code = (
+        "import sys\n"
+        "from chatrepl import cli, repl\n"
+        "drawn = repl.Repl._drawn\n"
+        "def _drawn(self, app):\n"
+        f"    open({str(listing)!r}, 'w').write('\\n'.join(sorted(sys.modules)))\n"
+        "    drawn(self, app)\n"
+        "repl.Repl._drawn = _drawn\n"
+        "sys.exit(cli.main([]))\n"
+    )
+    env = {**os.environ, "CHATREPL_HOME": str(tmp_path), "PROMPT_TOOLKIT_NO_CPR": "1"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")]))
+    child = pexpect.spawn(sys.executable, ["-c", code], env=env, dimensions=(30, 100), timeout=20)
+    try:
+        child.expect("> ")
+        child.expect("/help for commands")  # the hint: the store was opened behind it
+        child.send("/exit\r")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    before = set(listing.read_text().split())
+    assert {"prompt_toolkit", "chatrepl.config", "chatrepl.repl"} <= before
+    late = {"sqlite3", "chatrepl.store", "chatrepl.chat", "chatrepl.commands", "requests"}
+    assert not late & before, late & before
+    assert child.exitstatus == 0
+
+
+def test_the_import_of_chatrepl_repl_stays_light() -> None:
+    """`chatrepl.repl` itself imports no part of the session (a guard for the above)."""
+    code = "import sys, chatrepl.repl; print(' '.join(sorted(sys.modules)))"
+    loaded = set(subprocess.check_output([sys.executable, "-c", code], text=True).split())
+    assert not {"chatrepl.chat", "chatrepl.store", "chatrepl.session", "sqlite3"} & loaded
