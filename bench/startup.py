@@ -28,6 +28,10 @@ from collections.abc import Callable
 import pexpect
 
 LIBRARIES = "import prompt_toolkit, rich.console, requests, platformdirs"
+# What the installed `chatrepl` command runs (pip's script, less its argv[0] tidying);
+# `python -m chatrepl` would add runpy's imports, which neither the command nor the bare
+# prompt pays.
+CHATREPL = "import sys; from chatrepl.cli import main; sys.exit(main())"
 BARE_PROMPT = "from prompt_toolkit import PromptSession; PromptSession().prompt('> ')"
 FLOOR = (
     "import chatrepl.render; from chatrepl.environment import Environment; "
@@ -79,13 +83,13 @@ def main() -> None:
         "import the four libraries": lambda: process_ms([py, "-c", LIBRARIES], env),
         "chatrepl --version": lambda: process_ms([py, "-m", "chatrepl", "--version"], env),
         "bare PromptSession().prompt()": lambda: prompt_ms([py, "-c", BARE_PROMPT], env),
-        "chatrepl to its prompt": lambda: prompt_ms([py, "-m", "chatrepl"], env),
+        "chatrepl to its prompt": lambda: prompt_ms([py, "-c", CHATREPL], env),
     }
     if args.floor:
         cases["floor: arguments, settings"] = lambda: prompt_ms([py, "-c", FLOOR], env)
     if args.against:
         other = {**env, "PYTHONPATH": os.path.abspath(args.against)}
-        cases["chatrepl of --against"] = lambda: prompt_ms([py, "-m", "chatrepl"], other)
+        cases["chatrepl of --against"] = lambda: prompt_ms([py, "-c", CHATREPL], other)
     results: dict[str, list[float]] = {}
     for _ in range(args.runs):  # interleaved, so noise hits every case alike
         for name, measure in cases.items():

@@ -139,7 +139,7 @@ class Repl:
             completer=self.completer,
             auto_suggest=AutoSuggestFromHistory(),
             enable_open_in_editor=True,
-            bottom_toolbar=self._toolbar,
+            bottom_toolbar=None,  # (once the session is there: see _compose)
             complete_while_typing=False,
             key_bindings=key_bindings(),
             multiline=True,
@@ -178,6 +178,7 @@ class Repl:
         )
         self.history.store = chat.store
         self.completer.session = self.session
+        self.prompt.bottom_toolbar = self._toolbar
         self.session.titles.on_ready = self._redraw
         self.built = True
 
@@ -216,7 +217,9 @@ class Repl:
                 if not self.reads:
                     self.greet()
             finally:
-                if self.prompt.app.is_running:  # said above it; it is drawn again
+                if not starting.held.lines:
+                    pass
+                elif self.prompt.app.is_running:  # said above it; it is drawn again
                     run_in_terminal(lambda: starting.held.say(self.renderer))
                 else:
                     starting.held.say(self.renderer)
@@ -251,8 +254,6 @@ class Repl:
         return 0
 
     def _toolbar(self) -> str:
-        if not self.built:
-            return ""  # (for the first few milliseconds)
         return self.session.toolbar(get_app().output.get_size().columns)
 
     def _redraw(self) -> None:
