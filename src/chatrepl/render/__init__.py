@@ -59,6 +59,7 @@ class Renderer:
         clock: Callable[[], float] = time.monotonic,
         out: IO[str] | None = None,
         err: IO[str] | None = None,
+        reflows: bool = False,
     ) -> None:
         if console is not None:
             self.console = console
@@ -80,6 +81,8 @@ class Renderer:
         #: console carries the answer only, even on a terminal.
         self.console_reasoning = True
         self.clock = clock
+        #: The terminal rewraps what it shows when made narrower (tmux).
+        self.reflows = reflows
 
     @functools.cached_property
     def console(self) -> Console:

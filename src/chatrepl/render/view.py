@@ -4,6 +4,7 @@ and the model's reasoning shown apart (see `AnswerView`)."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from chatrepl.environment import isatty
@@ -23,6 +24,12 @@ if TYPE_CHECKING:
 MAX_FPS = 20
 
 
+def reflowed(lengths: Iterable[int], width: int) -> int:
+    """How many rows lines of these lengths (in cells) take once a terminal that reflows
+    has rewrapped them at `width`."""
+    return sum(max(1, -(-length // width)) for length in lengths)
+
+
 class AnswerView(PlainView):
     """Shows one answer as it streams. Use as a context manager; `close` is idempotent.
 
@@ -40,6 +47,7 @@ class AnswerView(PlainView):
         self._footer: tuple[str, ...] = ()  # dim lines under it (a compare's other writers)
         self._key: tuple[object, ...] | None = None  # what the live region was drawn from
         self._lines: list[list[Segment]] = []  # the live region, drawn
+        self._width = 0  # the width it was drawn at
         self._before = ""  # stands for the last block printed: "x", or "***" for a rule
         self._held = 0  # blank lines drawn at the end of the last block, not printed yet
         self._live: Live | None = None
@@ -182,6 +190,7 @@ class AnswerView(PlainView):
         with self.lock:
             if self._dirty and self._live is not None:
                 self._dirty = False
+                self._unflow()
                 batch = None if self._thinking else self.source.settle()
                 if batch is not None:
                     self._print(batch)
@@ -221,7 +230,7 @@ class AnswerView(PlainView):
             for line in self._footer:  # one row each, cut at the edge
                 row = Text(line, style="dim", no_wrap=True, overflow="ellipsis")
                 self._lines += console.render_lines(row, options, pad=False)[:1]
-            self._key = key
+            self._key, self._width = key, options.max_width
         yield SegmentLines(self._lines, new_lines=True)
 
     def draw(self, source: str, plain_code: bool = False) -> list[list[Segment]]:
@@ -282,6 +291,22 @@ class AnswerView(PlainView):
             hint = "" if self.r.show_reasoning else "; /think to show"
             self.r.note(f"{summary}{hint}.")
 
+    def _unflow(self) -> None:
+        """In a terminal that reflows (tmux), the live region's rows, drawn wider than the
+        window now is, were rewrapped into more rows than rich will erase: erase them all
+        and leave the cursor on the row where rich expects the region's last one."""
+        from rich.segment import Segment
+
+        width = self.r.console.width
+        if not self.r.reflows or not self._lines or width >= self._width:
+            return
+        drawn = len(self._lines)
+        rows = reflowed(map(Segment.get_line_length, self._lines), width)
+        if rows > drawn:  # (erased row by row: tmux keeps a screen cleared from its top)
+            down = f"\x1b[{drawn - 1}B" if drawn > 1 else ""
+            self.r.write_control("\r" + "\x1b[2K\x1b[1A" * (rows - 1) + "\x1b[2K" + down)
+        self._width = width
+
     def _stop_live(self) -> None:
         if self._refresher is not None:
             self._stopped.set()
@@ -291,6 +316,7 @@ class AnswerView(PlainView):
             self._preview.clear()
             if self._live is not None:
                 self._thinking = False
+                self._unflow()
                 self._live.stop()
                 self._live = None
 
