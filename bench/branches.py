@@ -24,7 +24,8 @@ from chatrepl import tree
 from chatrepl.chat import Chat
 from chatrepl.config import Endpoint, Settings
 from chatrepl.conversation import Conversation, Role
-from chatrepl.render import Renderer, make_console
+from chatrepl.render import Renderer
+from chatrepl.render.drawing import make_console
 from chatrepl.session.state import RESUME_SHOWN
 from chatrepl.store import Store
 

@@ -22,7 +22,8 @@ from pathlib import Path
 from chatrepl.chat import Chat
 from chatrepl.config import Endpoint, Settings
 from chatrepl.conversation import Conversation
-from chatrepl.render import Renderer, make_console
+from chatrepl.render import Renderer
+from chatrepl.render.drawing import make_console
 from chatrepl.store import Store
 
 

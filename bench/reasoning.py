@@ -57,7 +57,8 @@ def turn(server: ChatServer, chunks: list[bytes], splitter: bool) -> float:
     """One whole turn, as the one-shot mode runs it, in seconds."""
     from chatrepl.chat import Chat
     from chatrepl.config import Endpoint, Settings
-    from chatrepl.render import Renderer, make_console
+    from chatrepl.render import Renderer
+    from chatrepl.render.drawing import make_console
     from chatrepl.transport import Transport
 
     server.add(Script(pieces=list(chunks)))  # type: ignore[arg-type]

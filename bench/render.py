@@ -21,7 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from answers import markdown_answer
 
-from chatrepl.render import Renderer, make_console
+from chatrepl.render import Renderer
+from chatrepl.render.drawing import make_console
 
 WIDTH, HEIGHT = 100, 40
 

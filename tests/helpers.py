@@ -18,7 +18,8 @@ from chatrepl.chat import Chat
 from chatrepl.cli import main
 from chatrepl.config import Endpoint, Settings
 from chatrepl.environment import Environment
-from chatrepl.render import Renderer, make_console
+from chatrepl.render import Renderer
+from chatrepl.render.drawing import make_console
 from chatrepl.repl import Repl
 from chatrepl.store import Store
 from chatrepl.transport import Transport

@@ -73,7 +73,8 @@ def test_read_file_takes_text_and_refuses_the_rest(tmp_path: Path) -> None:
     (tmp_path / "big.txt").write_text("x" * 2048)
     (tmp_path / "dir").mkdir()
     ok = attach.read_file(str(tmp_path / "ok.py"))
-    assert ok.text == "print('hi')\n" and ok.language == "python" and ok.lines == 1
+    assert ok.text == "print('hi')\n" and ok.language == "python"
+    assert ok.describe().endswith("ok.py, 1 line")
     cases = {
         "bin": "is a binary file",
         "latin": "is not UTF-8 text",

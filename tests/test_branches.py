@@ -22,7 +22,8 @@ from chatrepl.chat import Chat
 from chatrepl.config import Endpoint, Settings
 from chatrepl.conversation import Conversation, to_json, to_markdown
 from chatrepl.errors import ChatreplError
-from chatrepl.render import Renderer, make_console
+from chatrepl.render import Renderer
+from chatrepl.render.drawing import make_console
 from chatrepl.schema import SCHEMA_VERSION
 from chatrepl.store import Store
 from tests.helpers import make_chat, run_chatrepl

@@ -11,7 +11,8 @@ from typing import Any
 from chatrepl import wire
 from chatrepl.chat import Chat
 from chatrepl.config import Endpoint, Settings
-from chatrepl.render import Renderer, make_console
+from chatrepl.render import Renderer
+from chatrepl.render.drawing import make_console
 from chatrepl.store import Store
 from chatrepl.transport import Transport
 from tests.helpers import error_script, make_chat, run_chatrepl

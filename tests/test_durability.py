@@ -18,7 +18,7 @@ from prompt_toolkit.application import create_app_session
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
-from chatrepl.render import make_console
+from chatrepl.render.drawing import make_console
 from chatrepl.repl import Repl
 from chatrepl.schema import _V1
 from chatrepl.store import Store

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from rich.markdown import Markdown
 
 from chatrepl.conversation import Conversation
-from chatrepl.render import Renderer, make_console
-from chatrepl.render.drawing import Answer
+from chatrepl.render import Renderer
+from chatrepl.render.drawing import Answer, make_console
 from chatrepl.render.source import Batch, Source
 from chatrepl.render.view import AnswerView
 

@@ -16,7 +16,8 @@ from chatrepl import clipboard
 from chatrepl.chat import Chat
 from chatrepl.config import Endpoint, Settings
 from chatrepl.errors import ChatreplError
-from chatrepl.render import Renderer, make_console
+from chatrepl.render import Renderer
+from chatrepl.render.drawing import make_console
 from chatrepl.repl import Repl
 from chatrepl.store import Store
 from chatrepl.transport import Transport

@@ -21,7 +21,7 @@ from prompt_toolkit.input import PipeInput
 from chatrepl.config import Endpoint, Settings
 from chatrepl.conversation import Conversation
 from chatrepl.errors import StoreError
-from chatrepl.render import make_console
+from chatrepl.render.drawing import make_console
 from chatrepl.store import Store
 from tests.helpers import run_chatrepl
 from tests.server import ChatServer

@@ -20,7 +20,7 @@ from typing import TextIO
 
 from chatrepl.errors import UsageError
 from chatrepl.sanitize import shown
-from chatrepl.wording import plural
+from chatrepl.wording import lines
 
 DEFAULT_MAX_KB = 256
 SNIFF_BYTES = 8192
@@ -60,10 +60,6 @@ class Attachment:
     status: int | None = None  # a command's exit status (None: stopped)
 
     @property
-    def lines(self) -> int:
-        return self.text.count("\n") + (0 if self.text.endswith("\n") or not self.text else 1)
-
-    @property
     def language(self) -> str:
         if self.kind != "file":
             return ""
@@ -72,7 +68,7 @@ class Attachment:
 
     def describe(self) -> str:
         """One line for the screen: `src/app.py, 212 lines` (sanitize before showing)."""
-        count = plural(self.lines, "line")
+        count = lines(self.text)
         if self.kind == "file":
             return f"{self.name}, {count}"
         how = "stopped" if self.status is None else f"exit status {self.status}"

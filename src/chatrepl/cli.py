@@ -251,6 +251,7 @@ def _renderer(settings: Settings, args: argparse.Namespace, env: Environment) ->
         show_reasoning=settings.show_reasoning,
         reasoning_file=env.stderr if args.show_reasoning else None,
         clock=env.clock,
+        reflows=bool(env.environ.get("TMUX")),
     )
 
 

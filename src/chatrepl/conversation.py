@@ -11,12 +11,12 @@ import time
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Literal
 
 from chatrepl.attach import Attachment, compose, fence_for, of_meta
 from chatrepl.context import estimate
 from chatrepl.sanitize import sanitize
+from chatrepl.wording import when
 
 # "summary": a summary of earlier turns made by /compact, sent in their place.
 Role = Literal["user", "assistant", "system", "summary"]
@@ -193,10 +193,7 @@ def to_markdown(conversation: Conversation, about: Callable[[Message], str] | No
     """The branch on screen as Markdown; `about` says who wrote an answer (a line in
     italics under its heading)."""
     lines = [f"# {conversation.title or conversation.id}", ""]
-    lines.append(
-        f"Conversation `{conversation.id}`, started "
-        f"{datetime.fromtimestamp(conversation.created):%Y-%m-%d %H:%M}."
-    )
+    lines.append(f"Conversation `{conversation.id}`, started {when(conversation.created)}.")
     lines.append("")
     if conversation.system:
         lines += ["## System", "", conversation.system, ""]

@@ -6,7 +6,6 @@ import argparse
 import errno
 import os
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 
 from chatrepl import writer
@@ -17,6 +16,7 @@ from chatrepl.errors import EXIT_FAILED, EXIT_OK, ChatreplError, NotFoundError, 
 from chatrepl.render import Renderer
 from chatrepl.sanitize import escape_json, sanitize, shown
 from chatrepl.store import Store
+from chatrepl.wording import when
 
 
 def export_text(conversation: Conversation, fmt: str) -> str:
@@ -78,7 +78,7 @@ def show_code(conversation: Conversation, number: int, env: Environment) -> int:
 
 def header(conversation: Conversation) -> str:
     """The line `--show` starts with: title, id, when it was started, how many messages."""
-    started = datetime.fromtimestamp(conversation.created).strftime("%Y-%m-%d %H:%M")
+    started = when(conversation.created)
     count = len(conversation)
     writers = sorted({w for m in conversation.messages if (w := writer.label(m.meta))})
     by = f" · {', '.join(writers)}" if writers else ""

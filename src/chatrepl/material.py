@@ -16,7 +16,7 @@ from chatrepl.render import Renderer
 from chatrepl.sanitize import Sanitizer
 from chatrepl.sanitize import shown as shown_name
 from chatrepl.session.state import Session
-from chatrepl.wording import plural
+from chatrepl.wording import lines, plural
 
 if TYPE_CHECKING:
     from chatrepl.render.source import CodeBlock
@@ -136,7 +136,7 @@ class Material:
             a for a in self.attached if not (a.kind == "output" and a.name == command)
         ] + [output]
         self.renderer.note(
-            f"The output ({plural(output.lines, 'line')}) will go with your next question; "
+            f"The output ({lines(output.text)}) will go with your next question; "
             "/file clear drops it."
         )
 
@@ -176,7 +176,7 @@ class Material:
             raise commands.CommandError("/copy takes nothing, or code and a block's number.")
         number, block = self._code(_number(words[1], "/copy code") if len(words) > 1 else None)
         how = self._copy(block.text)
-        self.renderer.note(f"Copied code block {number} ({plural(block.lines, 'line')}) to {how}.")
+        self.renderer.note(f"Copied code block {number} ({lines(block.text)}) to {how}.")
 
     @commands.command(
         "save",
@@ -204,4 +204,4 @@ class Material:
             path.write_text(text, encoding="utf-8")
         except OSError as exc:
             raise ChatreplError(f"Could not write {shown}: {exc.strerror or exc}.") from None
-        self.renderer.note(f"Wrote code block {number} ({plural(block.lines, 'line')}) to {shown}.")
+        self.renderer.note(f"Wrote code block {number} ({lines(block.text)}) to {shown}.")

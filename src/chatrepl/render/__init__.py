@@ -14,6 +14,7 @@ as rich markup or emoji codes.
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -21,6 +22,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from chatrepl.render.plain import THINKING_HEADER, PlainView
 from chatrepl.sanitize import sanitize
+from chatrepl.wording import when
 
 if TYPE_CHECKING:  # (the data model is not needed to draw the first prompt)
     from rich.console import Console
@@ -30,17 +32,7 @@ if TYPE_CHECKING:  # (the data model is not needed to draw the first prompt)
     from chatrepl.outcome import Line
     from chatrepl.render.view import AnswerView
 
-__all__ = ["Renderer", "make_console"]
-
-
-def __getattr__(name: str) -> Any:
-    """rich is imported when something is first drawn with it, not with the package: a
-    plain one-shot run into a pipe never imports it."""
-    if name == "make_console":
-        from chatrepl.render.drawing import make_console
-
-        return make_console
-    raise AttributeError(name)
+__all__ = ["Renderer"]
 
 
 def _text(message: str, style: str = "") -> Any:
@@ -67,9 +59,12 @@ class Renderer:
         clock: Callable[[], float] = time.monotonic,
         out: IO[str] | None = None,
         err: IO[str] | None = None,
+        reflows: bool = False,
     ) -> None:
-        self._console = console
-        self._err_console = err_console
+        if console is not None:
+            self.console = console
+        if err_console is not None:
+            self.err_console = err_console
         #: Where answers go: the console's file, else stdout.
         self.out: IO[str] = console.file if console is not None else (out or sys.stdout)
         self._err = err
@@ -86,28 +81,22 @@ class Renderer:
         #: console carries the answer only, even on a terminal.
         self.console_reasoning = True
         self.clock = clock
+        #: The terminal rewraps what it shows when made narrower (tmux).
+        self.reflows = reflows
 
-    @property
+    @functools.cached_property
     def console(self) -> Console:
-        if self._console is None:
-            from chatrepl.render.drawing import make_console
+        from chatrepl.render.drawing import make_console
 
-            self._console = make_console(self.out, plain=self.plain)
-        return self._console
+        return make_console(self.out, plain=self.plain)
 
-    @property
+    @functools.cached_property
     def err_console(self) -> Console:
-        if self._err_console is None:
-            if self._err is None:
-                return self.console
-            from chatrepl.render.drawing import make_console
+        if self._err is None:
+            return self.console
+        from chatrepl.render.drawing import make_console
 
-            self._err_console = make_console(self._err, plain=self.plain or not self._err.isatty())
-        return self._err_console
-
-    @err_console.setter
-    def err_console(self, console: Console) -> None:
-        self._err_console = console
+        return make_console(self._err, plain=self.plain or not self._err.isatty())
 
     def answer(self) -> AnswerView | PlainView:
         if self.plain:
@@ -232,7 +221,7 @@ class Renderer:
             return
         mark = "" if self.plain else " *"  # the one open (only on a terminal)
         rows = [
-            [s.id + (mark if s.id == current else ""), _date(s.updated), str(s.count)]
+            [s.id + (mark if s.id == current else ""), when(s.updated), str(s.count)]
             + ([costs.get(s.id, "")] if costs is not None else [])
             + [s.title]
             for s in summaries
@@ -300,9 +289,3 @@ class Renderer:
                     self.console.print()
                 if about is not None and (said := about(message)):
                     self.note(f"— {said}")  # who wrote it (--show)
-
-
-def _date(timestamp: float) -> str:
-    from datetime import datetime
-
-    return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")

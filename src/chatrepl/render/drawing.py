@@ -58,45 +58,38 @@ class Code(CodeBlock):
 
     number = 0
     language = ""
-    plain = False  # the live tail's unfinished code: not highlighted yet
 
     @classmethod
     def create(cls, markdown: Markdown, token: Token) -> Code:
+        assert isinstance(markdown, Answer)  # (the one Markdown whose elements have Code)
         language = (token.info or "").strip().partition(" ")[0]
-        element = cls(language or "text", markdown.code_theme)
+        # (the live tail's unfinished code is not highlighted yet)
+        lexer_name = "text" if markdown.plain_code or not language else language
+        element = cls(lexer_name, markdown.code_theme)
         element.language = sanitize(language)
-        if isinstance(markdown, Answer):
-            element.number = markdown.take_number()
-            element.plain = markdown.plain_code
+        element.number = markdown.next_code
+        markdown.next_code += 1
         return element
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        if self.number:  # for /copy code N and /save PATH N
-            label = f"code {self.number}" + (f" · {self.language}" if self.language else "")
-            yield Text(label, style="dim")
-        lexer = lexer_for("text" if self.plain else self.lexer_name)
-        rows = code_rows(str(self.text).rstrip(), lexer, self.theme)
+        label = f"code {self.number}" + (f" · {self.language}" if self.language else "")
+        yield Text(label, style="dim")  # (the number is what /copy code N and /save take)
+        tokens = lexer_for(self.lexer_name).get_tokens(str(self.text).rstrip())
+        segments = (Segment(text, token_style(self.theme, token)) for token, text in tokens)
+        rows = list(Segment.split_lines(segments)) or [[]]  # highlighted, a list a line
         widest = max(Segment.get_line_length(row) for row in rows)
         width = max(1, min(widest, options.max_width - 2))  # padding: one cell each side
         background = theme_for(self.theme).get_background_style()
-        edge = [Segment(" " * (width + 2), background)]
-        drawn = [edge]
-        for row in fitted(rows, width, background):
-            fill = width + 1 - Segment.get_line_length(row)
-            drawn.append([Segment(" ", background), *row, Segment(" " * fill, background)])
-        yield SegmentLines([*drawn, edge], new_lines=True)
+        drawn = [[Segment(" ", background), *row] for row in fitted(rows, width, background)]
+        # A blank row above and below, every row filled to the width with the background.
+        drawn = Segment.set_shape([[], *drawn, []], width + 2, style=background)
+        yield SegmentLines(drawn, new_lines=True)
 
 
 @functools.cache
 def token_style(theme: str, token: tuple[str, ...]) -> Style:
     syntax_theme = theme_for(theme)
     return syntax_theme.get_background_style() + syntax_theme.get_style_for_token(token)
-
-
-def code_rows(code: str, lexer: Lexer, theme: str) -> list[list[Segment]]:
-    """Code highlighted by the lexer in the theme's colours: a list of segments a line."""
-    tokens = (Segment(text, token_style(theme, token)) for token, text in lexer.get_tokens(code))
-    return list(Segment.split_lines(tokens)) or [[]]
 
 
 def fitted(rows: list[list[Segment]], width: int, background: Style) -> list[list[Segment]]:
@@ -108,7 +101,7 @@ def fitted(rows: list[list[Segment]], width: int, background: Style) -> list[lis
         if Segment.get_line_length(row) <= width:
             out.append(row)
             continue
-        *cut, last = Segment.divide(row, _cuts("".join(seg.text for seg in row), width - 1))
+        *cut, last = Segment.divide(row, _cuts("".join(seg.text for seg in row), max(1, width - 1)))
         out += [[*piece, mark] for piece in cut]
         out.append(last)
     return out
@@ -117,14 +110,12 @@ def fitted(rows: list[list[Segment]], width: int, background: Style) -> list[lis
 def _cuts(text: str, most: int) -> list[int]:
     """Where to cut `text` (in cells) into pieces of at most `most` cells, never inside
     a character: a wide one that does not fit goes to the next piece."""
-    cuts, start, at = [], 0, 0
-    for char in text:
-        cells = cell_len(char)
-        if at + cells - start > max(1, most) and at > start:
+    cuts, at = [0], 0
+    for cells in map(cell_len, text):
+        if at + cells - cuts[-1] > most and at > cuts[-1]:
             cuts.append(at)
-            start = at
         at += cells
-    return [*cuts, at]
+    return [*cuts[1:], at]
 
 
 class Answer(Markdown):
@@ -143,10 +134,6 @@ class Answer(Markdown):
         super().__init__(source, code_theme=code_theme, hyperlinks=False)
         self.next_code = first_code
         self.plain_code = plain_code
-
-    def take_number(self) -> int:
-        self.next_code += 1
-        return self.next_code - 1
 
 
 def make_console(

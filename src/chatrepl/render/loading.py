@@ -94,12 +94,8 @@ class Preview:
             columns = os.get_terminal_size(self.out.fileno()).columns
         except (OSError, ValueError):
             columns = 80
-        parts = piece.split("\n")
-        self._line += parts[0]
-        for part in parts[1:]:
-            if self._line.strip():
-                self._last_line = self._line
-            self._line = part
+        *done, self._line = (self._line + piece).split("\n")
+        self._last_line = next((d for d in reversed(done) if d.strip()), self._last_line)
         self._line = self._line[-2 * columns :]
         line = (self._line if self._line.strip() else self._last_line)[-2 * columns :]
         line = line.replace("\t", " ")

@@ -41,12 +41,20 @@ class PlainView:
         """The request to `host` is on its way: a moment for work that would have
         delayed it, and for saying so on a terminal (nothing in plain text)."""
 
+    def _arrived(self) -> None:
+        """Something of the answer arrived (or it ended)."""
+
     def text(self, piece: str) -> None:
+        self._arrived()
         safe = piece if self.r.raw else self._text.feed(piece)
         if not safe:
             return
         if self.thought.pending:
             self._end_thinking()
+        self._show(safe)
+
+    def _show(self, safe: str) -> None:
+        """Show text of the answer, sanitized (or raw), its reasoning ended."""
         self.file.write(safe)
         self.file.flush()
         self._ends_with_newline = safe.endswith("\n")
@@ -58,9 +66,13 @@ class PlainView:
         """Lines under a live answer (see `AnswerView.footer`): none in plain text."""
 
     def reasoning(self, piece: str) -> None:
+        self._arrived()
         safe = self._reasoning.feed(piece)
-        if not safe:
-            return
+        if safe:
+            self._think(safe)
+
+    def _think(self, safe: str) -> None:
+        """Show reasoning, sanitized."""
         self.thought.add(safe)
         if self.r.reasoning_file is not None:
             self.r.reasoning_file.write(safe)

@@ -139,10 +139,6 @@ class CodeBlock(NamedTuple):
     language: str
     text: str
 
-    @property
-    def lines(self) -> int:
-        return self.text.count("\n") + (0 if self.text.endswith("\n") or not self.text else 1)
-
 
 def code_blocks(source: str) -> list[CodeBlock]:
     """The code blocks of Markdown `source` (fenced or indented, at any depth), in the
@@ -155,8 +151,7 @@ def code_blocks(source: str) -> list[CodeBlock]:
         text = token.content
         if token.type == "fence" and not _closed(token, lines):
             text = text.rstrip("\n")  # unterminated: it ran to the end, blank lines aside
-        text = text[:-1] if text.endswith("\n") else text
-        found.append(CodeBlock(token.info.strip().partition(" ")[0], text))
+        found.append(CodeBlock(token.info.strip().partition(" ")[0], text.removesuffix("\n")))
     return found
 
 

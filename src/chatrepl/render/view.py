@@ -4,6 +4,7 @@ and the model's reasoning shown apart (see `AnswerView`)."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from chatrepl.environment import isatty
@@ -12,7 +13,6 @@ from chatrepl.render.loading import Preview, Waiter, load
 from chatrepl.render.plain import THINKING_HEADER, PlainView
 from chatrepl.render.source import Batch, Source
 from chatrepl.sanitize import sanitize
-from chatrepl.think import Thought
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderResult
@@ -24,73 +24,10 @@ if TYPE_CHECKING:
 MAX_FPS = 20
 
 
-class _Tail:
-    """The live region: the unsettled tail (or the reasoning), drawn, cut to its last
-    lines; drawn again only when its source or the window changed."""
-
-    def __init__(self, view: AnswerView) -> None:
-        self.view = view
-        self.thinking: Thought | None = None  # reasoning shown dimmed under a header
-        self.footer: tuple[str, ...] = ()  # dim lines under it (a compare's other writers)
-        self._key: tuple[object, ...] | None = None
-        self._lines: list[list[Segment]] = []
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        from rich.segment import SegmentLines
-        from rich.text import Text
-
-        from chatrepl.render.drawing import drawn_lines, trimmed
-
-        view, thinking, size = self.view, self.thinking, console.size
-        # Only a screenful of the tail is drawn, so a repaint costs the same at any length
-        # of the answer.
-        source = ""
-        if thinking is None:
-            source = view.source.tail(size.height, size.height * size.width).strip("\n")
-        height = max(1, size.height - 2 - len(self.footer))
-        size_of = -1 if thinking is None else thinking.size
-        key = (source, size_of, options.max_width, height, view.spacing(), self.footer)
-        if key != self._key:
-            if thinking is not None:
-                text = Text(thinking.tail(height * options.max_width), style="dim italic")
-                body = trimmed(drawn_lines(console, text, options))
-                header = Text(THINKING_HEADER, style="dim bold")
-                lines = console.render_lines(header, options, pad=False)[:1]
-                lines += body[-(height - 1) :] if height > 1 else []
-            elif source.strip():
-                lines = trimmed(view.draw(source, plain_code=True), start=False)
-            else:
-                lines = []
-            self._lines = lines[-height:]
-            for line in self.footer:  # one row each, cut at the edge
-                row = Text(line, style="dim", no_wrap=True, overflow="ellipsis")
-                self._lines += console.render_lines(row, options, pad=False)[:1]
-            self._key = key
-        yield SegmentLines(self._lines, new_lines=True)
-
-
-class _Refresher(threading.Thread):
-    """Hands the first text over to the live region once rich is loaded, then repaints
-    it at most MAX_FPS times a second, when it has changed.
-
-    rich's own refresh thread renders and writes the live region without holding the
-    lock that `console.print` takes, so a print from the streaming thread could erase
-    the wrong number of lines and leave stale ones. Here every write to the terminal,
-    from either thread, happens under the view's one lock.
-    """
-
-    def __init__(self, view: AnswerView) -> None:
-        super().__init__(name="chatrepl-refresh", daemon=True)
-        self.view = view
-        self.stopped = threading.Event()
-
-    def run(self) -> None:
-        load(self.view.r.code_theme)
-        with self.view.lock:
-            if not self.stopped.is_set():
-                self.view.start_live()
-        while not self.stopped.wait(1 / MAX_FPS):
-            self.view.repaint()
+def reflowed(lengths: Iterable[int], width: int) -> int:
+    """How many rows lines of these lengths (in cells) take once a terminal that reflows
+    has rewrapped them at `width`."""
+    return sum(max(1, -(-length // width)) for length in lengths)
 
 
 class AnswerView(PlainView):
@@ -106,12 +43,16 @@ class AnswerView(PlainView):
         self.source = Source()
         self.codes = 0  # code blocks printed so far, numbered from 1
         self.lock = threading.RLock()
-        self._tail = _Tail(self)
-        self._printed = False
-        self._rule_last = False  # the last block printed was a thematic break
+        self._thinking = False  # the live region shows the reasoning, dimmed under a header
+        self._footer: tuple[str, ...] = ()  # dim lines under it (a compare's other writers)
+        self._key: tuple[object, ...] | None = None  # what the live region was drawn from
+        self._lines: list[list[Segment]] = []  # the live region, drawn
+        self._width = 0  # the width it was drawn at
+        self._before = ""  # stands for the last block printed: "x", or "***" for a rule
         self._held = 0  # blank lines drawn at the end of the last block, not printed yet
         self._live: Live | None = None
-        self._refresher: _Refresher | None = None
+        self._refresher: threading.Thread | None = None
+        self._stopped = threading.Event()  # (the refresher's)
         self._waiter: Waiter | None = None
         self._dirty = False
         self._preview = Preview(renderer.out, renderer.write_control)  # until rich is in
@@ -127,23 +68,17 @@ class AnswerView(PlainView):
             self._waiter.start()
 
     def _arrived(self) -> None:
-        """Something of the answer arrived (or it ended): the waiting line goes."""
+        """The waiting line goes."""
         if self._waiter is not None:
             waiter, self._waiter = self._waiter, None
             waiter.stop()
 
     # ---------------------------------------------------------- input
 
-    def text(self, piece: str) -> None:
-        self._arrived()
+    def _show(self, safe: str) -> None:
         if not self.markdown:
-            super().text(piece)
+            super()._show(safe)
             return
-        safe = self._text.feed(piece)
-        if not safe:
-            return
-        if self.thought.pending:
-            self._end_thinking()
         with self.lock:
             self.source.feed(safe)
             self._dirty = True
@@ -159,13 +94,9 @@ class AnswerView(PlainView):
             return
         self.source.feed(self._text.feed(text))
 
-    def reasoning(self, piece: str) -> None:
-        self._arrived()
+    def _think(self, safe: str) -> None:
         if not self.fancy:  # the answer only; reasoning to stderr if asked
-            super().reasoning(piece)
-            return
-        safe = self._reasoning.feed(piece)
-        if not safe:
+            super()._think(safe)
             return
         load(self.r.code_theme)
         with self.lock:
@@ -178,7 +109,7 @@ class AnswerView(PlainView):
                 self._dim(line)
             return
         with self.lock:
-            self._tail.thinking = self.thought
+            self._thinking = True
             self._dirty = True
             self._start()
 
@@ -189,19 +120,19 @@ class AnswerView(PlainView):
             return
         # The answer so far was reasoning: say so; the real answer follows.
         self._stop_live()
-        self._settle_markdown()
+        self._settle()
         self.thought.recast(text)
         self.r.note("↑ That was the model's reasoning (it sent no opening <think> tag).")
         self.source = Source()
-        self._printed = self._rule_last = False
+        self._before = ""
         self.codes = self._held = 0
 
     def footer(self, lines: list[str]) -> None:
         """Dim lines under the live tail until the answer ends, never printed."""
         shown = tuple(sanitize(line) for line in lines)
         with self.lock:
-            if shown != self._tail.footer:
-                self._tail.footer, self._dirty = shown, True
+            if shown != self._footer:
+                self._footer, self._dirty = shown, True
 
     # ---------------------------------------------------------- output
 
@@ -212,8 +143,27 @@ class AnswerView(PlainView):
             load(self.r.code_theme)  # (not a terminal: no first text to show meanwhile)
             self.start_live()
         if self._refresher is None:
-            self._refresher = _Refresher(self)
+            self._stopped.clear()
+            self._refresher = threading.Thread(
+                target=self._refresh, name="chatrepl-refresh", daemon=True
+            )
             self._refresher.start()
+
+    def _refresh(self) -> None:
+        """The refresher: hands the first text over to the live region once rich is
+        loaded, then repaints it at most MAX_FPS times a second, when it has changed.
+
+        rich's own refresh thread renders and writes the live region without holding the
+        lock that `console.print` takes, so a print from the streaming thread could erase
+        the wrong number of lines and leave stale ones. Here every write to the terminal,
+        from either thread, happens under the view's one lock.
+        """
+        load(self.r.code_theme)
+        with self.lock:
+            if not self._stopped.is_set():
+                self.start_live()
+        while not self._stopped.wait(1 / MAX_FPS):
+            self.repaint()
 
     def start_live(self) -> None:
         """The live region, in place of the first text's preview (under the lock)."""
@@ -223,7 +173,7 @@ class AnswerView(PlainView):
 
         self._preview.clear()
         self._live = Live(
-            self._tail,
+            self,
             console=self.r.console,
             auto_refresh=False,
             transient=True,
@@ -240,15 +190,48 @@ class AnswerView(PlainView):
         with self.lock:
             if self._dirty and self._live is not None:
                 self._dirty = False
-                batch = None if self._tail.thinking else self.source.settle()
+                self._unflow()
+                batch = None if self._thinking else self.source.settle()
                 if batch is not None:
                     self._print(batch)
                 else:
                     self._live.refresh()
 
-    def spacing(self) -> tuple[int, int, bool, bool]:
-        """What the live region's drawing depends on besides its text."""
-        return self.codes, self._held, self._printed, self._rule_last
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        """The live region: the unsettled tail (or the reasoning), drawn, cut to its last
+        lines; drawn again only when its source or the window changed."""
+        from rich.segment import SegmentLines
+        from rich.text import Text
+
+        from chatrepl.render.drawing import drawn_lines, trimmed
+
+        size = console.size
+        # Only a screenful of the tail is drawn, so a repaint costs the same at any length
+        # of the answer.
+        source = ""
+        if not self._thinking:
+            source = self.source.tail(size.height, size.height * size.width).strip("\n")
+        height = max(1, size.height - 2 - len(self._footer))
+        size_of = self.thought.size if self._thinking else -1
+        spacing = (self.codes, self._held, self._before)  # what draw() depends on besides its text
+        key = (source, size_of, options.max_width, height, spacing, self._footer)
+        if key != self._key:
+            if self._thinking:
+                text = Text(self.thought.tail(height * options.max_width), style="dim italic")
+                body = trimmed(drawn_lines(console, text, options))
+                header = Text(THINKING_HEADER, style="dim bold")
+                lines = console.render_lines(header, options, pad=False)[:1]
+                lines += body[-(height - 1) :] if height > 1 else []
+            elif source.strip():
+                lines = trimmed(self.draw(source, plain_code=True), start=False)
+            else:
+                lines = []
+            self._lines = lines[-height:]
+            for line in self._footer:  # one row each, cut at the edge
+                row = Text(line, style="dim", no_wrap=True, overflow="ellipsis")
+                self._lines += console.render_lines(row, options, pad=False)[:1]
+            self._key, self._width = key, options.max_width
+        yield SegmentLines(self._lines, new_lines=True)
 
     def draw(self, source: str, plain_code: bool = False) -> list[list[Segment]]:
         """Markdown `source` drawn as rich draws it after what is printed, its code
@@ -260,13 +243,12 @@ class AnswerView(PlainView):
         before the answer's first line."""
         from chatrepl.render.drawing import Answer, drawn_lines, trimmed
 
-        before = ("***" if self._rule_last else "x") if self._printed else ""
-        drawn = Answer(f"{before}\n\n{source}", self.r.code_theme, self.codes + 1, plain_code)
+        drawn = Answer(f"{self._before}\n\n{source}", self.r.code_theme, self.codes + 1, plain_code)
         console = self.r.console
         lines = drawn_lines(console, drawn, console.options)
         if not plain_code:
             self.codes = drawn.next_code - 1
-        if before:
+        if self._before:
             return [[] for _ in range(self._held)] + lines[1:]
         return trimmed(lines, end=False)
 
@@ -283,7 +265,7 @@ class AnswerView(PlainView):
         shown = trimmed(lines, start=False)  # (blank lines at its end: held back)
         if not shown:
             return
-        self._held, self._printed, self._rule_last = len(lines) - len(shown), True, batch.rule_last
+        self._held, self._before = len(lines) - len(shown), "***" if batch.rule_last else "x"
         self.r.console.print(SegmentLines(shown, new_lines=True), crop=False)
 
     def _dim(self, line: str, style: str = "dim italic") -> None:
@@ -309,23 +291,34 @@ class AnswerView(PlainView):
             hint = "" if self.r.show_reasoning else "; /think to show"
             self.r.note(f"{summary}{hint}.")
 
+    def _unflow(self) -> None:
+        """In a terminal that reflows (tmux), the live region's rows, drawn wider than the
+        window now is, were rewrapped into more rows than rich will erase: erase them all
+        and leave the cursor on the row where rich expects the region's last one."""
+        from rich.segment import Segment
+
+        width = self.r.console.width
+        if not self.r.reflows or not self._lines or width >= self._width:
+            return
+        drawn = len(self._lines)
+        rows = reflowed(map(Segment.get_line_length, self._lines), width)
+        if rows > drawn:  # (erased row by row: tmux keeps a screen cleared from its top)
+            down = f"\x1b[{drawn - 1}B" if drawn > 1 else ""
+            self.r.write_control("\r" + "\x1b[2K\x1b[1A" * (rows - 1) + "\x1b[2K" + down)
+        self._width = width
+
     def _stop_live(self) -> None:
         if self._refresher is not None:
-            self._refresher.stopped.set()
+            self._stopped.set()
             self._refresher.join()
             self._refresher = None
         with self.lock:
             self._preview.clear()
             if self._live is not None:
-                self._tail.thinking = None
+                self._thinking = False
+                self._unflow()
                 self._live.stop()
                 self._live = None
-
-    def _settle_markdown(self) -> None:
-        load(self.r.code_theme)
-        self._print(self.source.settle(final=True))
-        if self._printed:
-            self.r.console.print()  # a blank line between the answer and what follows
 
     def _stop(self) -> None:
         self._arrived()
@@ -334,7 +327,10 @@ class AnswerView(PlainView):
 
     def _settle(self) -> None:
         """Print what the live region showed, once."""
-        if self.markdown:
-            self._settle_markdown()
-        else:
+        if not self.markdown:
             super()._settle()
+            return
+        load(self.r.code_theme)
+        self._print(self.source.settle(final=True))
+        if self._before:
+            self.r.console.print()  # a blank line between the answer and what follows
