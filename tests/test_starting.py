@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -166,3 +167,23 @@ def test_the_import_of_chatrepl_repl_stays_light() -> None:
     code = "import sys, chatrepl.repl; print(' '.join(sorted(sys.modules)))"
     loaded = set(subprocess.check_output([sys.executable, "-c", code], text=True).split())
     assert not {"chatrepl.chat", "chatrepl.store", "chatrepl.session", "sqlite3"} & loaded
+
+
+def test_ctrl_c_while_a_line_waits_for_the_session_gives_the_line_back(
+    server: ChatServer, tmp_path: Path, pipe: PipeInput
+) -> None:
+    repl, build, out = starting(server, tmp_path, pipe, release_after=1.5)
+    main = threading.main_thread().ident
+    assert main is not None
+    pipe.send_text("hello\r")  # waits for the session (released after 1.5 s)...
+    threading.Timer(0.5, lambda: signal.pthread_kill(main, signal.SIGINT)).start()
+
+    def later() -> None:  # ...and after Ctrl-C it is at the prompt again: send it
+        time.sleep(2)
+        pipe.send_text("\r\x04")
+
+    threading.Thread(target=later).start()
+    assert repl.run() == 0
+    assert "Interrupted." in out.getvalue()
+    assert [r.body["messages"][-1]["content"] for r in server.requests] == ["hello"]
+    assert build.prompt_was_up == [True]  # built once all the same

@@ -130,6 +130,7 @@ class Repl:
         self._attached = list(attached)
         self.hint = ""  # a line above the first prompt (see greet)
         self.reads = 0  # lines read so far
+        self._back = ""  # a line sent while the session was built, then Ctrl-C
         self.built = False  # the session is there (see ready)
         self._starting = Starting(build) if chat is None and build is not None else None
         self.history = StoreHistory(None, self._starting.done if self._starting else None)
@@ -210,20 +211,29 @@ class Repl:
     def ready(self) -> Session:
         """The session: waits for it if the first prompt came first, and says what
         building it had to say (above the prompt, if one is drawn)."""
-        starting, self._starting = self._starting, None
-        if starting is not None:
-            try:
-                self._compose(starting.wait())
-                if not self.reads:
-                    self.greet()
-            finally:
-                if not starting.held.lines:
-                    pass
-                elif self.prompt.app.is_running:  # said above it; it is drawn again
-                    run_in_terminal(lambda: starting.held.say(self.renderer))
-                else:
-                    starting.held.say(self.renderer)
+        starting = self._starting
+        if starting is None:
+            return self.session
+        try:
+            chat = starting.wait()  # (a Ctrl-C here leaves it to be waited for again)
+        except Exception:
+            self._starting = None
+            self._say(starting.held)
+            raise
+        self._starting = None
+        self._compose(chat)
+        if not self.reads:
+            self.greet()
+        self._say(starting.held)
         return self.session
+
+    def _say(self, held: Held) -> None:
+        if not held.lines:
+            return
+        if self.prompt.app.is_running:  # said above the prompt, which is drawn again
+            run_in_terminal(lambda: held.say(self.renderer))
+        else:
+            held.say(self.renderer)
 
     # ---------------------------------------------------------- the loop
 
@@ -281,8 +291,8 @@ class Repl:
         return FormattedText([*hint, *lines, ("bold ansigreen", "> ")])
 
     def read(self) -> str:
-        default = ""
-        if self.built:
+        default, self._back = self._back, ""
+        if self.built and not default:
             default, self.session.pending = self.session.pending, ""
         try:
             with self._exit_on_signals():
@@ -319,7 +329,11 @@ class Repl:
 
     def handle(self, line: str) -> None:
         """Act on one line: a slash command, `!command`, or a question."""
-        self.ready()
+        try:
+            self.ready()
+        except KeyboardInterrupt:  # stopped waiting for the session: the line comes back
+            self._back = line.rstrip("\n")
+            raise
         text = line.strip()
         if not text:
             return
