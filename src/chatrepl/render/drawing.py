@@ -1,18 +1,10 @@
-"""What draws: rich's Markdown with a code block element of our own, the console, and
-drawn lines without the padding rich puts around them.
-
-Markdown is rich's own (`rich.markdown.Markdown`, which reads with markdown-it-py); the
-one change, made through its public `elements` table, is `Code`: each code block gets its
-number (`code 2 · python`, what `/copy code 2` copies), is only as wide as its code, and is
-drawn row by row from the tokens of a Pygments lexer (looked up once per language and
-kept) in the theme's colours, a line too long for the window cut into rows that end in
-a dim `↩`.
-"""
+"""What draws: rich's own Markdown (`rich.markdown.Markdown`, which reads with
+markdown-it-py) with one element of our own, `Code`, put in through its public `elements`
+table; the console; and drawn lines without the padding rich puts around them."""
 
 from __future__ import annotations
 
 import functools
-import sys
 from typing import IO, TYPE_CHECKING, ClassVar
 
 from pygments.lexer import Lexer
@@ -53,8 +45,10 @@ def theme_for(name: str) -> SyntaxTheme:
 
 
 class Code(CodeBlock):
-    """A fenced or indented code block, numbered, as wide as its code (not the window,
-    so its background does not wrap into blank rows when the window is made narrower)."""
+    """A fenced or indented code block: its number (`code 2 · python`), then its code in
+    the theme's colours from a Pygments lexer's tokens, only as wide as the code (not the
+    window, so its background does not wrap into blank rows when the window is made
+    narrower), a line too long for the window cut into rows that end in a dim `↩`."""
 
     number = 0
     language = ""
@@ -74,22 +68,19 @@ class Code(CodeBlock):
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         label = f"code {self.number}" + (f" · {self.language}" if self.language else "")
         yield Text(label, style="dim")  # (the number is what /copy code N and /save take)
+        theme = theme_for(self.theme)  # (it keeps the style of each kind of token)
+        background = theme.get_background_style()
         tokens = lexer_for(self.lexer_name).get_tokens(str(self.text).rstrip())
-        segments = (Segment(text, token_style(self.theme, token)) for token, text in tokens)
+        segments = (
+            Segment(text, background + theme.get_style_for_token(kind)) for kind, text in tokens
+        )
         rows = list(Segment.split_lines(segments)) or [[]]  # highlighted, a list a line
         widest = max(Segment.get_line_length(row) for row in rows)
         width = max(1, min(widest, options.max_width - 2))  # padding: one cell each side
-        background = theme_for(self.theme).get_background_style()
         drawn = [[Segment(" ", background), *row] for row in fitted(rows, width, background)]
         # A blank row above and below, every row filled to the width with the background.
         drawn = Segment.set_shape([[], *drawn, []], width + 2, style=background)
         yield SegmentLines(drawn, new_lines=True)
-
-
-@functools.cache
-def token_style(theme: str, token: tuple[str, ...]) -> Style:
-    syntax_theme = theme_for(theme)
-    return syntax_theme.get_background_style() + syntax_theme.get_style_for_token(token)
 
 
 def fitted(rows: list[list[Segment]], width: int, background: Style) -> list[list[Segment]]:
@@ -137,14 +128,14 @@ class Answer(Markdown):
 
 
 def make_console(
-    file: IO[str] | None = None,
+    file: IO[str],
     *,
     plain: bool = False,
     force_terminal: bool | None = None,
     width: int | None = None,
 ) -> Console:
     return Console(
-        file=file or sys.stdout,
+        file=file,
         no_color=plain or None,
         force_terminal=force_terminal,
         color_system=None if plain else "auto",

@@ -22,7 +22,6 @@ class PlainView:
 
     def __init__(self, renderer: Renderer) -> None:
         self.r = renderer
-        self.file = renderer.out
         self._text = Sanitizer()
         self._reasoning = Sanitizer()
         self._ends_with_newline = True
@@ -55,8 +54,7 @@ class PlainView:
 
     def _show(self, safe: str) -> None:
         """Show text of the answer, sanitized (or raw), its reasoning ended."""
-        self.file.write(safe)
-        self.file.flush()
+        self.r.output(safe)
         self._ends_with_newline = safe.endswith("\n")
 
     def whole(self, text: str) -> None:
@@ -113,5 +111,4 @@ class PlainView:
 
     def _settle(self) -> None:
         if not self._ends_with_newline:
-            self.file.write("\n")
-            self.file.flush()
+            self.r.output("\n")

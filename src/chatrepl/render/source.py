@@ -49,7 +49,7 @@ def _may_close(text: str, mark: str) -> bool:
 
 class Batch(NamedTuple):
     """Settled Markdown: its source (whole blocks) and whether its last block is a
-    thematic break (rich puts no blank line after one)."""
+    thematic break (rich puts no blank line after one; false in the final batch)."""
 
     source: str
     rule_last: bool
@@ -84,19 +84,16 @@ class Source:
     def settle(self, final: bool = False) -> Batch | None:
         """The blocks that can no longer change (all of them when `final`), taken out."""
         text = self._gather()
-        end = len(text) if final else text.rfind("\n") + 1
-        if not final and self._mark and not _may_close(text[self._seen : end], self._mark):
+        if final:  # (not parsed: the last block's kind only spaces a block after it)
+            self._pending = self.open_fence = ""
+            return Batch(text.strip("\n"), False) if text.strip() else None
+        end = text.rfind("\n") + 1
+        if self._mark and not _may_close(text[self._seen : end], self._mark):
             self._seen = end  # still inside the fence: a long code block is read once
             return None
         self.open_fence = ""
-        if final:
-            self._pending = ""
-        if not text[:end].strip():
-            return None
         top = [t for t in parser().parse(text[:end]) if t.level == 0 and t.map and t.nesting >= 0]
-        if final:
-            return Batch(text.strip("\n"), bool(top) and top[-1].type == "hr")
-        if not top:  # (no block at all: link reference definitions alone)
+        if not top:  # (no block at all: blank lines, or link reference definitions alone)
             return None
         return self._before_the_last(text, top, end)
 

@@ -31,15 +31,12 @@ def reflowed(lengths: Iterable[int], width: int) -> int:
 
 
 class AnswerView(PlainView):
-    """Shows one answer as it streams. Use as a context manager; `close` is idempotent.
-
-    Without Markdown the text is written as `PlainView` writes it; without a REPL's
-    terminal (`fancy`), reasoning is handled as `PlainView` handles it.
-    """
+    """Shows one answer as it streams: its text as `PlainView` does without Markdown,
+    its reasoning as `PlainView` does without a REPL's terminal (`fancy`)."""
 
     def __init__(self, renderer: Renderer) -> None:
         super().__init__(renderer)
-        self.markdown = renderer.markdown and not renderer.plain
+        self.markdown = renderer.markdown  # (a plain renderer's answers are PlainViews)
         self.source = Source()
         self.codes = 0  # code blocks printed so far, numbered from 1
         self.lock = threading.RLock()
@@ -57,8 +54,7 @@ class AnswerView(PlainView):
         self._dirty = False
         self._preview = Preview(renderer.out, renderer.write_control)  # until rich is in
         self._reasoning_line = ""
-        # A terminal in the REPL: reasoning is shown, then collapsed.
-        self.fancy = not renderer.plain and renderer.console_reasoning
+        self.fancy = renderer.console_reasoning  # in the REPL: reasoning shown, then collapsed
 
     def waiting(self, host: str = "") -> None:
         if self.markdown:
@@ -160,15 +156,13 @@ class AnswerView(PlainView):
         """
         load(self.r.code_theme)
         with self.lock:
-            if not self._stopped.is_set():
+            if not self._stopped.is_set() and self._live is None:
                 self.start_live()
         while not self._stopped.wait(1 / MAX_FPS):
             self.repaint()
 
     def start_live(self) -> None:
         """The live region, in place of the first text's preview (under the lock)."""
-        if self._live is not None:
-            return
         from rich.live import Live
 
         self._preview.clear()
@@ -191,10 +185,7 @@ class AnswerView(PlainView):
             if self._dirty and self._live is not None:
                 self._dirty = False
                 self._unflow()
-                batch = None if self._thinking else self.source.settle()
-                if batch is not None:
-                    self._print(batch)
-                else:
+                if self._thinking or not self._print(self.source.settle()):
                     self._live.refresh()
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
@@ -252,21 +243,22 @@ class AnswerView(PlainView):
             return [[] for _ in range(self._held)] + lines[1:]
         return trimmed(lines, end=False)
 
-    def _print(self, batch: Batch | None) -> None:
-        """Print settled blocks at once: one write, one repaint of the live region. Blank
-        lines at their end are held back until a block follows them."""
+    def _print(self, batch: Batch | None) -> bool:
+        """Print settled blocks at once: one write, one repaint of the live region (false
+        if nothing showed). Blank lines at their end are held back until a block follows."""
         from rich.segment import SegmentLines
 
         from chatrepl.render.drawing import trimmed
 
         if batch is None:
-            return
+            return False
         lines = self.draw(batch.source)
         shown = trimmed(lines, start=False)  # (blank lines at its end: held back)
         if not shown:
-            return
+            return False
         self._held, self._before = len(lines) - len(shown), "***" if batch.rule_last else "x"
         self.r.console.print(SegmentLines(shown, new_lines=True), crop=False)
+        return True
 
     def _dim(self, line: str, style: str = "dim italic") -> None:
         from rich.text import Text
@@ -274,18 +266,15 @@ class AnswerView(PlainView):
         with self.lock:
             self.r.console.print(Text(line, style=style))
 
-    def _flush_reasoning(self) -> None:
-        if self._reasoning_line:
-            self._dim(self._reasoning_line)
-            self._reasoning_line = ""
-
     def _end_thinking(self) -> None:
         """The answer starts: the reasoning collapses to one line."""
         if not self.fancy:
             super()._end_thinking()
             return
         summary = self.thought.end()
-        self._flush_reasoning()
+        if self._reasoning_line:  # (the last line of expanded reasoning, unfinished)
+            self._dim(self._reasoning_line)
+            self._reasoning_line = ""
         self._stop_live()
         if summary:
             hint = "" if self.r.show_reasoning else "; /think to show"
@@ -322,7 +311,6 @@ class AnswerView(PlainView):
 
     def _stop(self) -> None:
         self._arrived()
-        self._flush_reasoning()
         self._stop_live()
 
     def _settle(self) -> None:
