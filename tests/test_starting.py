@@ -1,16 +1,14 @@
-"""A new session draws its prompt first and builds its conversation behind it (issue 24,
+"""A new session draws its prompt first and builds its conversation right after (issue 24,
 target 3): the store, the chat and the commands are made once the prompt is on screen,
-and a line sent, Tab or Up at that first prompt waits for them, losing nothing."""
+before any key is taken, so keys typed at once (a line, Up, Ctrl-C) lose nothing."""
 
 from __future__ import annotations
 
 import io
 import os
-import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -72,32 +70,24 @@ def test_the_prompt_comes_first_and_a_line_sent_at_once_waits_for_the_session(
     assert build.prompt_was_up == [True]  # built once, behind a prompt already drawn
     assert [r.body["messages"][-1]["content"] for r in server.requests] == ["hello"]
     assert "a notice of opening the store" in out.getvalue()  # said, not lost
+    assert [text for _, text in Store(tmp_path / "chatrepl.db").history()] == ["hello"]
     store = Store(tmp_path / "chatrepl.db")
     (summary,) = store.list_conversations(5)
     assert store.load(summary.id).messages[0].content == "hello"
     store.close()
 
 
-def test_up_at_the_first_prompt_finds_the_history_of_the_store(
+def test_up_at_once_at_the_first_prompt_finds_the_history_of_the_store(
     server: ChatServer, tmp_path: Path, pipe: PipeInput
 ) -> None:
     store = Store(tmp_path / "chatrepl.db")
     store.add_history("what was asked last time")
     store.close()
     repl, _, _ = starting(server, tmp_path, pipe)
-
-    def once_built() -> None:  # the first prompt loaded its history before the store
-        deadline = time.monotonic() + 10  # was open: it must take it in once it is
-        while not repl.built and time.monotonic() < deadline:
-            time.sleep(0.01)
-        time.sleep(0.1)
-        pipe.send_text("\x1b[A\r\x04")  # Up, Enter, then Ctrl-D
-
-    threading.Thread(target=once_built).start()
+    pipe.send_text("\x1b[A\r\x04")  # Up, Enter, then Ctrl-D, before the store is open
     repl.run()
-    assert [r.body["messages"][-1]["content"] for r in server.requests] == [
-        "what was asked last time"
-    ]
+    asked = [r.body["messages"][-1]["content"] for r in server.requests]
+    assert asked == ["what was asked last time"]
 
 
 def test_the_first_run_hint_shows_once_the_store_is_found_empty(
@@ -138,11 +128,11 @@ def test_nothing_of_the_store_or_the_chat_is_imported_before_the_first_prompt(
     code = (
         "import sys\n"
         "from chatrepl import cli, repl\n"
-        "drawn = repl.Repl._drawn\n"
-        "def _drawn(self, app):\n"
+        "drawing = repl.Repl._drawing\n"
+        "def _drawing(self, app):\n"
         f"    open({str(listing)!r}, 'w').write('\\n'.join(sorted(sys.modules)))\n"
-        "    drawn(self, app)\n"
-        "repl.Repl._drawn = _drawn\n"
+        "    drawing(self, app)\n"
+        "repl.Repl._drawing = _drawing\n"
         "sys.exit(cli.main([]))\n"
     )
     env = {**os.environ, "CHATREPL_HOME": str(tmp_path), "PROMPT_TOOLKIT_NO_CPR": "1"}
@@ -169,21 +159,14 @@ def test_the_import_of_chatrepl_repl_stays_light() -> None:
     assert not {"chatrepl.chat", "chatrepl.store", "chatrepl.session", "sqlite3"} & loaded
 
 
-def test_ctrl_c_while_a_line_waits_for_the_session_gives_the_line_back(
+def test_ctrl_c_at_once_at_the_first_prompt_leaves_the_hint_and_the_session(
     server: ChatServer, tmp_path: Path, pipe: PipeInput
 ) -> None:
-    repl, build, out = starting(server, tmp_path, pipe, release_after=1.5)
-    main = threading.main_thread().ident
-    assert main is not None
-    pipe.send_text("hello\r")  # waits for the session (released after 1.5 s)...
-    threading.Timer(0.5, lambda: signal.pthread_kill(main, signal.SIGINT)).start()
-
-    def later() -> None:  # ...and after Ctrl-C it is at the prompt again: send it
-        time.sleep(2)
-        pipe.send_text("\r\x04")
-
-    threading.Thread(target=later).start()
+    repl, build, _ = starting(server, tmp_path, pipe)
+    hints: list[str] = []
+    repl.prompt.app.after_render += lambda app: hints.append(repl.hint)
+    pipe.send_text("\x03")  # Ctrl-C, then Ctrl-D at the next prompt
+    pipe.send_text("\x04")
     assert repl.run() == 0
-    assert "Interrupted." in out.getvalue()
-    assert [r.body["messages"][-1]["content"] for r in server.requests] == ["hello"]
-    assert build.prompt_was_up == [True]  # built once all the same
+    assert FIRST_RUN in hints  # the first prompt showed it before Ctrl-C cleared it
+    assert build.prompt_was_up == [True] and repl.built

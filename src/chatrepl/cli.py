@@ -232,9 +232,11 @@ def program(args: argparse.Namespace, env: Environment) -> int:
         repl = Repl(_chat(settings, renderer, args, env), attached=attached, env=env)
         repl.parts.conversations.show_resumed()
         return repl.run()
-    # A new session: the prompt first, the store and the chat built behind it.
+    # A new session: the prompt first, the store and the chat built at once after it. The
+    # token first of all: a token_command may ask for a passphrase on the terminal.
+    token = settings.token(env.environ)
     return Repl.starting(
-        lambda held: _chat(settings, renderer, args, env, held), renderer, attached, env
+        lambda held: _chat(settings, renderer, args, env, held, token), renderer, attached, env
     ).run()
 
 
@@ -270,6 +272,7 @@ def _chat(
     args: argparse.Namespace,
     env: Environment,
     tell: Teller | None = None,
+    token: str | None = None,
 ) -> Chat:
     """The chat the arguments ask for; what opening it has to say goes to `tell` (the
     renderer, unless the prompt is already drawn)."""
@@ -296,7 +299,7 @@ def _chat(
         transport,
         renderer,
         store if settings.save else None,
-        token=settings.token(env.environ),
+        token=settings.token(env.environ) if token is None else token,
         clock=env.clock,
     )
     if settings.save and store is None:

@@ -6,15 +6,15 @@ lives in the store (not prompt_toolkit's FileHistory, which large concurrent pas
 corrupt) and completion derives from the command registry.
 
 A fresh session draws its first prompt before its conversation exists (`Repl.starting`):
-the store, the chat and the commands are built in a thread once the prompt is on screen,
-and whatever needs them (a line sent, Tab, the history) waits for them there.
+the store, the chat and the commands are built in the prompt's loop at once after it is
+drawn, before the first key is taken (keys typed meanwhile wait in the terminal).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import signal
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
@@ -74,40 +74,6 @@ class Held:
             getattr(renderer, kind)(message)
 
 
-class Starting:
-    """The session being built in a thread, begun once the first prompt is drawn."""
-
-    def __init__(self, build: Callable[[Held], Chat]) -> None:
-        self.build = build
-        self.held = Held()
-        self.done = threading.Event()
-        self.chat: Chat | None = None
-        self.error: Exception | None = None
-        self._thread: threading.Thread | None = None
-
-    def begin(self, then: Callable[[], None]) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, args=(then,), daemon=True)
-            self._thread.start()
-
-    def _run(self, then: Callable[[], None]) -> None:
-        try:
-            self.chat = self.build(self.held)
-        except Exception as exc:  # raised where the session is waited for
-            self.error = exc
-        self.done.set()
-        then()
-
-    def wait(self) -> Chat:
-        if self._thread is None:  # no prompt was drawn: build it here
-            self._run(lambda: None)
-        self.done.wait()
-        if self.error is not None:
-            raise self.error
-        assert self.chat is not None
-        return self.chat
-
-
 class Repl:
     """Reads lines and acts on them until the user leaves."""
 
@@ -130,10 +96,10 @@ class Repl:
         self._attached = list(attached)
         self.hint = ""  # a line above the first prompt (see greet)
         self.reads = 0  # lines read so far
-        self._back = ""  # a line sent while the session was built, then Ctrl-C
         self.built = False  # the session is there (see ready)
-        self._starting = Starting(build) if chat is None and build is not None else None
-        self.history = StoreHistory(None, self._starting.done if self._starting else None)
+        self._build = build if chat is None else None
+        self._held = Held()  # what building it had to say
+        self.history = StoreHistory(None)
         self.completer = CommandCompleter(None, self.ready)
         self.prompt: PromptSession[str] = PromptSession(
             history=self.history,
@@ -152,7 +118,7 @@ class Repl:
         if chat is not None:
             self._compose(chat)
         else:
-            self.prompt.app.after_render += self._drawn
+            self.prompt.app.before_render += self._drawing
 
     @classmethod
     def starting(
@@ -162,9 +128,9 @@ class Repl:
         attached: Iterable[Attachment] = (),
         env: Environment | None = None,
     ) -> Repl:
-        """A REPL whose first prompt is drawn before `build` makes its chat (in a thread,
-        once the prompt is on screen): what `build` has to say goes to the Held it is
-        given, and is said above the prompt once it is built."""
+        """A REPL whose first prompt is drawn before `build` makes its chat (at once
+        after, before any key is taken): what `build` has to say goes to the Held it is
+        given, and is said above the prompt."""
         repl = cls(None, attached=attached, env=env, build=build)
         repl.renderer = renderer
         return repl
@@ -183,23 +149,16 @@ class Repl:
         self.session.titles.on_ready = self._redraw
         self.built = True
 
-    def _drawn(self, app: object) -> None:
-        """The first prompt is on screen: build the session behind it."""
-        self.prompt.app.after_render -= self._drawn
-        if self._starting is not None:
-            self._starting.begin(self._built)
+    def _drawing(self, app: object) -> None:
+        """The first prompt is about to be drawn: build the session right after, in the
+        prompt's loop, ahead of the keys (the history, loaded then too, needs it)."""
+        self.prompt.app.before_render -= self._drawing
+        asyncio.get_running_loop().call_soon(self._arrive)
 
-    def _built(self) -> None:
-        """(In the building thread.) Let the prompt's loop take the session in."""
-        loop = self.prompt.app.loop
-        if loop is not None:
-            with contextlib.suppress(RuntimeError):  # that prompt is over: ready() takes it
-                loop.call_soon_threadsafe(self._arrived)
-
-    def _arrived(self) -> None:
-        """In the prompt's loop: the session is built; the toolbar and the hint show."""
+    def _arrive(self) -> None:
+        """In the prompt's loop, the prompt on screen: build the session."""
         app = self.prompt.app
-        if self._starting is None or not app.is_running:
+        if self._build is None or not app.is_running:
             return
         try:
             self.ready()
@@ -209,31 +168,27 @@ class Repl:
         app.invalidate()
 
     def ready(self) -> Session:
-        """The session: waits for it if the first prompt came first, and says what
-        building it had to say (above the prompt, if one is drawn)."""
-        starting = self._starting
-        if starting is None:
+        """The session: built now if the first prompt has not built it yet."""
+        build = self._build
+        if build is None:
             return self.session
         try:
-            chat = starting.wait()  # (a Ctrl-C here leaves it to be waited for again)
+            chat = build(self._held)
         except Exception:
-            self._starting = None
-            self._say(starting.held)
+            self._build = None
             raise
-        self._starting = None
+        self._build = None
         self._compose(chat)
         if not self.reads:
             self.greet()
-        self._say(starting.held)
-        return self.session
-
-    def _say(self, held: Held) -> None:
+        held = self._held
         if not held.lines:
-            return
-        if self.prompt.app.is_running:  # said above the prompt, which is drawn again
+            pass
+        elif self.prompt.app.is_running:  # said above the prompt, drawn again under them
             run_in_terminal(lambda: held.say(self.renderer))
         else:
             held.say(self.renderer)
+        return self.session
 
     # ---------------------------------------------------------- the loop
 
@@ -256,8 +211,7 @@ class Repl:
                 except KeyboardInterrupt:  # between the prompt and what it started
                     self.renderer.note("Interrupted.")
         finally:
-            if self._starting is not None:  # left before it was needed
-                self.ready()
+            self._held.say(self.renderer)  # what a build that failed had to say
             if self.built:
                 self.session.apply_title()  # one that came after the last prompt was drawn
                 self.chat.release()
@@ -291,8 +245,8 @@ class Repl:
         return FormattedText([*hint, *lines, ("bold ansigreen", "> ")])
 
     def read(self) -> str:
-        default, self._back = self._back, ""
-        if self.built and not default:
+        default = ""
+        if self.built:
             default, self.session.pending = self.session.pending, ""
         try:
             with self._exit_on_signals():
@@ -329,11 +283,7 @@ class Repl:
 
     def handle(self, line: str) -> None:
         """Act on one line: a slash command, `!command`, or a question."""
-        try:
-            self.ready()
-        except KeyboardInterrupt:  # stopped waiting for the session: the line comes back
-            self._back = line.rstrip("\n")
-            raise
+        self.ready()
         text = line.strip()
         if not text:
             return

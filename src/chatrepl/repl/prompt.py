@@ -1,17 +1,15 @@
 """The prompt's parts: its history in the store, its completion, its keys.
 
-Nothing here needs the conversation to exist: the first prompt is drawn while `Repl`
-still builds it (see `repl.Repl`), so what the history and the completer need from the
-session is looked up when they are used, and waits for it there.
+Nothing here needs the conversation to exist when it is made: the first prompt is drawn
+before `Repl` builds it (see `repl.Repl`), so what the history and the completer need
+from the session is looked up when they are used.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import sys
-import threading
 from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
@@ -74,12 +72,9 @@ class StoreHistory(History):
     already there).
     """
 
-    def __init__(self, store: Store | None, waiting: threading.Event | None = None) -> None:
+    def __init__(self, store: Store | None) -> None:
         super().__init__()
         self.store = store
-        #: Set once the store is known (it opens while the first prompt is drawn): the
-        #: history is loaded then, so that Up at the first prompt finds the last lines.
-        self.waiting = waiting
         self._last_id = 0
         self._own: set[int] = set()
 
@@ -94,8 +89,6 @@ class StoreHistory(History):
         return [text for _, text in rows]
 
     async def load(self) -> AsyncGenerator[str, None]:
-        while self.waiting is not None and not self.waiting.is_set():
-            await asyncio.sleep(0.01)  # (in the prompt's loop, which goes on taking keys)
         if self._loaded and self.store is not None:
             with contextlib.suppress(Exception):
                 for row_id, text in self.store.history_after(self._last_id):
