@@ -50,6 +50,7 @@ def prompt_ms(args: list[str], env: dict[str, str]) -> tuple[float, float]:
     """Milliseconds to the prompt drawn, and to a key typed at once drawn in it."""
     start = time.perf_counter()
     child = pexpect.spawn(args[0], args[1:], env=env, dimensions=(40, 120), timeout=30)
+    child.delaybeforesend = None  # (pexpect waits 50 ms before each send by default)
     # (the prompt's space may be drawn as a cursor move)
     child.expect(rb">(?: |\x08\x1b\[2C)")
     drawn = (time.perf_counter() - start) * 1000

@@ -29,21 +29,25 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 class Slow:
-    """A build that records what it saw and waits for the test's word."""
+    """A start that records what it saw, its store opened only on the test's word."""
 
     def __init__(self, settings: Settings, home: Path, renderer: Renderer) -> None:
         self.settings, self.home, self.renderer = settings, home, renderer
         self.go = threading.Event()
         self.prompt_was_up: list[bool] = []
+        self.built: list[bool] = []
         self.repl: Repl | None = None
 
-    def __call__(self, held: Held) -> Chat:
+    def opening(self, held: Held) -> Store:
         assert self.repl is not None
         self.prompt_was_up.append(self.repl.prompt.app.is_running)
         held.aside("a notice of opening the store")
         assert self.go.wait(10)
+        return Store(self.home / "chatrepl.db")
+
+    def build(self, store: Store | None) -> Chat:
+        self.built.append(store is not None)
         transport = Transport(connect_timeout=2, idle_timeout=5, sleep=lambda s: None)
-        store = Store(self.home / "chatrepl.db")
         return Chat(self.settings, transport, self.renderer, store)
 
 
@@ -52,12 +56,12 @@ def starting(
 ) -> tuple[Repl, Slow, io.StringIO]:
     out = io.StringIO()
     renderer = Renderer(make_console(out, force_terminal=True, width=200))
-    build = Slow(Settings(endpoint=Endpoint(url=server.url)), home, renderer)
-    repl = Repl(None, input=pipe, output=DummyOutput(), build=build)
+    slow = Slow(Settings(endpoint=Endpoint(url=server.url)), home, renderer)
+    repl = Repl(None, input=pipe, output=DummyOutput(), opening=slow.opening, build=slow.build)
     repl.renderer = renderer
-    build.repl = repl
-    threading.Timer(release_after, build.go.set).start()
-    return repl, build, out
+    slow.repl = repl
+    threading.Timer(release_after, slow.go.set).start()
+    return repl, slow, out
 
 
 def test_the_prompt_comes_first_and_a_line_sent_at_once_waits_for_the_session(
@@ -67,7 +71,8 @@ def test_the_prompt_comes_first_and_a_line_sent_at_once_waits_for_the_session(
     pipe.send_text("hello\r")  # sent before the session exists
     pipe.send_text("\x04")
     assert repl.run() == 0
-    assert build.prompt_was_up == [True]  # built once, behind a prompt already drawn
+    assert build.prompt_was_up == [True]  # opened once, behind a prompt already drawn
+    assert build.built == [True]  # and the chat built once, on that store
     assert [r.body["messages"][-1]["content"] for r in server.requests] == ["hello"]
     assert "a notice of opening the store" in out.getvalue()  # said, not lost
     assert [text for _, text in Store(tmp_path / "chatrepl.db").history()] == ["hello"]
@@ -100,22 +105,41 @@ def test_the_first_run_hint_shows_once_the_store_is_found_empty(
     assert "".join(text for _, text in repl.message()) == f"{FIRST_RUN}\n> "
 
 
-def test_a_build_that_fails_ends_the_session_with_its_error(
+def test_a_start_that_fails_ends_the_session_with_its_error(
     tmp_path: Path, pipe: PipeInput
 ) -> None:
     out = io.StringIO()
     renderer = Renderer(make_console(out, force_terminal=True, width=200))
 
-    def build(held: Held) -> Chat:
+    def opening(held: Held) -> Store | None:
         held.warn("said before it failed")
-        raise ConfigError("The token_command of endpoint work failed (exit 1) or printed nothing.")
+        return None
 
-    repl = Repl(None, input=pipe, output=DummyOutput(), build=build)
+    def build(store: Store | None) -> Chat:
+        raise ConfigError("The endpoint work is not what it should be.")
+
+    repl = Repl(None, input=pipe, output=DummyOutput(), opening=opening, build=build)
     repl.renderer = renderer
     pipe.send_text("hello\r")
-    with pytest.raises(ConfigError, match="token_command"):
+    with pytest.raises(ConfigError, match="endpoint work"):
         repl.run()
     assert "said before it failed" in out.getvalue()
+
+
+def test_the_chat_is_built_once_the_keys_typed_meanwhile_are_shown(
+    server: ChatServer, tmp_path: Path, pipe: PipeInput
+) -> None:
+    """The store opens before any key is taken; the chat after the prompt shows them."""
+    repl, slow, _ = starting(server, tmp_path, pipe, release_after=0)
+    seen: list[tuple[str, bool]] = []
+    repl.prompt.app.after_render += lambda app: seen.append(
+        (repl.prompt.default_buffer.text, repl.built)
+    )
+    pipe.send_text("abc")
+    threading.Timer(1, lambda: pipe.send_text("\x15\x04")).start()  # Ctrl-U, Ctrl-D
+    assert repl.run() == 0
+    assert ("abc", False) in seen  # drawn with the keys before the chat was built
+    assert repl.built and slow.built == [True]
 
 
 def test_nothing_of_the_store_or_the_chat_is_imported_before_the_first_prompt(
@@ -165,8 +189,9 @@ def test_ctrl_c_at_once_at_the_first_prompt_leaves_the_hint_and_the_session(
     repl, build, _ = starting(server, tmp_path, pipe)
     hints: list[str] = []
     repl.prompt.app.after_render += lambda app: hints.append(repl.hint)
-    pipe.send_text("\x03")  # Ctrl-C, then Ctrl-D at the next prompt
-    pipe.send_text("\x04")
+    pipe.send_text("\x03")  # Ctrl-C; a second later Ctrl-D at the next prompt
+    threading.Timer(1, lambda: pipe.send_text("\x04")).start()
     assert repl.run() == 0
     assert FIRST_RUN in hints  # the first prompt showed it before Ctrl-C cleared it
-    assert build.prompt_was_up == [True] and repl.built
+    assert build.prompt_was_up == [True]
+    assert repl.built and build.built == [True]  # built behind the second prompt

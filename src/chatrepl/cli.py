@@ -228,15 +228,20 @@ def program(args: argparse.Namespace, env: Environment) -> int:
         raise UsageError("--raw goes with a question.", 'Try: chatrepl --raw "question".')
     from chatrepl.repl import Repl
 
-    if args.cont or args.resume:  # the conversation is shown first, then the prompt
+    if args.cont or args.resume or args.context_reset:  # what they say, then the prompt
         repl = Repl(_chat(settings, renderer, args, env), attached=attached, env=env)
-        repl.parts.conversations.show_resumed()
+        if args.cont or args.resume:
+            repl.parts.conversations.show_resumed()
         return repl.run()
-    # A new session: the prompt first, the store and the chat built at once after it. The
-    # token first of all: a token_command may ask for a passphrase on the terminal.
+    # A new session: the prompt first, then the store, then the chat (see Repl.starting).
+    # The token first of all: a token_command may ask for a passphrase on the terminal.
     token = settings.token(env.environ)
     return Repl.starting(
-        lambda held: _chat(settings, renderer, args, env, held, token), renderer, attached, env
+        lambda held: _session_store(settings, args, env, held),
+        lambda store: _chat(settings, renderer, args, env, (store,), token),
+        renderer,
+        attached,
+        env,
     ).run()
 
 
@@ -266,28 +271,36 @@ def _attachments(files: list[str], max_bytes: int, question: str) -> list[Attach
     return attach.gather([*files, *attach.mentions(question)], max_bytes, "Nothing was sent.")
 
 
+def _session_store(
+    settings: Settings, args: argparse.Namespace, env: Environment, tell: Teller
+) -> Store | None:
+    """The store of a session, if it saves or resumes; one that cannot be opened is said
+    in one line (to `tell`: the renderer, or what holds it while a prompt is drawn) and
+    the session goes on unsaved, unless it resumes."""
+    if not (settings.save or args.cont or args.resume):
+        return None
+    try:
+        return _open_store(tell, env)
+    except StoreError as exc:
+        if args.cont or args.resume:
+            raise
+        tell.warn(f"chatrepl: {exc} This session is not saved for now.")
+        return None
+
+
 def _chat(
     settings: Settings,
     renderer: Renderer,
     args: argparse.Namespace,
     env: Environment,
-    tell: Teller | None = None,
+    opened: tuple[Store | None] | None = None,
     token: str | None = None,
 ) -> Chat:
-    """The chat the arguments ask for; what opening it has to say goes to `tell` (the
-    renderer, unless the prompt is already drawn)."""
+    """The chat the arguments ask for, on the store `opened` holds (else opened here)."""
     from chatrepl.chat import Chat
 
-    tell = tell or renderer
     resuming = bool(args.cont or args.resume)
-    store = None
-    if settings.save or resuming:
-        try:
-            store = _open_store(tell, env)
-        except StoreError as exc:
-            if resuming:
-                raise
-            tell.warn(f"chatrepl: {exc} This session is not saved for now.")
+    (store,) = opened or (_session_store(settings, args, env, renderer),)
     transport = LazyTransport(
         connect_timeout=settings.connect_timeout,
         idle_timeout=settings.idle_timeout,
@@ -305,7 +318,9 @@ def _chat(
     if settings.save and store is None:
         chat.open_store = lambda: _open_store(renderer, env, AT_ONCE)
     if args.context_reset and chat.window.learned:
-        tell.aside(f"Forgot the window of {chat.window.learned:,} tokens learnt from the server.")
+        renderer.aside(
+            f"Forgot the window of {chat.window.learned:,} tokens learnt from the server."
+        )
         chat.window.forget()
     if resuming:
         assert store is not None

@@ -6,8 +6,9 @@ lives in the store (not prompt_toolkit's FileHistory, which large concurrent pas
 corrupt) and completion derives from the command registry.
 
 A fresh session draws its first prompt before its conversation exists (`Repl.starting`):
-the store, the chat and the commands are built in the prompt's loop at once after it is
-drawn, before the first key is taken (keys typed meanwhile wait in the terminal).
+in the prompt's loop, the store is opened at once after it is drawn, before any key is
+taken (the history needs it); the chat and the commands once the keys typed meanwhile
+are shown (or when a line sent, or Tab, needs them).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from chatrepl.outcome import Outcome
     from chatrepl.render import Renderer
     from chatrepl.session import Parts, Session
+    from chatrepl.store import Store
 
 __all__ = [
     "FIRST_RUN",
@@ -90,15 +92,17 @@ class Repl:
         output: Output | None = None,
         attached: Iterable[Attachment] = (),
         env: Environment | None = None,
-        build: Callable[[Held], Chat] | None = None,
+        opening: Callable[[Held], Store | None] | None = None,
+        build: Callable[[Store | None], Chat] | None = None,
     ) -> None:
         self.env = env
         self._attached = list(attached)
         self.hint = ""  # a line above the first prompt (see greet)
         self.reads = 0  # lines read so far
         self.built = False  # the session is there (see ready)
+        self._opening = opening if chat is None else None
         self._build = build if chat is None else None
-        self._held = Held()  # what building it had to say
+        self._held = Held()  # what opening the store had to say
         self.history = StoreHistory(None)
         self.completer = CommandCompleter(None, self.ready)
         self.prompt: PromptSession[str] = PromptSession(
@@ -117,21 +121,21 @@ class Repl:
         )
         if chat is not None:
             self._compose(chat)
-        else:
-            self.prompt.app.before_render += self._drawing
 
     @classmethod
     def starting(
         cls,
-        build: Callable[[Held], Chat],
+        opening: Callable[[Held], Store | None],
+        build: Callable[[Store | None], Chat],
         renderer: Renderer,
         attached: Iterable[Attachment] = (),
         env: Environment | None = None,
     ) -> Repl:
-        """A REPL whose first prompt is drawn before `build` makes its chat (at once
-        after, before any key is taken): what `build` has to say goes to the Held it is
-        given, and is said above the prompt."""
-        repl = cls(None, attached=attached, env=env, build=build)
+        """A REPL whose first prompt is drawn first: then `opening` opens the store (what
+        it has to say goes to the Held it is given, said above the prompt), before any
+        key is taken; then `build` makes the chat on it, once the prompt has shown the
+        keys typed meanwhile (or at once when a line, or Tab, needs it)."""
+        repl = cls(None, attached=attached, env=env, opening=opening, build=build)
         repl.renderer = renderer
         return repl
 
@@ -150,35 +154,39 @@ class Repl:
         self.built = True
 
     def _drawing(self, app: object) -> None:
-        """The first prompt is about to be drawn: build the session right after, in the
-        prompt's loop, ahead of the keys (the history, loaded then too, needs it)."""
+        """A prompt is about to be drawn: open the store right after it, in the prompt's
+        loop, ahead of the keys and of the history's loading, which needs it."""
         self.prompt.app.before_render -= self._drawing
-        asyncio.get_running_loop().call_soon(self._arrive)
+        asyncio.get_running_loop().call_soon(self._in_loop, self._open, self._drawn)
 
-    def _arrive(self) -> None:
-        """In the prompt's loop, the prompt on screen: build the session."""
+    def _drawn(self) -> None:
+        """The store is open: build the rest once the prompt has been drawn again (with
+        the keys typed so far, and the first-run hint)."""
+        self.prompt.app.after_render += self._shown
+        self.prompt.app.invalidate()
+
+    def _shown(self, app: object) -> None:
+        self.prompt.app.after_render -= self._shown
+        asyncio.get_running_loop().call_soon(self._in_loop, self.ready, self._redraw)
+
+    def _in_loop(self, step: Callable[[], object], then: Callable[[], None]) -> None:
+        """A step of the start in the prompt's loop; one that fails ends the prompt with
+        its error, for the boundary to report."""
         app = self.prompt.app
-        if self._build is None or not app.is_running:
+        if not app.is_running:
             return
         try:
-            self.ready()
-        except Exception as exc:  # the prompt ends with it; the boundary reports it
+            step()
+        except Exception as exc:
             app.exit(exception=exc)
             return
-        app.invalidate()
+        then()
 
-    def ready(self) -> Session:
-        """The session: built now if the first prompt has not built it yet."""
-        build = self._build
-        if build is None:
-            return self.session
-        try:
-            chat = build(self._held)
-        except Exception:
-            self._build = None
-            raise
-        self._build = None
-        self._compose(chat)
+    def _open(self) -> None:
+        opening, self._opening = self._opening, None
+        if opening is None:
+            return
+        self.history.store = opening(self._held)
         if not self.reads:
             self.greet()
         held = self._held
@@ -188,6 +196,20 @@ class Repl:
             run_in_terminal(lambda: held.say(self.renderer))
         else:
             held.say(self.renderer)
+
+    def ready(self) -> Session:
+        """The session: built now if the start has not built it yet."""
+        build = self._build
+        if build is None:
+            return self.session
+        self._open()
+        try:
+            chat = build(self.history.store)
+        except Exception:
+            self._build = None
+            raise
+        self._build = None
+        self._compose(chat)
         return self.session
 
     # ---------------------------------------------------------- the loop
@@ -229,7 +251,7 @@ class Repl:
     def greet(self) -> None:
         """One dim line of where to start above the first prompt, while nothing has been
         saved yet (drawn by the prompt itself: the first prompt does not wait for rich)."""
-        store = self.chat.store
+        store = self.history.store
         with contextlib.suppress(ChatreplError):
             if store is not None and not store.list_conversations(1):
                 self.hint = FIRST_RUN
@@ -248,6 +270,8 @@ class Repl:
         default = ""
         if self.built:
             default, self.session.pending = self.session.pending, ""
+        else:  # (until it is built, each prompt builds it once drawn)
+            self.prompt.app.before_render += self._drawing
         try:
             with self._exit_on_signals():
                 return self.prompt.prompt(self.message, default=default)
