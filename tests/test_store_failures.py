@@ -60,6 +60,27 @@ def damage(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
+def test_the_check_reads_the_file_mapped_and_then_unmapped(tmp_path: Path) -> None:
+    """`quick_check` reads the file through a memory map (a long answer's pages, without
+    a copy of each), finds damage there as well, and the session that follows reads and
+    writes as before, without the map."""
+    path = tmp_path / "chatrepl.db"
+    store = Store(path)
+    conversation = Conversation()
+    store.add_message(conversation, conversation.add("user", "q"))
+    store.add_message(conversation, conversation.add("assistant", "x" * 3_000_000))
+    store.close()
+    store = Store(path)
+    assert store._db.execute("PRAGMA mmap_size").fetchone()[0] == 0
+    store.close()
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2 // 4096 * 4096  # a page of the long answer's chain
+    data[middle : middle + 4096] = random.Random(7).randbytes(4096)
+    path.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match="is damaged"):
+        Store(path)
+
+
 def test_a_damaged_database_is_refused_at_open_and_left_untouched(
     server: ChatServer, chatrepl_home: Path
 ) -> None:
