@@ -13,8 +13,9 @@ import contextlib
 import signal
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
+from chatrepl import opening
 from chatrepl.arguments import check, managing, parser
 from chatrepl.environment import Environment, detach, note_terminal, to_devnull
 from chatrepl.errors import (
@@ -24,7 +25,6 @@ from chatrepl.errors import (
     EXIT_USAGE,
     ChatreplError,
     OutputClosed,
-    StoreError,
     Terminated,
     UsageError,
     unexpected,
@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
         _report(env, False, unexpected(exc, args.debug, env.stderr))
         return EXIT_FAILED
     finally:
-        _close_stores()
+        opening.close_all()
         if getattr(env.stdout, "failed", False):
             _silence(env)
         for signum, handler in previous.items():
@@ -126,42 +126,6 @@ def _settings(args: argparse.Namespace, env: Environment) -> Settings:
     )
 
 
-_opened: list[Store] = []  # closed when main returns (see _close_stores)
-
-
-#: Seconds to wait for a database another program holds locked: a session waits a
-#: little, then goes on unsaved; a command that only reads or retries does not wait.
-SESSION_WAIT, AT_ONCE = 2.0, 0.1
-
-
-class Teller(Protocol):
-    """Where notices of opening the store go: the renderer, or what holds them."""
-
-    def aside(self, message: str) -> None: ...
-    def warn(self, message: str) -> None: ...
-
-
-def _open_store(
-    renderer: Teller, env: Environment, wait: float = SESSION_WAIT, check: bool = True
-) -> Store:
-    from chatrepl.store import Store
-
-    store = Store(env.paths.database, wait=wait, check=check)
-    _opened.append(store)
-    if store.aside:
-        renderer.aside(store.aside)
-    if store.notice:
-        renderer.warn(store.notice)
-    return store
-
-
-def _close_stores() -> None:
-    """Close the database as the run ends, not whenever its objects are freed: SQLite
-    tidies its journal on close."""
-    while _opened:
-        _opened.pop().close()
-
-
 def program(args: argparse.Namespace, env: Environment) -> int:
     """What the arguments ask for; errors are raised, for `main` to report."""
     check(args)
@@ -193,8 +157,9 @@ def program(args: argparse.Namespace, env: Environment) -> int:
         from chatrepl import manage
 
         writes = args.delete is not None or args.rename is not None
-        wait = SESSION_WAIT if writes else AT_ONCE  # what only reads skips the page check
-        store = _open_store(renderer, env, wait, writes)
+        # (what only reads does not wait, and skips the page check)
+        wait = opening.SESSION_WAIT if writes else opening.AT_ONCE
+        store = opening.open_store(renderer, env, wait, writes)
         return manage.run(actions[0], args, store, renderer, env)
 
     question = " ".join(args.question).strip()
@@ -237,7 +202,7 @@ def program(args: argparse.Namespace, env: Environment) -> int:
     # The token first of all: a token_command may ask for a passphrase on the terminal.
     token = settings.token(env.environ)
     return Repl.starting(
-        lambda held: _session_store(settings, args, env, held),
+        lambda held: opening.session(settings, args, env, held),
         lambda store: _chat(settings, renderer, args, env, (store,), token),
         renderer,
         attached,
@@ -271,23 +236,6 @@ def _attachments(files: list[str], max_bytes: int, question: str) -> list[Attach
     return attach.gather([*files, *attach.mentions(question)], max_bytes, "Nothing was sent.")
 
 
-def _session_store(
-    settings: Settings, args: argparse.Namespace, env: Environment, tell: Teller
-) -> Store | None:
-    """The store of a session, if it saves or resumes; one that cannot be opened is said
-    in one line (to `tell`: the renderer, or what holds it while a prompt is drawn) and
-    the session goes on unsaved, unless it resumes."""
-    if not (settings.save or args.cont or args.resume):
-        return None
-    try:
-        return _open_store(tell, env)
-    except StoreError as exc:
-        if args.cont or args.resume:
-            raise
-        tell.warn(f"chatrepl: {exc} This session is not saved for now.")
-        return None
-
-
 def _chat(
     settings: Settings,
     renderer: Renderer,
@@ -300,7 +248,7 @@ def _chat(
     from chatrepl.chat import Chat
 
     resuming = bool(args.cont or args.resume)
-    (store,) = opened or (_session_store(settings, args, env, renderer),)
+    (store,) = opened or (opening.session(settings, args, env, renderer),)
     transport = LazyTransport(
         connect_timeout=settings.connect_timeout,
         idle_timeout=settings.idle_timeout,
@@ -316,7 +264,7 @@ def _chat(
         clock=env.clock,
     )
     if settings.save and store is None:
-        chat.open_store = lambda: _open_store(renderer, env, AT_ONCE)
+        chat.open_store = lambda: opening.open_store(renderer, env, opening.AT_ONCE)
     if args.context_reset and chat.window.learned:
         renderer.aside(
             f"Forgot the window of {chat.window.learned:,} tokens learnt from the server."
