@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -195,3 +196,34 @@ def test_ctrl_c_at_once_at_the_first_prompt_leaves_the_hint_and_the_session(
     assert FIRST_RUN in hints  # the first prompt showed it before Ctrl-C cleared it
     assert build.prompt_was_up == [True]
     assert repl.built and build.built == [True]  # built behind the second prompt
+
+
+def test_an_enter_typed_before_the_prompt_is_drawn_sends_the_line(
+    server: ChatServer, tmp_path: Path
+) -> None:
+    """`chatrepl⏎question⏎` typed fast: once chatrepl runs, the terminal neither echoes
+    what is typed nor turns its Enter into a newline (Ctrl-J), before the prompt too."""
+    pexpect = pytest.importorskip("pexpect")
+    import termios
+
+    env = {**os.environ, "CHATREPL_HOME": str(tmp_path), "PROMPT_TOOLKIT_NO_CPR": "1"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")]))
+    args = ["-m", "chatrepl", "--url", server.url]
+    child = pexpect.spawn(sys.executable, args, env=env, dimensions=(30, 100), timeout=20)
+    child.delaybeforesend = None
+    try:
+        deadline = time.monotonic() + 10
+        while True:  # the terminal made quiet, before prompt_toolkit's own mode
+            lflag = termios.tcgetattr(child.child_fd)[3]
+            if lflag & termios.ICANON and not lflag & termios.ECHO:
+                break
+            assert time.monotonic() < deadline, "the terminal was not made quiet before a prompt"
+            time.sleep(0.0005)
+        child.send("typed ahead\r")
+        child.expect(r"you said \S*typed ahead")
+        child.expect("> ")
+        child.sendcontrol("d")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0

@@ -191,23 +191,28 @@ def program(args: argparse.Namespace, env: Environment) -> int:
         return _one_shot(chat, question, attached, env)
     if args.raw:
         raise UsageError("--raw goes with a question.", 'Try: chatrepl --raw "question".')
-    from chatrepl.repl import Repl
+    from chatrepl.repl import Repl, quiet_terminal
 
-    if args.cont or args.resume or args.context_reset:  # what they say, then the prompt
-        repl = Repl(_chat(settings, renderer, args, env), attached=attached, env=env)
-        if args.cont or args.resume:
-            repl.parts.conversations.show_resumed()
-        return repl.run()
-    # A new session: the prompt first, then the store, then the chat (see Repl.starting).
     # The token first of all: a token_command may ask for a passphrase on the terminal.
     token = settings.token(env.environ)
-    return Repl.starting(
-        lambda held: opening.session(settings, args, env, held),
-        lambda store: _chat(settings, renderer, args, env, (store,), token),
-        renderer,
-        attached,
-        env,
-    ).run()
+    # Then keys typed before a prompt is drawn are not echoed, and an Enter stays an
+    # Enter (a newline in the terminal's own mode), until the session ends.
+    with quiet_terminal():
+        if args.cont or args.resume or args.context_reset:  # what they say, then the prompt
+            repl = Repl(
+                _chat(settings, renderer, args, env, token=token), attached=attached, env=env
+            )
+            if args.cont or args.resume:
+                repl.parts.conversations.show_resumed()
+            return repl.run()
+        # A new session: the prompt first, then the store, then the chat (Repl.starting).
+        return Repl.starting(
+            lambda held: opening.session(settings, args, env, held),
+            lambda store: _chat(settings, renderer, args, env, (store,), token),
+            renderer,
+            attached,
+            env,
+        ).run()
 
 
 def _renderer(settings: Settings, args: argparse.Namespace, env: Environment) -> Renderer:
