@@ -227,3 +227,41 @@ def test_an_enter_typed_before_the_prompt_is_drawn_sends_the_line(
     finally:
         child.close(force=True)
     assert child.exitstatus == 0
+
+
+@pytest.mark.parametrize("how", ["start", "role", "switch"])
+def test_a_token_command_may_ask_on_the_terminal(
+    server: ChatServer, tmp_path: Path, how: str
+) -> None:
+    """`pass show` through pinentry asks on the terminal: it runs with the terminal as
+    the user has it, for the endpoint in use at the start, for the one a role switches
+    to, and for one `/endpoint` switches to later."""
+    pexpect = pytest.importorskip("pexpect")
+    ask = "sh -c 'printf PIN: >/dev/tty; read x </dev/tty; echo tok$x'"
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'endpoint = "{"pin" if how == "start" else "other"}"\n'
+        f'[endpoints.pin]\nurl = "{server.url}"\ntoken_command = "{ask}"\n'
+        f'[endpoints.other]\nurl = "{server.url}"\n'
+        '[roles.r]\nendpoint = "pin"\n'
+    )
+    config.chmod(0o600)
+    env = {**os.environ, "CHATREPL_HOME": str(tmp_path), "PROMPT_TOOLKIT_NO_CPR": "1"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")]))
+    args = ["-m", "chatrepl", *(["-R", "r"] if how == "role" else [])]
+    child = pexpect.spawn(sys.executable, args, env=env, dimensions=(30, 100), timeout=20)
+    try:
+        if how == "switch":
+            child.expect("> ")
+            child.send("/endpoint pin\r")
+        child.expect("PIN:")
+        child.send("42\r")
+        child.expect("> ")
+        child.send("hello\r")
+        child.expect("Answer")
+        child.expect("> ")
+        child.sendcontrol("d")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert server.requests[0].headers.get("Authorization") == "Bearer tok42"

@@ -195,24 +195,26 @@ def program(args: argparse.Namespace, env: Environment) -> int:
 
     # The token first of all: a token_command may ask for a passphrase on the terminal.
     token = settings.token(env.environ)
-    # Then keys typed before a prompt is drawn are not echoed, and an Enter stays an
-    # Enter (a newline in the terminal's own mode), until the session ends.
-    with quiet_terminal():
-        if args.cont or args.resume or args.context_reset:  # what they say, then the prompt
-            repl = Repl(
-                _chat(settings, renderer, args, env, token=token), attached=attached, env=env
-            )
-            if args.cont or args.resume:
-                repl.parts.conversations.show_resumed()
-            return repl.run()
-        # A new session: the prompt first, then the store, then the chat (Repl.starting).
-        return Repl.starting(
+    if args.cont or args.resume or args.context_reset or settings.role:
+        # What these say comes first; a role may switch to an endpoint whose
+        # token_command asks on the terminal: all is built before the prompt.
+        repl = Repl(_chat(settings, renderer, args, env, token=token), attached=attached, env=env)
+        if args.cont or args.resume:
+            repl.parts.conversations.show_resumed()
+    else:  # a new session: the prompt first, then the store, then the chat
+        repl = Repl.starting(
             lambda held: opening.session(settings, args, env, held),
             lambda store: _chat(settings, renderer, args, env, (store,), token),
             renderer,
             attached,
             env,
-        ).run()
+        )
+    # Until the first prompt has been drawn, keys typed ahead are not echoed and an Enter
+    # stays an Enter (not a newline in the terminal's own mode).
+    with contextlib.ExitStack() as starting:
+        starting.enter_context(quiet_terminal())
+        repl.after_first = starting.close
+        return repl.run()
 
 
 def _renderer(settings: Settings, args: argparse.Namespace, env: Environment) -> Renderer:

@@ -99,6 +99,8 @@ class Repl:
         self._attached = list(attached)
         self.hint = ""  # a line above the first prompt (see greet)
         self.reads = 0  # lines read so far
+        #: Called once the first prompt is over (cli: the terminal as it was given).
+        self.after_first: Callable[[], object] | None = None
         self.built = False  # the session is there (see ready)
         self._opening = opening if chat is None else None
         self._build = build if chat is None else None
@@ -278,6 +280,9 @@ class Repl:
         finally:
             self.reads += 1
             self.hint = ""  # once: it stays in the scrollback above the first line typed
+            after, self.after_first = self.after_first, None
+            if after is not None:
+                after()
 
     @contextlib.contextmanager
     def _exit_on_signals(self) -> Iterator[None]:
