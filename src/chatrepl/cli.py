@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from chatrepl import opening
 from chatrepl.arguments import check, managing, parser
-from chatrepl.environment import Environment, detach, note_terminal, to_devnull
+from chatrepl.environment import Environment, Quiet, detach, note_terminal, to_devnull
 from chatrepl.errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -64,6 +64,8 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
         for signum in (getattr(signal, n, None) for n in ("SIGTERM", "SIGHUP"))
         if signum is not None
     }
+    if _interactive(args, env):  # keys typed ahead: see program
+        _quiet.on()
     try:
         code = program(args, env)
         env.stdout.flush()  # what is still buffered fails here, not unseen at exit
@@ -81,6 +83,7 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
         _report(env, False, unexpected(exc, args.debug, env.stderr))
         return EXIT_FAILED
     finally:
+        _quiet.off()
         opening.close_all()
         if getattr(env.stdout, "failed", False):
             _silence(env)
@@ -123,6 +126,23 @@ def _settings(args: argparse.Namespace, env: Environment) -> Settings:
             role=args.role,
         ),
         env.environ,
+    )
+
+
+#: From the arguments of an interactive session until its first prompt is over, keys
+#: typed ahead are not echoed and an Enter stays an Enter (not a newline, Ctrl-J), so
+#: `chatrepl⏎question⏎` typed fast sends the question. Off while a token_command may
+#: ask for a passphrase on the terminal.
+_quiet = Quiet()
+
+
+def _interactive(args: argparse.Namespace, env: Environment) -> bool:
+    """The arguments ask for a REPL (what else they ask is checked by program)."""
+    return bool(
+        env.stdin_isatty
+        and not args.question
+        and not managing(args)
+        and not (args.print_config or args.models)
     )
 
 
@@ -191,13 +211,15 @@ def program(args: argparse.Namespace, env: Environment) -> int:
         return _one_shot(chat, question, attached, env)
     if args.raw:
         raise UsageError("--raw goes with a question.", 'Try: chatrepl --raw "question".')
-    from chatrepl.repl import Repl, quiet_terminal
+    from chatrepl.repl import Repl
 
-    # The token first of all: a token_command may ask for a passphrase on the terminal.
+    # The token first of all. A token_command may ask for a passphrase on the terminal,
+    # as the user has it; so may that of a role's endpoint (all is built before the
+    # prompt then).
+    if settings.endpoint.token_command or settings.role:
+        _quiet.off()
     token = settings.token(env.environ)
     if args.cont or args.resume or args.context_reset or settings.role:
-        # What these say comes first; a role may switch to an endpoint whose
-        # token_command asks on the terminal: all is built before the prompt.
         repl = Repl(_chat(settings, renderer, args, env, token=token), attached=attached, env=env)
         if args.cont or args.resume:
             repl.parts.conversations.show_resumed()
@@ -209,12 +231,9 @@ def program(args: argparse.Namespace, env: Environment) -> int:
             attached,
             env,
         )
-    # Until the first prompt has been drawn, keys typed ahead are not echoed and an Enter
-    # stays an Enter (not a newline in the terminal's own mode).
-    with contextlib.ExitStack() as starting:
-        starting.enter_context(quiet_terminal())
-        repl.after_first = starting.close
-        return repl.run()
+    _quiet.on()
+    repl.after_first = _quiet.off
+    return repl.run()
 
 
 def _renderer(settings: Settings, args: argparse.Namespace, env: Environment) -> Renderer:

@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from chatrepl.errors import OutputClosed, OutputError, Terminated
@@ -86,6 +86,56 @@ _terminal_fds: list[int] = []
 def note_terminal() -> None:
     """Remember which of fds 0, 1 and 2 are the terminal, for `detach` on a hang-up."""
     _terminal_fds[:] = [fd for fd in (0, 1, 2) if _fdisatty(fd)]
+
+
+class Quiet:
+    """The terminal on stdin made quiet between `on` and `off`, which may alternate.
+
+    Quiet: keys typed are not echoed (they would shift what is being drawn, and leave
+    stale lines), an Enter stays an Enter (not a newline, Ctrl-J) for the next prompt,
+    and a Ctrl-C keeps the keys typed ahead (NOFLSH). Signals keep working. `off` puts
+    the terminal back as `on` found it; neither does anything on what is no terminal.
+    """
+
+    def __init__(self) -> None:
+        self._saved: list[Any] | None = None
+
+    def on(self) -> None:
+        if self._saved is not None:
+            return
+        try:
+            import termios
+        except ImportError:  # no terminal modes to set here
+            return
+        try:
+            fd = sys.stdin.fileno()
+            saved = termios.tcgetattr(fd)
+            quiet = list(saved)
+            quiet[3] = (quiet[3] & ~(termios.ECHO | termios.ECHONL)) | termios.NOFLSH
+            quiet[0] = quiet[0] & ~termios.ICRNL
+            termios.tcsetattr(fd, termios.TCSANOW, quiet)
+        except (termios.error, OSError, ValueError, AttributeError):  # stdin: no terminal
+            return
+        self._saved = saved
+
+    def off(self) -> None:
+        saved, self._saved = self._saved, None
+        if saved is not None:
+            import termios
+
+            with contextlib.suppress(termios.error, OSError, ValueError):  # a terminal gone
+                termios.tcsetattr(sys.stdin.fileno(), termios.TCSANOW, saved)
+
+
+@contextlib.contextmanager
+def quiet_terminal() -> Iterator[None]:
+    """The terminal quiet (see `Quiet`) for a block: while an answer streams."""
+    quiet = Quiet()
+    quiet.on()
+    try:
+        yield
+    finally:
+        quiet.off()
 
 
 def _fdisatty(fd: int) -> bool:

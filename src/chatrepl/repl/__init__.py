@@ -26,7 +26,7 @@ from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.input import Input
 from prompt_toolkit.output import Output
 
-from chatrepl.environment import Environment, detach, hung_up
+from chatrepl.environment import Environment, detach, hung_up, quiet_terminal
 from chatrepl.errors import ChatreplError, Terminated, unexpected
 from chatrepl.repl.prompt import (
     FIRST_RUN,
@@ -34,7 +34,6 @@ from chatrepl.repl.prompt import (
     StoreHistory,
     key_bindings,
     pasting,
-    quiet_terminal,
 )
 
 if TYPE_CHECKING:

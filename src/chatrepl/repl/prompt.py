@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
@@ -27,38 +26,6 @@ if TYPE_CHECKING:
     from chatrepl.commands import Provider
     from chatrepl.session import Session
     from chatrepl.store import Store
-
-
-@contextlib.contextmanager
-def quiet_terminal() -> Iterator[None]:
-    """Turn off the terminal's echo while an answer streams.
-
-    Keys typed meanwhile (and the `^C` of an interrupt) would otherwise be echoed into
-    the live region and shift it, leaving stale lines. They stay in the input queue and
-    reach the next prompt, an Enter still an Enter. Signals (Ctrl-C) keep working.
-    """
-    try:
-        import termios
-    except ImportError:  # no terminal modes to set here
-        yield
-        return
-    try:
-        fd = sys.stdin.fileno()
-        saved = termios.tcgetattr(fd)
-    except (termios.error, OSError, ValueError, AttributeError):  # stdin is no terminal
-        yield
-        return
-    quiet = list(saved)
-    # NOFLSH: a Ctrl-C that stops the answer keeps the keys typed ahead.
-    quiet[3] = (quiet[3] & ~(termios.ECHO | termios.ECHONL)) | termios.NOFLSH
-    # An Enter typed ahead must reach the next prompt as Enter, not as a newline (Ctrl-J).
-    quiet[0] = quiet[0] & ~termios.ICRNL
-    try:
-        termios.tcsetattr(fd, termios.TCSANOW, quiet)
-        yield
-    finally:
-        with contextlib.suppress(termios.error, OSError):  # a terminal gone (hung up)
-            termios.tcsetattr(fd, termios.TCSANOW, saved)
 
 
 FIRST_RUN = "/help for commands, Ctrl-D to leave, !cmd runs a command, @file attaches a file."
