@@ -139,6 +139,26 @@ def test_endpoint_and_model_switch(server: ChatServer, tmp_path: Path, pipe: Pip
     assert "Model set to m2 for other." in text and f"other: {other.url} (api openai" in text
 
 
+def test_a_model_chosen_for_an_endpoint_stays_chosen_for_the_session(
+    server: ChatServer, other: ChatServer, tmp_path: Path, pipe: PipeInput
+) -> None:
+    """`/model` chooses for this endpoint: back on it later (`/endpoint`, `/retry @a`),
+    the session goes on with that model, not the config's."""
+    settings = Settings(
+        endpoint=Endpoint(name="a", url=server.url, api="openai", model="m-one"),
+        endpoints={
+            "a": Endpoint(name="a", url=server.url, api="openai", model="m-one"),
+            "b": Endpoint(name="b", url=other.url, api="openai", model="m-b"),
+        },
+    )
+    r, _ = repl_for(settings, tmp_path, pipe)
+    pipe.send_text("/model m-two\r/endpoint b\rq1\r/retry @a\r/endpoint a\rq2\r\x04")
+    r.run()
+    assert [q.body["model"] for q in other.requests] == ["m-b"]
+    assert [q.body["model"] for q in server.requests] == ["m-two", "m-two"]
+    assert r.chat.endpoint.model == "m-two"
+
+
 def test_unknown_endpoint_is_one_line(server: ChatServer, tmp_path: Path, pipe: PipeInput) -> None:
     r, out = repl_for(Settings(endpoint=Endpoint(url=server.url)), tmp_path, pipe)
     pipe.send_text("/endpoint nowhere\r\x04")

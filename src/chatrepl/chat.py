@@ -77,6 +77,9 @@ class Chat:
         #: The role applied (see `presets`), and the endpoint in use before any was.
         self.role: Role | None = None
         self.unroled: Endpoint | None = None
+        #: The model `/model` chose for an endpoint, by its name: that endpoint's model
+        #: for the rest of the session (`/endpoint`, `@NAME`), as the config's is not.
+        self.chosen: dict[str, str] = {}
         self._use_window()
 
     # ---------------------------------------------------------- the context window
@@ -324,7 +327,7 @@ class Chat:
             raise ChatreplError(
                 f"Unknown endpoint {name} ({known}).", "Add [endpoints.NAME] to config.toml."
             )
-        endpoint = endpoints[name]
+        endpoint = self.endpoints()[name]
         self.token = token_for(endpoint)
         self.endpoint = endpoint
         self._use_window()
@@ -332,8 +335,10 @@ class Chat:
 
     def endpoints(self) -> dict[str, Endpoint]:
         """Every endpoint by name: the configured ones, and the one this run started
-        with (as the flags made it)."""
-        return {**self.settings.endpoints, self.settings.endpoint.name: self.settings.endpoint}
+        with (as the flags made it), each with the model `/model` chose for it, if any."""
+        known = {**self.settings.endpoints, self.settings.endpoint.name: self.settings.endpoint}
+        chosen = self.chosen
+        return {n: e._replace(model=chosen[n]) if n in chosen else e for n, e in known.items()}
 
     def use(self, endpoint: Endpoint) -> None:
         """Go on with `endpoint` (its token is resolved now)."""
@@ -365,6 +370,7 @@ class Chat:
         return writer.price(self.endpoint, self.settings.prices)
 
     def use_model(self, model: str) -> None:
+        self.chosen[self.endpoint.name] = model
         self.endpoint = self.endpoint._replace(model=model)
         self._use_window()
 

@@ -152,7 +152,10 @@ class Controls:
             renderer.note(f"Others: {', '.join(others)}.")
 
     @command(
-        "model", "Show the model, or choose another for this endpoint.", "[NAME]", argument="model"
+        "model",
+        "Show the model, or choose another for this endpoint (for the rest of the session).",
+        "[NAME]",
+        argument="model",
     )
     def model(self, arg: str) -> None:
         chat, renderer = self.session.chat, self.session.renderer
