@@ -149,7 +149,6 @@ class Repl:
             chat, self._attached, self.confirm, quiet_terminal, self.env
         )
         self.history.store = chat.store
-        self.completer.session = self.session
         self.prompt.bottom_toolbar = self._toolbar
         self.session.titles.on_ready = self._redraw
         self.built = True
@@ -190,13 +189,10 @@ class Repl:
         self.history.store = opening(self._held)
         if not self.reads:
             self.greet()
-        held = self._held
-        if not held.lines:
-            pass
-        elif self.prompt.app.is_running:  # said above the prompt, drawn again under them
-            run_in_terminal(lambda: held.say(self.renderer))
-        else:
-            held.say(self.renderer)
+        if not self.prompt.app.is_running:
+            self._held.say(self.renderer)
+        elif self._held.lines:  # said above the prompt, drawn again under them
+            run_in_terminal(lambda: self._held.say(self.renderer))
 
     def ready(self) -> Session:
         """The session: built now if the start has not built it yet."""

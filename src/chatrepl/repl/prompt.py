@@ -134,13 +134,14 @@ class CommandCompleter(Completer):
     def _models(self) -> list[tuple[str, str]]:
         """The configured models, the one in use, and what the endpoint lists (kept for a
         day; asked for once a session at most, and nothing if it cannot say)."""
-        chat = self._ready().chat
+        session = self._ready()
+        chat = session.chat
         names = {ep.model: name for name, ep in chat.settings.endpoints.items() if ep.model}
         if chat.endpoint.model:
             names.setdefault(chat.endpoint.model, "current")
         key = chat.endpoint.url
         if key not in self._listed:
-            env = self._ready().env
+            env = session.env
             try:
                 from chatrepl import models  # (not before the first prompt)
 
