@@ -24,13 +24,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import pexpect
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.server import ChatServer, Script  # noqa: E402
+from first_token import MARKER, shown_ms  # noqa: E402  (bench/, beside this file)
 
-MARKER = "FIRSTTOKENxyz"
+from tests.server import ChatServer, Script  # noqa: E402
 
 
 def answer_a(pause: float, stamps: dict[str, float]) -> Script:
@@ -64,12 +62,7 @@ def one(
     a.add(answer_a(pause, stamps))
     if "--compare" in command:
         b.add(answer_b(mode))
-    child = pexpect.spawn(command[0], command[1:], env=env, dimensions=(40, 120), timeout=30)
-    child.expect_exact(MARKER)
-    seen = time.monotonic()
-    child.expect(pexpect.EOF)
-    child.close()
-    return (seen - stamps["sent"]) * 1000
+    return shown_ms(command, env, stamps)
 
 
 def main() -> None:

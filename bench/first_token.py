@@ -43,7 +43,13 @@ def one(server: ChatServer, command: list[str], env: dict[str, str], pause: floa
             ]
         )
     )
-    child = pexpect.spawn(command[0], command[1:], env=env, dimensions=(40, 120), timeout=20)
+    return shown_ms(command, env, stamps)
+
+
+def shown_ms(command: list[str], env: dict[str, str], stamps: dict[str, float]) -> float:
+    """Run `command` in a 40x120 pseudo-terminal to its end: milliseconds from the
+    server's `stamps["sent"]` to MARKER on the terminal."""
+    child = pexpect.spawn(command[0], command[1:], env=env, dimensions=(40, 120), timeout=30)
     child.expect_exact(MARKER)
     seen = time.monotonic()
     child.expect(pexpect.EOF)
