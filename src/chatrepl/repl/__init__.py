@@ -192,7 +192,14 @@ class Repl:
         if not self.prompt.app.is_running:
             self._held.say(self.renderer)
         elif self._held.lines:  # said above the prompt, drawn again under them
-            run_in_terminal(lambda: self._held.say(self.renderer))
+            run_in_terminal(self._say_quietly)
+
+    def _say_quietly(self) -> None:
+        """What was held, said while prompt_toolkit has given the terminal back to its
+        own mode: quiet meanwhile, so that keys typed then are not echoed into the
+        lines and an Enter typed then stays an Enter."""
+        with quiet_terminal():
+            self._held.say(self.renderer)
 
     def ready(self) -> Session:
         """The session: built now if the start has not built it yet."""
