@@ -149,3 +149,26 @@ def test_role_completes_with_tab(
     completer = CommandCompleter(r.session)
     found = completer.get_completions(Document("/role c"), CompleteEvent())
     assert [c.text for c in found] == ["coder", "critic"]
+
+
+def test_a_role_on_another_endpoint_runs_only_that_ones_token_command(
+    server: ChatServer, chatrepl_home: Path
+) -> None:
+    """The endpoint the run would have started on is left behind by the role: its
+    token_command (which may ask for a passphrase) does not run; the role's does."""
+    left, used = chatrepl_home / "left-ran", chatrepl_home / "used-ran"
+    chatrepl_home.mkdir(parents=True, exist_ok=True)
+    (chatrepl_home / "config.toml").write_text(
+        'endpoint = "home"\n'
+        f'[endpoints.home]\nurl = "{server.url}"\n'
+        f"token_command = \"sh -c 'touch {left}; echo home-token'\"\n"
+        f'[endpoints.work]\nurl = "{server.url}"\n'
+        f"token_command = \"sh -c 'touch {used}; echo work-token'\"\n"
+        '[roles.worker]\nendpoint = "work"\n'
+    )
+    done = run_chatrepl(chatrepl_home, "-R", "worker", "hello")
+    assert done.returncode == 0, done.stderr
+    assert server.requests[-1].headers["Authorization"] == "Bearer work-token"
+    assert used.exists() and not left.exists()
+    run_chatrepl(chatrepl_home, "hello", check=True)  # without the role: home's, as before
+    assert server.requests[-1].headers["Authorization"] == "Bearer home-token"

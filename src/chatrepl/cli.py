@@ -218,7 +218,7 @@ def program(args: argparse.Namespace, env: Environment) -> int:
     # prompt then).
     if settings.endpoint.token_command or settings.role:
         _quiet.off()
-    token = settings.token(env.environ)
+    token = _first_token(settings, args, env)
     if args.cont or args.resume or args.context_reset or settings.role:
         repl = Repl(_chat(settings, renderer, args, env, token=token), attached=attached, env=env)
         if args.cont or args.resume:
@@ -286,7 +286,7 @@ def _chat(
         transport,
         renderer,
         store if settings.save else None,
-        token=settings.token(env.environ) if token is None else token,
+        token=_first_token(settings, args, env) if token is None else token,
         clock=env.clock,
     )
     if settings.save and store is None:
@@ -320,6 +320,17 @@ def _chat(
     if chat.role is not None and args.model:  # on the role's endpoint, the flag's model
         chat.use_model(args.model)
     return chat
+
+
+def _first_token(settings: Settings, args: argparse.Namespace, env: Environment) -> str:
+    """The token of the endpoint the run starts on: none yet when a role moves it to
+    another (that one's is resolved as the role is put on: a token_command of the
+    endpoint left behind does not run, nor ask for a passphrase)."""
+    role = settings.roles.get(settings.role) if settings.role else None
+    flagged = args.endpoint is not None or bool(args.url)
+    if role is not None and role.endpoint not in ("", settings.endpoint.name) and not flagged:
+        return ""
+    return settings.token(env.environ)
 
 
 def _check_role(args: argparse.Namespace, settings: Settings) -> None:
