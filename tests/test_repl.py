@@ -136,3 +136,23 @@ def test_the_terminal_kept_quiet_is_no_error_when_stdin_is_no_terminal(
         with quiet_terminal():
             ran = True
     assert ran
+
+
+def test_a_store_that_cannot_be_written_is_said_once_not_every_turn(
+    server: ChatServer, tmp_path: Path, pipe: PipeInput
+) -> None:
+    """A database written by a newer chatrepl is opened read-only, which the store says
+    as it opens; each turn then goes on in memory without saying it again."""
+    import sqlite3
+
+    from chatrepl.schema import SCHEMA_VERSION
+
+    make_chat(server.url, tmp_path)[0].store.close()  # type: ignore[union-attr]
+    with sqlite3.connect(tmp_path / "chatrepl.db") as db:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    r, out = repl(server, tmp_path, pipe)
+    pipe.send_text("hello\rhow are you\r\x04")
+    r.run()
+    shown = out.getvalue()  # type: ignore[attr-defined]
+    assert "Answer 1" in shown and "Answer 2" in shown
+    assert shown.count("Could not save the conversation") == 1

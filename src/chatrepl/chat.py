@@ -67,6 +67,7 @@ class Chat:
         self.clock = clock
         self.conversation = Conversation(system=settings.system)
         self._save_warned = False
+        self._read_only_said = False  # (a store opened read-only: said once a session)
         self._claimed = False
         #: Opens the store again when it could not be opened at start (None: do not try).
         self.open_store: Callable[[], Store] | None = None
@@ -115,15 +116,20 @@ class Chat:
     # ---------------------------------------------------------- saving
 
     def _save(self, action: Callable[[], object]) -> bool:
-        """Run one store write; report a failure once per turn and go on in memory."""
-        if self.store is None:
+        """Run one store write; report a failure once per turn (a full disk or a lock
+        may be gone by the next), or once per session for a store opened read-only,
+        and go on in memory."""
+        store = self.store
+        if store is None:
             return False
         try:
             action()
         except StoreError as exc:
             if not self._save_warned:
                 self._save_warned = True
-                self.renderer.warn(f"{exc} The conversation goes on unsaved for now.")
+                if not (store.read_only and self._read_only_said):
+                    self.renderer.warn(f"{exc} The conversation goes on unsaved for now.")
+                self._read_only_said = store.read_only
             return False
         return True
 
