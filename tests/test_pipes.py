@@ -90,6 +90,34 @@ def test_a_listing_into_a_closed_pipe_ends_quietly_with_141(chatrepl_home: Path)
         assert child.stderr is not None and child.stderr.read() == b"", args
 
 
+def test_a_large_export_into_head_ends_quietly_with_141(chatrepl_home: Path) -> None:
+    """`--export ID | head -1` where the export is one write of more than 64 KiB, with
+    Python's output unbuffered (PYTHONUNBUFFERED=1, as some users have it): the write
+    that `head` cuts short returns part of its length and no error, which CPython's
+    text layer does not check; written in pieces, the next piece meets the closed pipe
+    and the run ends with 141."""
+    chatrepl_home.mkdir()
+    store = Store(chatrepl_home / "chatrepl.db")
+    conversation = Conversation()
+    store.add_message(conversation, conversation.add("user", "a long list, please"))
+    store.add_message(conversation, conversation.add("assistant", "penguin line\n" * 20000))
+    store.close()
+    for _ in range(3):
+        child = subprocess.Popen(
+            [sys.executable, "-m", "chatrepl", "--export", conversation.id],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=clean_env(chatrepl_home, PYTHONUNBUFFERED="1"),
+        )
+        assert child.stdout is not None and child.stderr is not None
+        head = subprocess.run(["head", "-1"], stdin=child.stdout, capture_output=True, check=True)
+        child.stdout.close()
+        assert head.stdout.startswith(b"# ")
+        assert child.wait(TIMEOUT) == 141
+        assert child.stderr.read() == b""
+
+
 def test_a_full_disk_is_one_line_and_exit_1(server: ChatServer, chatrepl_home: Path) -> None:
     server.add(Script(pieces=sse("an answer ", "to keep")))
     with open("/dev/full", "w") as full:

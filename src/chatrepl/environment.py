@@ -193,9 +193,12 @@ class Guarded:
     def write(self, text: str) -> int:
         if self.failed:
             return len(text)
-        if len(text) > PIECE:  # CPython drops the error of a large write that a closed
-            for start in range(0, len(text), PIECE):  # pipe cut short: written in
-                self.write(text[start : start + PIECE])  # pieces, the next one says it
+        # A large write that a closing pipe cuts short returns part of its length and
+        # no error, which an unbuffered text stream (PYTHONUNBUFFERED) does not check:
+        # written in pieces, the next piece meets the closed pipe and says so.
+        if len(text) > PIECE:
+            for start in range(0, len(text), PIECE):
+                self.write(text[start : start + PIECE])
             return len(text)
         return self._do(lambda: self.stream.write(text)) or 0
 
