@@ -58,3 +58,16 @@ def test_a_terminal_that_does_not_reflow_is_erased_as_rich_erases() -> None:
     written, _ = narrowed(reflows=False)
     assert written.startswith("\r\x1b[2K\x1b[1A\x1b[2K\x1b[1A\x1b[2K")
     assert "\x1b[2B" not in written
+
+
+def test_which_terminals_are_taken_to_reflow() -> None:
+    """tmux is known from $TMUX; CHATREPL_REFLOW=1 says so of any other terminal that
+    rewraps (most do), and 0 turns it off."""
+    from chatrepl.environment import terminal_reflows
+
+    assert terminal_reflows({"TMUX": "/tmp/tmux-0/default,1,0"})
+    assert not terminal_reflows({})
+    assert not terminal_reflows({"TMUX": ""})
+    assert terminal_reflows({"CHATREPL_REFLOW": "1", "VTE_VERSION": "7600"})
+    assert not terminal_reflows({"CHATREPL_REFLOW": "0", "TMUX": "/tmp/tmux-0/default,1,0"})
+    assert not terminal_reflows({"CHATREPL_REFLOW": "maybe"})

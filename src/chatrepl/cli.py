@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 from chatrepl import opening
 from chatrepl.arguments import check, managing, parser
-from chatrepl.environment import Environment, Quiet, detach, note_terminal, to_devnull
+from chatrepl.environment import (
+    Environment,
+    Quiet,
+    detach,
+    note_terminal,
+    terminal_reflows,
+    to_devnull,
+)
 from chatrepl.errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -29,6 +36,7 @@ from chatrepl.errors import (
     UsageError,
     unexpected,
 )
+from chatrepl.roles import starting_token
 
 if TYPE_CHECKING:
     from chatrepl.attach import Attachment
@@ -218,7 +226,7 @@ def program(args: argparse.Namespace, env: Environment) -> int:
     # prompt then).
     if settings.endpoint.token_command or settings.role:
         _quiet.off()
-    token = _first_token(settings, args, env)
+    token = starting_token(settings, _flagged(args), env.environ)
     if args.cont or args.resume or args.context_reset or settings.role:
         repl = Repl(_chat(settings, renderer, args, env, token=token), attached=attached, env=env)
         if args.cont or args.resume:
@@ -249,7 +257,7 @@ def _renderer(settings: Settings, args: argparse.Namespace, env: Environment) ->
         show_reasoning=settings.show_reasoning,
         reasoning_file=env.stderr if args.show_reasoning else None,
         clock=env.clock,
-        reflows=bool(env.environ.get("TMUX")),
+        reflows=terminal_reflows(env.environ),
     )
 
 
@@ -286,7 +294,7 @@ def _chat(
         transport,
         renderer,
         store if settings.save else None,
-        token=_first_token(settings, args, env) if token is None else token,
+        token=starting_token(settings, _flagged(args), env.environ) if token is None else token,
         clock=env.clock,
     )
     if settings.save and store is None:
@@ -322,15 +330,9 @@ def _chat(
     return chat
 
 
-def _first_token(settings: Settings, args: argparse.Namespace, env: Environment) -> str:
-    """The token of the endpoint the run starts on: none yet when a role moves it to
-    another (that one's is resolved as the role is put on: a token_command of the
-    endpoint left behind does not run, nor ask for a passphrase)."""
-    role = settings.roles.get(settings.role) if settings.role else None
-    flagged = args.endpoint is not None or bool(args.url)
-    if role is not None and role.endpoint not in ("", settings.endpoint.name) and not flagged:
-        return ""
-    return settings.token(env.environ)
+def _flagged(args: argparse.Namespace) -> bool:
+    """A flag names the endpoint (a role's then does not)."""
+    return args.endpoint is not None or bool(args.url)
 
 
 def _check_role(args: argparse.Namespace, settings: Settings) -> None:

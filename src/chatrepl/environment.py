@@ -172,6 +172,18 @@ def to_devnull(fds: list[int]) -> None:
         os.close(null)
 
 
+def terminal_reflows(environ: Mapping[str, str]) -> bool:
+    """Whether the terminal rewraps what it shows when it is made narrower, as far as
+    chatrepl knows: tmux (from $TMUX), or any terminal CHATREPL_REFLOW=1 says does (0:
+    none). Most rewrap, but from the environment chatrepl cannot tell which, and
+    erasing rows as after a rewrap where none happened would erase lines above the
+    answer."""
+    said = environ.get("CHATREPL_REFLOW", "").strip().lower()
+    if said in ("0", "1", "no", "yes", "false", "true"):
+        return said in ("1", "yes", "true")
+    return bool(environ.get("TMUX"))
+
+
 #: Characters written at once to a guarded stream (see `Guarded.write`).
 PIECE = 65536
 
