@@ -31,6 +31,7 @@ environment:
   CHATREPL_HOME     one folder for config, conversations, input history and cache
   CHATREPL_CONTEXT  the model's context window in tokens (as --context)
   CHATREPL_OSC52    1: /copy through the terminal (OSC 52) whatever the terminal
+  CHATREPL_REFLOW   1: the terminal rewraps as it narrows (known only under tmux)
   NO_COLOR          plain output, no colours
 
 exit status: 0 success, 1 the request or answer failed, 2 usage,
