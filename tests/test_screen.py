@@ -158,6 +158,33 @@ def test_a_slow_server_is_waited_for_in_a_line_that_leaves_no_trace(
     assert shown == ["The answer, at last."]  # the waiting line is gone
 
 
+def test_the_waiting_line_fits_a_window_narrower_than_it(
+    server: ChatServer, chatrepl_home: Path
+) -> None:
+    """At 30 columns the line (some 50 cells) is cut to the window: wrapped, each update
+    would leave a row behind (found by a tester: 37 rows for a 4 s wait)."""
+    server.add(Script(before=1.2, pieces=whole("The answer, at last.").pieces))
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "chatrepl", "question"],
+        env=clean_env(chatrepl_home, CHATREPL_URL=server.url),
+        dimensions=(24, 30),
+        timeout=TIMEOUT,
+    )
+    screen = pyte.Screen(30, 24)
+    stream = pyte.ByteStream(screen)
+    child.expect(b"waiting for ")
+    stream.feed(child.before + child.after)
+    child.expect(b"The answer")  # several updates of the line came before it
+    stream.feed(child.before + child.after)
+    child.expect(pexpect.EOF)
+    stream.feed(child.before)
+    child.close()
+    assert child.exitstatus == 0
+    shown = [line.rstrip() for line in screen.display if line.strip()]
+    assert shown == ["The answer, at last."]
+
+
 def test_a_pipe_never_gets_the_waiting_line(server: ChatServer, chatrepl_home: Path) -> None:
     from tests.helpers import run_chatrepl
 

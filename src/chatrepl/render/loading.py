@@ -49,26 +49,59 @@ def _cells(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
+def columns_of(out: IO[str]) -> int:
+    """The width of the terminal `out` writes to (80 if it cannot be told)."""
+    try:
+        return os.get_terminal_size(out.fileno()).columns
+    except (OSError, ValueError):
+        return 80
+
+
+def fitted(line: str, columns: int) -> str:
+    """`line` cut to fit one row of `columns` (leaving the last cell free: a line that
+    fills its row would wrap, and the next `\r` would go back to the wrong row)."""
+    line = line[: max(0, columns - 1)]
+    while line and _cells(line) > columns - 1:
+        line = line[:-1]
+    return line
+
+
 class Waiter(threading.Thread):
     """Between the request and the first thing the answer shows: one dim line of the
-    live kind (`waiting for HOST…  2.1 s  (Ctrl-C stops)`), updated, and erased when
-    anything arrives, so it never reaches the scrollback (or a pipe). It writes with
-    `write` under `lock`, the lock of everything the answer writes."""
+    live kind (`waiting for HOST…  2.1 s  (Ctrl-C stops)`), cut to the window, updated,
+    and erased when anything arrives, so it never reaches the scrollback (or a pipe).
+    It writes with `write` under `lock`, the lock of everything the answer writes. In a
+    terminal that `reflows`, a line made narrower was rewrapped into more rows: they
+    are all erased."""
 
-    def __init__(self, host: str, write: Callable[[str], None], lock: threading.RLock) -> None:
+    def __init__(
+        self,
+        host: str,
+        write: Callable[[str], None],
+        lock: threading.RLock,
+        out: IO[str],
+        reflows: bool = False,
+    ) -> None:
         super().__init__(name="chatrepl-waiting", daemon=True)
-        self.host, self.write, self.lock, self.shown = host, write, lock, False
+        self.host, self.write, self.lock, self.out = host, write, lock, out
+        self.reflows = reflows
+        self.shown = 0  # the cells of the line on screen
         self.stopped = threading.Event()
 
     def run(self) -> None:
         started = time.monotonic()
         while not self.stopped.wait(WAITING_STEP):
             if (seconds := time.monotonic() - started) >= WAITING_AFTER:
-                line = f"waiting for {self.host}…  {seconds:.1f} s  (Ctrl-C stops)"
+                columns = columns_of(self.out)
+                line = fitted(f"waiting for {self.host}…  {seconds:.1f} s  (Ctrl-C stops)", columns)
                 with self.lock:
                     if not self.stopped.is_set():
-                        self.write(f"\r\x1b[2K\x1b[2m{line}\x1b[0m")
-                        self.shown = True
+                        self.write(f"{self._erase(columns)}\x1b[2m{line}\x1b[0m")
+                        self.shown = max(1, _cells(line))
+
+    def _erase(self, columns: int) -> str:
+        rows = -(-self.shown // columns) if self.reflows and self.shown > columns else 1
+        return "\r" + "\x1b[2K\x1b[1A" * (rows - 1) + "\x1b[2K"
 
     def stop(self) -> None:
         """Stop, and erase the line if it was drawn."""
@@ -76,7 +109,8 @@ class Waiter(threading.Thread):
         self.join()
         with self.lock:
             if self.shown:
-                self.write("\r\x1b[2K")
+                self.write(self._erase(columns_of(self.out)))
+                self.shown = 0
 
 
 class Preview:
@@ -90,10 +124,7 @@ class Preview:
         self._line = self._last_line = ""  # the line arriving, the last one not blank
 
     def show(self, piece: str) -> None:
-        try:
-            columns = os.get_terminal_size(self.out.fileno()).columns
-        except (OSError, ValueError):
-            columns = 80
+        columns = columns_of(self.out)
         *done, self._line = (self._line + piece).split("\n")
         self._last_line = next((d for d in reversed(done) if d.strip()), self._last_line)
         self._line = self._line[-2 * columns :]

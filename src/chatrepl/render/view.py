@@ -60,7 +60,7 @@ class AnswerView(PlainView):
         if self.markdown:
             load(self.r.code_theme, wait=False)
         if host and self._waiter is None and isatty(self.r.out):
-            self._waiter = Waiter(host, self.r.write_control, self.lock)
+            self._waiter = Waiter(host, self.r.write_control, self.lock, self.r.out, self.r.reflows)
             self._waiter.start()
 
     def _arrived(self) -> None:
