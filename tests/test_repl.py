@@ -142,10 +142,12 @@ def test_a_store_that_cannot_be_written_is_said_once_not_every_turn(
     server: ChatServer, tmp_path: Path, pipe: PipeInput
 ) -> None:
     """A database written by a newer chatrepl is opened read-only, which the store says
-    as it opens; each turn then goes on in memory without saying it again."""
+    as it opens (see the one-shot below); each turn then goes on in memory without
+    saying it again."""
     import sqlite3
 
     from chatrepl.schema import SCHEMA_VERSION
+    from tests.helpers import run_chatrepl
 
     make_chat(server.url, tmp_path)[0].store.close()  # type: ignore[union-attr]
     with sqlite3.connect(tmp_path / "chatrepl.db") as db:
@@ -155,4 +157,7 @@ def test_a_store_that_cannot_be_written_is_said_once_not_every_turn(
     r.run()
     shown = out.getvalue()  # type: ignore[attr-defined]
     assert "Answer 1" in shown and "Answer 2" in shown
-    assert shown.count("Could not save the conversation") == 1
+    assert "Could not save" not in shown and "newer chatrepl" in r.chat.store.notice  # type: ignore[union-attr]
+    done = run_chatrepl(tmp_path, "hello", url=server.url)
+    assert done.returncode == 0 and done.stdout.startswith("Answer")
+    assert done.stderr.count("newer chatrepl") == 1 and "Could not save" not in done.stderr

@@ -170,5 +170,16 @@ def test_a_role_on_another_endpoint_runs_only_that_ones_token_command(
     assert done.returncode == 0, done.stderr
     assert server.requests[-1].headers["Authorization"] == "Bearer work-token"
     assert used.exists() and not left.exists()
+    used.unlink()
+    for resume in (["-c"], ["-r", latest_id(chatrepl_home)]):  # the role comes back with it
+        run_chatrepl(chatrepl_home, *resume, "again", check=True)
+        assert server.requests[-1].headers["Authorization"] == "Bearer work-token"
+        assert used.exists() and not left.exists(), resume
+        used.unlink()
     run_chatrepl(chatrepl_home, "hello", check=True)  # without the role: home's, as before
     assert server.requests[-1].headers["Authorization"] == "Bearer home-token"
+
+
+def latest_id(home: Path) -> str:
+    with sqlite3.connect(home / "chatrepl.db") as db:
+        return str(db.execute("SELECT id FROM conversations ORDER BY rowid DESC").fetchone()[0])

@@ -127,8 +127,10 @@ class Chat:
         except StoreError as exc:
             if not self._save_warned:
                 self._save_warned = True
-                if not (store.read_only and self._read_only_said):
+                if not store.read_only:
                     self.renderer.warn(f"{exc} The conversation goes on unsaved for now.")
+                elif not (self._read_only_said or store.notice):  # (a notice said it at open)
+                    self.renderer.warn(f"{exc} The conversation goes on unsaved.")
                 self._read_only_said = store.read_only
             return False
         return True

@@ -36,7 +36,6 @@ from chatrepl.errors import (
     UsageError,
     unexpected,
 )
-from chatrepl.roles import starting_token
 
 if TYPE_CHECKING:
     from chatrepl.attach import Attachment
@@ -222,16 +221,18 @@ def program(args: argparse.Namespace, env: Environment) -> int:
     from chatrepl.repl import Repl
 
     # The token first of all. A token_command may ask for a passphrase on the terminal,
-    # as the user has it; so may that of a role's endpoint (all is built before the
-    # prompt then).
-    if settings.endpoint.token_command or settings.role:
-        _quiet.off()
-    token = starting_token(settings, _flagged(args), env.environ)
+    # as the user has it; so may that of a role's endpoint, named or resumed (all is
+    # built before the prompt then).
     if args.cont or args.resume or args.context_reset or settings.role:
-        repl = Repl(_chat(settings, renderer, args, env, token=token), attached=attached, env=env)
+        if any(e.token_command for e in (settings.endpoint, *settings.endpoints.values())):
+            _quiet.off()
+        repl = Repl(_chat(settings, renderer, args, env), attached=attached, env=env)
         if args.cont or args.resume:
             repl.parts.conversations.show_resumed()
     else:  # a new session: the prompt first, then the store, then the chat
+        if settings.endpoint.token_command:
+            _quiet.off()
+        token = settings.token(env.environ)
         repl = Repl.starting(
             lambda held: opening.session(settings, args, env, held),
             lambda store: _chat(settings, renderer, args, env, (store,), token),
@@ -294,7 +295,7 @@ def _chat(
         transport,
         renderer,
         store if settings.save else None,
-        token=starting_token(settings, _flagged(args), env.environ) if token is None else token,
+        token="" if token is None else token,  # (None: once a role has moved it, below)
         clock=env.clock,
     )
     if settings.save and store is None:
@@ -327,12 +328,11 @@ def _chat(
         presets.apply(chat, settings.role, system=system, **named)
     if chat.role is not None and args.model:  # on the role's endpoint, the flag's model
         chat.use_model(args.model)
+    if token is None and chat.endpoint.name == settings.endpoint.name:
+        # still on the endpoint the run started on: its token (a role that moved to
+        # another has resolved that one's; this one's command does not run for nothing)
+        chat.token = settings.token(env.environ)
     return chat
-
-
-def _flagged(args: argparse.Namespace) -> bool:
-    """A flag names the endpoint (a role's then does not)."""
-    return args.endpoint is not None or bool(args.url)
 
 
 def _check_role(args: argparse.Namespace, settings: Settings) -> None:

@@ -11,13 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from chatrepl.configfile import expect, number, where
 from chatrepl.errors import ConfigError
-
-if TYPE_CHECKING:
-    from chatrepl.config import Settings
 
 ROLE_KEYS = {"system", "endpoint", "model", "temperature", "template"}
 MODEL_KEYS = {"price_in", "price_out"}
@@ -108,14 +105,3 @@ def _tables(
             if k not in keys:
                 warnings.append(f"{path}: unknown key {key}.{k} is ignored.")
         yield name, key, table
-
-
-def starting_token(settings: Settings, flagged: bool, environ: Mapping[str, str]) -> str:
-    """The token of the endpoint a run starts on: none yet when its role moves it to
-    another (unless a flag named the endpoint: `flagged`). That one's is resolved as the
-    role is put on; a token_command of the endpoint left behind does not run, nor ask
-    for a passphrase."""
-    role = settings.roles.get(settings.role) if settings.role else None
-    if role is not None and role.endpoint not in ("", settings.endpoint.name) and not flagged:
-        return ""
-    return settings.token(environ)
