@@ -71,3 +71,14 @@ def test_which_terminals_are_taken_to_reflow() -> None:
     assert terminal_reflows({"CHATREPL_REFLOW": "1", "VTE_VERSION": "7600"})
     assert not terminal_reflows({"CHATREPL_REFLOW": "0", "TMUX": "/tmp/tmux-0/default,1,0"})
     assert not terminal_reflows({"CHATREPL_REFLOW": "maybe"})
+
+
+def test_the_waiting_line_keeps_its_seconds_in_a_narrow_window() -> None:
+    from chatrepl.render.loading import waiting_line
+
+    host = "ai.callaback.workers.dev"
+    assert waiting_line(host, 2.14, 100) == f"waiting for {host}…  2.1 s  (Ctrl-C stops)"
+    assert waiting_line(host, 2.14, 45) == f"waiting for {host}…  2.1 s"
+    assert waiting_line(host, 2.14, 30) == "waiting…  2.1 s"
+    assert waiting_line(host, 12.5, 8) == "12.5 s"
+    assert waiting_line(host, 12.5, 4) == "12."

@@ -146,7 +146,8 @@ def waited_for(server: ChatServer, home: Path, columns: int) -> list[str]:
     )
     screen = pyte.Screen(columns, 24)
     stream = pyte.ByteStream(screen)
-    child.expect(re.escape(f"waiting for {host}"[: columns - 1]).encode())  # while silent
+    said = f"waiting for {host}…" if columns > 60 else "waiting…"  # (narrow: no host)
+    child.expect(re.escape(said).encode())  # while the server is silent
     stream.feed(child.before + child.after)
     child.expect(b"The answer")  # several updates of the line came before it
     stream.feed(child.before + child.after)

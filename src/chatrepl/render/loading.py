@@ -66,6 +66,20 @@ def fitted(line: str, columns: int) -> str:
     return line
 
 
+def waiting_line(host: str, seconds: float, columns: int) -> str:
+    """The waiting line that fits `columns`: the hint goes first, then the host; the
+    seconds stay."""
+    counted = f"{seconds:.1f} s"
+    for line in (
+        f"waiting for {host}…  {counted}  (Ctrl-C stops)",
+        f"waiting for {host}…  {counted}",
+        f"waiting…  {counted}",
+    ):
+        if _cells(line) <= columns - 1:
+            return line
+    return fitted(counted, columns)
+
+
 class Waiter(threading.Thread):
     """Between the request and the first thing the answer shows: one dim line of the
     live kind (`waiting for HOST…  2.1 s  (Ctrl-C stops)`), cut to the window, updated,
@@ -93,7 +107,7 @@ class Waiter(threading.Thread):
         while not self.stopped.wait(WAITING_STEP):
             if (seconds := time.monotonic() - started) >= WAITING_AFTER:
                 columns = columns_of(self.out)
-                line = fitted(f"waiting for {self.host}…  {seconds:.1f} s  (Ctrl-C stops)", columns)
+                line = waiting_line(self.host, seconds, columns)
                 with self.lock:
                     if not self.stopped.is_set():
                         self.write(f"{self._erase(columns)}\x1b[2m{line}\x1b[0m")
