@@ -124,7 +124,7 @@ def test_role_command_lists_applies_and_drops(
     path = configure(chatrepl_home, server)
     r, out = repl_for(path, tmp_path, pipe)
     pipe.send_text(
-        "/role\r/role coder\rone\r/role\r/reset\rtwo\r/role off\rthree\r/role poet\r\x04"
+        "/role\r/role coder\rone\r/role\r/reset\rtwo\r/role off\rthree\r/role off\r/role poet\r\x04"
     )
     r.run()
     text = out.getvalue()
@@ -139,6 +139,7 @@ def test_role_command_lists_applies_and_drops(
     assert three.body["messages"][-1]["content"] == "three"  # /role off: plain again
     assert three.body["model"] == "general" and "temperature" not in three.body
     assert "Unknown role poet (coder, critic)." in text
+    assert text.count("No role from now on") == 1 and "No role is on." in text  # (twice off)
 
 
 def test_role_completes_with_tab(

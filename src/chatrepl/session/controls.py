@@ -177,7 +177,9 @@ class Controls:
     )
     def role(self, arg: str) -> None:
         chat, renderer = self.session.chat, self.session.renderer
-        if arg == "off":
+        if arg == "off" and chat.role is None:
+            renderer.note("No role is on.")
+        elif arg == "off":
             presets.drop(chat)
             renderer.note(
                 f"No role from now on: back to {writer.full_label(writer.stamp(chat.endpoint))} "
