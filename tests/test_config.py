@@ -106,6 +106,36 @@ def test_token_sources_in_order(tmp_path: Path) -> None:
         load(Overrides(config_file=bad, endpoint="e"), env={}).token(env={})
 
 
+def test_a_failing_token_command_says_what_it_said(tmp_path: Path) -> None:
+    """The last line the command wrote to stderr (`gpg: decryption failed`, `pass: not
+    found`) is in the one line, controls removed and credentials masked."""
+    script = write(
+        tmp_path / "fail.py",
+        "import sys\n"
+        "sys.stderr.write('working\\n')\n"
+        "sys.stderr.write('gpg: decryption failed for https://me:hunter22@vault ')\n"
+        "sys.stderr.write('\\x1b[31m(no key)\\n\\n')\n"
+        "sys.exit(2)\n",
+    )
+    cfg = write(
+        tmp_path / "c.toml",
+        f'[endpoints.e]\nurl = "http://h/api/chat"\ntoken_command = "{sys.executable} {script}"\n',
+    )
+    with pytest.raises(ConfigError) as caught:
+        load(Overrides(config_file=cfg, endpoint="e"), env={}).token(env={})
+    said = str(caught.value)
+    assert said.startswith(
+        "The token_command of endpoint e failed (exit 2): gpg: decryption failed"
+    ), said
+    assert "hunter22" not in said and "\x1b" not in said and "(no key)" in said
+    empty = write(
+        tmp_path / "empty.toml",
+        f'[endpoints.e]\nurl = "http://h/api/chat"\ntoken_command = "{sys.executable} -c pass"\n',
+    )
+    with pytest.raises(ConfigError, match=r"^The token_command of endpoint e printed nothing\.$"):
+        load(Overrides(config_file=empty, endpoint="e"), env={}).token(env={})
+
+
 cli = run_chatrepl
 
 

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 from chatrepl.addresses import url_problem
 from chatrepl.configfile import expect, number, positive, read_file, where
 from chatrepl.errors import ConfigError, UsageError
-from chatrepl.redaction import hide_password
+from chatrepl.redaction import hide_password, last_said
 from chatrepl.roles import Role, read_prices, read_roles
 
 APP = "chatrepl"
@@ -174,11 +174,14 @@ def token_for(endpoint: Endpoint, env: Mapping[str, str] | None = None) -> str:
                 f"The token_command of endpoint {endpoint.name} could not run: "
                 f"{type(exc).__name__}."
             ) from None
-        if done.returncode != 0 or not done.stdout.strip():
+        if done.returncode != 0:
+            said = last_said(done.stderr)
             raise ConfigError(
                 f"The token_command of endpoint {endpoint.name} failed "
-                f"(exit {done.returncode}) or printed nothing."
+                f"(exit {done.returncode}){f': {said}' if said else ''}."
             )
+        if not done.stdout.strip():
+            raise ConfigError(f"The token_command of endpoint {endpoint.name} printed nothing.")
         return done.stdout.strip().splitlines()[0]
     return endpoint.token
 
