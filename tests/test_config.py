@@ -112,9 +112,10 @@ def test_a_failing_token_command_says_what_it_said(tmp_path: Path) -> None:
     script = write(
         tmp_path / "fail.py",
         "import sys\n"
+        "print('sk-half-a-token')\n"
         "sys.stderr.write('working\\n')\n"
         "sys.stderr.write('gpg: decryption failed for https://me:hunter22@vault ')\n"
-        "sys.stderr.write('\\x1b[31m(no key)\\n\\n')\n"
+        "sys.stderr.write('sk-half-a-token \\x1b[31m(no key)\\n\\n')\n"
         "sys.exit(2)\n",
     )
     cfg = write(
@@ -128,6 +129,7 @@ def test_a_failing_token_command_says_what_it_said(tmp_path: Path) -> None:
         "The token_command of endpoint e failed (exit 2): gpg: decryption failed"
     ), said
     assert "hunter22" not in said and "\x1b" not in said and "(no key)" in said
+    assert "sk-half-a-token" not in said  # what it printed before it failed: a token?
     empty = write(
         tmp_path / "empty.toml",
         f'[endpoints.e]\nurl = "http://h/api/chat"\ntoken_command = "{sys.executable} -c pass"\n',

@@ -175,7 +175,7 @@ def token_for(endpoint: Endpoint, env: Mapping[str, str] | None = None) -> str:
                 f"{type(exc).__name__}."
             ) from None
         if done.returncode != 0:
-            said = last_said(done.stderr)
+            said = last_said(done.stderr, done.stdout.split())  # (what it printed: a token?)
             raise ConfigError(
                 f"The token_command of endpoint {endpoint.name} failed "
                 f"(exit {done.returncode}){f': {said}' if said else ''}."

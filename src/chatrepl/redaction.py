@@ -54,11 +54,11 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     return re.sub(_USERINFO, rf"\1:{MASK}@", text)
 
 
-def last_said(text: str, most: int = 160) -> str:
+def last_said(text: str, secrets: Iterable[str] = (), most: int = 160) -> str:
     """The last line a command wrote that is not blank, fit for one line of chatrepl's:
-    controls removed, credentials masked, cut to `most` characters."""
+    controls removed, credentials (and `secrets`) masked, cut to `most` characters."""
     from chatrepl.sanitize import sanitize
 
     lines = [line for line in sanitize(text).splitlines() if line.strip()]
-    said = redact(lines[-1].strip()) if lines else ""
+    said = redact(lines[-1].strip(), secrets) if lines else ""
     return said if len(said) <= most else said[: most - 1] + "…"
