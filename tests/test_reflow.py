@@ -11,7 +11,8 @@ import re
 from rich.console import Console
 
 from chatrepl.render import Renderer
-from chatrepl.render.view import AnswerView, reflowed
+from chatrepl.render.loading import reflowed
+from chatrepl.render.view import AnswerView
 
 WORDS = " ".join(f"word{n}" for n in range(40)) + " "  # 274 cells: rows of up to 100
 

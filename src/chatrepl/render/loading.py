@@ -13,7 +13,7 @@ import os
 import threading
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import IO
 
 #: The waiting line: drawn after this long, then updated this often (seconds).
@@ -47,6 +47,18 @@ def load(code_theme: str, wait: bool = True) -> None:
 
 def _cells(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def reflowed(lengths: Iterable[int], width: int) -> int:
+    """How many rows lines of these lengths (in cells) take once a terminal that reflows
+    has rewrapped them at `width`."""
+    return sum(max(1, -(-length // width)) for length in lengths)
+
+
+def erased(rows: int) -> str:
+    """Erase `rows` rows, the cursor's and those above it, leaving the cursor at the
+    start of the top one (row by row: tmux keeps a screen cleared from its top)."""
+    return "\r" + "\x1b[2K\x1b[1A" * (rows - 1) + "\x1b[2K"
 
 
 def columns_of(out: IO[str]) -> int:
@@ -114,8 +126,7 @@ class Waiter(threading.Thread):
                         self.shown = max(1, _cells(line))
 
     def _erase(self, columns: int) -> str:
-        rows = -(-self.shown // columns) if self.reflows and self.shown > columns else 1
-        return "\r" + "\x1b[2K\x1b[1A" * (rows - 1) + "\x1b[2K"
+        return erased(reflowed([self.shown], columns) if self.reflows else 1)
 
     def stop(self) -> None:
         """Stop, and erase the line if it was drawn."""

@@ -4,12 +4,11 @@ and the model's reasoning shown apart (see `AnswerView`)."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from chatrepl.environment import isatty
 from chatrepl.render import loading
-from chatrepl.render.loading import Preview, Waiter, load
+from chatrepl.render.loading import Preview, Waiter, erased, load, reflowed
 from chatrepl.render.plain import THINKING_HEADER, PlainView
 from chatrepl.render.source import Batch, Source
 from chatrepl.sanitize import sanitize
@@ -22,12 +21,6 @@ if TYPE_CHECKING:
     from chatrepl.render import Renderer
 
 MAX_FPS = 20
-
-
-def reflowed(lengths: Iterable[int], width: int) -> int:
-    """How many rows lines of these lengths (in cells) take once a terminal that reflows
-    has rewrapped them at `width`."""
-    return sum(max(1, -(-length // width)) for length in lengths)
 
 
 class AnswerView(PlainView):
@@ -291,9 +284,9 @@ class AnswerView(PlainView):
             return
         drawn = len(self._lines)
         rows = reflowed(map(Segment.get_line_length, self._lines), width)
-        if rows > drawn:  # (erased row by row: tmux keeps a screen cleared from its top)
+        if rows > drawn:
             down = f"\x1b[{drawn - 1}B" if drawn > 1 else ""
-            self.r.write_control("\r" + "\x1b[2K\x1b[1A" * (rows - 1) + "\x1b[2K" + down)
+            self.r.write_control(erased(rows) + down)
         self._width = width
 
     def _stop_live(self) -> None:
