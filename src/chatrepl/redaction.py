@@ -58,7 +58,7 @@ def last_said(text: str, secrets: Iterable[str] = (), most: int = 160) -> str:
     """The last line a command wrote that is not blank, fit for one line of chatrepl's:
     controls removed, credentials (and `secrets`) masked, cut to `most` characters."""
     from chatrepl.sanitize import sanitize
+    from chatrepl.wording import cut
 
     lines = [line for line in sanitize(text).splitlines() if line.strip()]
-    said = redact(lines[-1].strip(), secrets) if lines else ""
-    return said if len(said) <= most else said[: most - 1] + "…"
+    return cut(redact(lines[-1].strip(), secrets), most) if lines else ""

@@ -1,5 +1,5 @@
-"""How counts and moments are written in what chatrepl says: `1 line`, `3 lines`,
-`2 branches`, `2025-01-31 14:05`."""
+"""How counts, moments and long texts are written in what chatrepl says: `1 line`,
+`3 lines`, `2 branches`, `2025-01-31 14:05`, `a long tit…`."""
 
 from __future__ import annotations
 
@@ -19,3 +19,8 @@ def lines(text: str) -> str:
 def when(timestamp: float) -> str:
     """A moment in local time, to the minute: `2025-01-31 14:05`."""
     return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
+
+
+def cut(text: str, length: int) -> str:
+    """`text`, or its first characters and `…` in `length` characters when longer."""
+    return text if len(text) <= length else text[: length - 1].rstrip() + "…"

@@ -20,6 +20,7 @@ from chatrepl.environment import Environment
 from chatrepl.outcome import Outcome, Status, told
 from chatrepl.sanitize import sanitize
 from chatrepl.titles import Titler
+from chatrepl.wording import cut
 
 #: Turns shown when a conversation is resumed or a branch is put on screen.
 RESUME_SHOWN = 6
@@ -140,9 +141,9 @@ class Session:
 
         tries = [
             (where, title, "last answer "),
-            (_cut(where, 12), _cut(title, 16), "last answer "),
-            (_cut(where, 12), _cut(title, 16), ""),
-            ("", _cut(title, 12), ""),
+            (cut(where, 12), cut(title, 16), "last answer "),
+            (cut(where, 12), cut(title, 16), ""),
+            ("", cut(title, 12), ""),
             ("", "", ""),
             ("", "", "", " │ "),
         ]
@@ -151,7 +152,3 @@ class Session:
             if width <= 0 or len(shown) <= width:
                 break
         return shown
-
-
-def _cut(text: str, length: int) -> str:
-    return text if len(text) <= length else text[: length - 1].rstrip() + "…"
