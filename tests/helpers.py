@@ -75,7 +75,11 @@ def wait_for_answers(db_path: Path, count: int, seconds: float = 10) -> list[tup
         time.sleep(0.1)
         if db_path.exists():
             with sqlite3.connect(db_path) as db:
-                rows = [r for r in db.execute(ANSWERS_SO_FAR).fetchall() if r[0]]
+                try:
+                    rows = [r for r in db.execute(ANSWERS_SO_FAR).fetchall() if r[0]]
+                except sqlite3.OperationalError as exc:  # made, its tables not yet
+                    if "no such table" not in str(exc):
+                        raise
     return rows
 
 

@@ -209,7 +209,7 @@ def program(args: argparse.Namespace, env: Environment) -> int:
         )
     attached = _attachments(args.files, settings.max_file_kb * 1024, question)
     if question or not env.stdin_isatty:
-        chat = _chat(settings, renderer, args, env)
+        chat = _chat(settings, renderer, args, env, eager=bool(question))
         if not question:
             return EXIT_OK  # --context-reset on its own, in a script: done
         if args.compare is not None:
@@ -278,18 +278,22 @@ def _chat(
     env: Environment,
     opened: tuple[Store | None] | None = None,
     token: str | None = None,
+    eager: bool = False,
 ) -> Chat:
-    """The chat the arguments ask for, on the store `opened` holds (else opened here)."""
+    """The chat the arguments ask for, on the store `opened` holds (else opened here).
+    `eager`: a question is to be sent at once, so the transport is loaded now, while
+    the store opens (and checks its pages) beside it."""
     from chatrepl.chat import Chat
 
     resuming = bool(args.cont or args.resume)
-    (store,) = opened or (opening.session(settings, args, env, renderer),)
     transport = LazyTransport(
         connect_timeout=settings.connect_timeout,
         idle_timeout=settings.idle_timeout,
         on_retry=renderer.aside,
         environ=env.environ,
     )
+    meanwhile = transport.load if eager else None
+    (store,) = opened or (opening.session(settings, args, env, renderer, meanwhile),)
     chat = Chat(
         settings,
         transport,
@@ -359,12 +363,16 @@ class LazyTransport:
         self.options = options
         self._transport: Any = None
 
-    def stream(self, endpoint: Endpoint, messages: list[dict[str, str]], token: str = "") -> Any:
+    def load(self) -> Any:
+        """The transport, imported now if it was not yet."""
         if self._transport is None:
             from chatrepl.transport import Transport
 
             self._transport = Transport(**self.options)
-        return self._transport.stream(endpoint, messages, token)
+        return self._transport
+
+    def stream(self, endpoint: Endpoint, messages: list[dict[str, str]], token: str = "") -> Any:
+        return self.load().stream(endpoint, messages, token)
 
 
 def _compare(chat: Chat, names: str, question: str, attached: list[Attachment]) -> int:

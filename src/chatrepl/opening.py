@@ -8,7 +8,9 @@ the renderer, or, while a first prompt is drawn, what holds it for later (`repl.
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Protocol
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chatrepl.environment import Environment
 from chatrepl.errors import StoreError
@@ -33,13 +35,23 @@ class Teller(Protocol):
 
 
 def open_store(
-    tell: Teller, env: Environment, wait: float = SESSION_WAIT, check: bool = True
+    tell: Teller,
+    env: Environment,
+    wait: float = SESSION_WAIT,
+    check: bool = True,
+    meanwhile: Callable[[], object] | None = None,
 ) -> Store:
-    """The store of the data folder, closed as the run ends; its notices to `tell`."""
+    """The store of the data folder, closed as the run ends; its notices to `tell`.
+    With `meanwhile`, the store is opened (and its pages checked) by a thread of its
+    own while `meanwhile` runs here: SQLite leaves Python free as it reads."""
     from chatrepl.store import Store
 
-    store = Store(env.paths.database, wait=wait, check=check)
-    _opened.append(store)
+    def make() -> Store:
+        store = Store(env.paths.database, wait=wait, check=check)
+        _opened.append(store)  # (closed as the run ends, whatever `meanwhile` did)
+        return store
+
+    store = make() if meanwhile is None else beside(make, meanwhile)
     if store.aside:
         tell.aside(store.aside)
     if store.notice:
@@ -54,16 +66,45 @@ def close_all() -> None:
         _opened.pop().close()
 
 
+def beside(make: Callable[[], Store], meanwhile: Callable[[], object]) -> Store:
+    """What `make` returns, made by a thread while `meanwhile` runs on this one; what
+    either raises is raised here (`meanwhile`'s first), once both are done."""
+    made: list[Any] = []
+
+    def run() -> None:
+        try:
+            made.append(make())
+        except BaseException as exc:  # raised on the caller's thread, below
+            made.append(exc)
+
+    thread = threading.Thread(target=run, name="chatrepl-open", daemon=True)
+    thread.start()
+    try:
+        meanwhile()
+    finally:
+        thread.join()
+    if isinstance(made[0], BaseException):
+        raise made[0]
+    return made[0]  # type: ignore[no-any-return]
+
+
 def session(
-    settings: Settings, args: argparse.Namespace, env: Environment, tell: Teller
+    settings: Settings,
+    args: argparse.Namespace,
+    env: Environment,
+    tell: Teller,
+    meanwhile: Callable[[], object] | None = None,
 ) -> Store | None:
     """The store of a session, if it saves or resumes; one that cannot be opened is said
     in one line (to `tell`: the renderer, or what holds it while a prompt is drawn) and
-    the session goes on unsaved, unless it resumes."""
+    the session goes on unsaved, unless it resumes. `meanwhile` runs as it opens (see
+    `open_store`), or alone when there is none to open."""
     if not (settings.save or args.cont or args.resume):
+        if meanwhile is not None:
+            meanwhile()
         return None
     try:
-        return open_store(tell, env)
+        return open_store(tell, env, meanwhile=meanwhile)
     except StoreError as exc:
         if args.cont or args.resume:
             raise

@@ -1,0 +1,101 @@
+"""A question asked on the command line opens the store (and checks its pages) on a
+thread of its own while what sends the question is loaded: with a large store, the check
+no longer comes before the import of requests (issue 23, row 19)."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chatrepl import opening
+from chatrepl.environment import Environment
+from chatrepl.store import Store
+from chatrepl.transport import Transport
+from tests.helpers import run_chatrepl
+from tests.server import ChatServer, Script, sse
+
+
+def test_a_question_opens_the_store_while_the_transport_loads(
+    server: ChatServer, chatrepl_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loaded = threading.Event()
+    seen: list[tuple[str, bool]] = []  # (the opening thread, whether the transport loaded)
+    make_transport, make_store = Transport.__init__, Store.__init__
+
+    def transport(self: Transport, *args: Any, **kwargs: Any) -> None:
+        make_transport(self, *args, **kwargs)
+        loaded.set()
+
+    def store(self: Store, *args: Any, **kwargs: Any) -> None:
+        # Opened one after the other, the store would wait here in vain: the transport
+        # is loaded only once the question is sent.
+        seen.append((threading.current_thread().name, loaded.wait(3)))
+        make_store(self, *args, **kwargs)
+
+    monkeypatch.setattr(Transport, "__init__", transport)
+    monkeypatch.setattr(Store, "__init__", store)
+    server.add(Script(pieces=sse("the answer")))
+    ran = run_chatrepl(chatrepl_home, "a question", url=server.url)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == "the answer"
+    assert seen == [("chatrepl-open", True)]
+    db = sqlite3.connect(chatrepl_home / "chatrepl.db")
+    rows = db.execute("SELECT role, content, status FROM messages ORDER BY id").fetchall()
+    db.close()
+    assert rows == [("user", "a question", "complete"), ("assistant", "the answer", "complete")]
+
+
+def test_no_transport_is_loaded_for_a_reset_alone(
+    chatrepl_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[bool] = []
+    make_transport = Transport.__init__
+
+    def transport(self: Transport, *args: Any, **kwargs: Any) -> None:
+        made.append(True)
+        make_transport(self, *args, **kwargs)
+
+    monkeypatch.setattr(Transport, "__init__", transport)
+    ran = run_chatrepl(chatrepl_home, "--context-reset")
+    assert ran.returncode == 0, ran.stderr
+    assert made == []
+
+
+class Told:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def aside(self, message: str) -> None:
+        self.lines.append(message)
+
+    def warn(self, message: str) -> None:
+        self.lines.append(message)
+
+
+def environment(home: Path) -> Environment:
+    return Environment(environ={"CHATREPL_HOME": str(home), "HOME": str(home)})
+
+
+def test_what_opening_raises_is_raised_on_the_callers_thread(tmp_path: Path) -> None:
+    (tmp_path / "chatrepl.db").write_bytes(b"not a database at all, " * 100)
+    ran: list[bool] = []
+    with pytest.raises(Exception, match="damaged"):
+        opening.open_store(Told(), environment(tmp_path), meanwhile=lambda: ran.append(True))
+    assert ran == [True]  # what runs meanwhile ran all the same
+
+
+def test_a_store_opened_while_something_else_failed_is_still_closed(tmp_path: Path) -> None:
+    def fails() -> None:
+        raise KeyError("what ran meanwhile failed")
+
+    with pytest.raises(KeyError):
+        opening.open_store(Told(), environment(tmp_path), meanwhile=fails)
+    (store,) = opening._opened  # closed as the run ends, as any other
+    opening.close_all()
+    assert opening._opened == []
+    with pytest.raises(sqlite3.ProgrammingError):  # closed
+        store._db.execute("SELECT 1")
