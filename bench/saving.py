@@ -5,7 +5,8 @@ A local server (tests/server.py) streams an answer of 1, 20 and 60 MB at a given
 process is timed with `--no-save` and with saving, into a data folder that already
 holds a conversation (as a user's does; `--fresh`: a new folder for each run). Prints
 medians of wall-clock seconds, the cost of saving over not saving, and how much the
-data folder (database and WAL) grew for each answer.
+data folder (database and WAL) grew for each answer. Before each timed run, what the
+earlier ones wrote is flushed to the disk (`os.sync()`, untimed).
 
     python bench/saving.py [--runs 3] [--sizes 1,20,60] [--rate 2] [--fresh]
 """
@@ -65,6 +66,10 @@ def one_run(server: ChatServer, home: Path, script: Script, save: bool = True) -
     server.add(script)
     before = folder_bytes(home) if home.exists() else 0
     args = [sys.executable, "-m", "chatrepl", *([] if save else ["--no-save"]), "question"]
+    # What earlier runs wrote goes to the disk first, untimed: otherwise a run pays at
+    # random for the writing back of answers saved a moment before (a user's last long
+    # answer is on the disk long before the next one), and medians move by ten points.
+    os.sync()
     start = time.perf_counter()
     subprocess.run(args, env=env, stdout=subprocess.DEVNULL, check=True)
     seconds = time.perf_counter() - start
