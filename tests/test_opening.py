@@ -4,8 +4,11 @@ no longer comes before the import of requests (issue 23, row 19)."""
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -99,3 +102,33 @@ def test_a_store_opened_while_something_else_failed_is_still_closed(tmp_path: Pa
     assert opening._opened == []
     with pytest.raises(sqlite3.ProgrammingError):  # closed
         store._db.execute("SELECT 1")
+
+
+def test_an_interrupt_while_the_store_opens_still_lets_it_be_closed(tmp_path: Path) -> None:
+    """A signal (Ctrl-C, SIGTERM) that comes while the store is being opened: the store
+    is let finish opening, so that it is closed as the run ends and leaves no journal."""
+
+    class Stopped(Exception):
+        pass
+
+    def stop(signum: int, frame: object) -> None:
+        raise Stopped
+
+    def slow() -> Store:
+        time.sleep(0.4)  # a large store's check, or a lock's wait
+        store = Store(tmp_path / "chatrepl.db")
+        opening._opened.append(store)
+        return store
+
+    previous = signal.signal(signal.SIGUSR1, stop)
+    timer = threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGUSR1))
+    try:
+        timer.start()
+        with pytest.raises(Stopped):  # raised as the wait for the store was interrupted
+            opening.beside(slow, lambda: None)
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGUSR1, previous)
+    assert len(opening._opened) == 1  # opened all the same, before the signal went on
+    opening.close_all()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["chatrepl.db"]

@@ -68,24 +68,40 @@ def close_all() -> None:
 
 def beside(make: Callable[[], Store], meanwhile: Callable[[], object]) -> Store:
     """What `make` returns, made by a thread while `meanwhile` runs on this one; what
-    either raises is raised here (`meanwhile`'s first), once both are done."""
+    either raises is raised here (`meanwhile`'s first, or what interrupted the wait),
+    once both are done."""
     made: list[Any] = []
+    done = threading.Event()  # (not Thread.join: one that a signal interrupted may
+    # take the thread for ended, in Python 3.11)
 
     def run() -> None:
         try:
             made.append(make())
         except BaseException as exc:  # raised on the caller's thread, below
             made.append(exc)
+        finally:
+            done.set()
 
-    thread = threading.Thread(target=run, name="chatrepl-open", daemon=True)
-    thread.start()
+    threading.Thread(target=run, name="chatrepl-open", daemon=True).start()
     try:
         meanwhile()
-    finally:
-        thread.join()
+        done.wait()
+    except BaseException:  # Ctrl-C or a signal too: the store is let finish opening, so
+        _finish(done)  # that it is closed as the run ends, not left with its journal
+        raise
     if isinstance(made[0], BaseException):
         raise made[0]
     return made[0]  # type: ignore[no-any-return]
+
+
+def _finish(done: threading.Event) -> None:
+    """Wait for `done`, whatever interrupts the wait (SQLite could not be interrupted
+    either when the store was opened before the rest)."""
+    while not done.is_set():
+        try:
+            done.wait()
+        except BaseException:  # a second Ctrl-C while it ends
+            continue
 
 
 def session(
