@@ -298,6 +298,54 @@ def test_a_read_only_folder_or_file_lists_searches_shows_and_chats_in_memory(
     assert digest(path) == before
 
 
+def as_user_without_override(home: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`chatrepl ARGS` in a process of its own that the folder's modes bind: root's
+    power to write anything (CAP_DAC_OVERRIDE) dropped with setpriv when run as root."""
+    from tests.helpers import clean_env
+
+    command = [sys.executable, "-m", "chatrepl", *args]
+    if os.geteuid() == 0:
+        caps = "-dac_override,-dac_read_search"
+        command = ["setpriv", f"--bounding-set={caps}", f"--inh-caps={caps}", *command]
+    env = clean_env(home, CHATREPL_URL=url)
+    try:
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=30)
+    except FileNotFoundError:
+        pytest.skip("setpriv is not installed: root would write the folder anyway")
+
+
+def test_a_folder_whose_modes_forbid_writing_lists_searches_shows_and_chats(
+    server: ChatServer, chatrepl_home: Path
+) -> None:
+    """Found by a tester, as the user `nobody`: with a folder of mode 0500 SQLite says
+    SQLITE_READONLY_DIRECTORY (not CANTOPEN, as for an immutable folder), and `--list`
+    said it could not save."""
+    path, cid = saved_store(chatrepl_home, server.url, "about otters")
+    before = digest(path)
+    chatrepl_home.chmod(0o500)
+    try:
+        probe = as_user_without_override(chatrepl_home, server.url, "--version")
+        if probe.returncode != 0:
+            pytest.skip(f"cannot drop root's override here: {probe.stderr.strip()}")
+        listed = as_user_without_override(chatrepl_home, server.url, "--list")
+        assert (listed.returncode, listed.stderr) == (0, "") and cid in listed.stdout
+        found = as_user_without_override(chatrepl_home, server.url, "--search", "otters")
+        assert (found.returncode, found.stderr) == (0, "") and cid in found.stdout
+        shown = as_user_without_override(chatrepl_home, server.url, "--show", cid)
+        assert shown.returncode == 0 and "about otters" in shown.stdout
+        done = as_user_without_override(chatrepl_home, server.url, "a new question")
+        assert done.returncode == 0 and "Answer" in done.stdout
+        (line,) = lines(done.stderr)
+        assert line == (
+            f"Could not save the conversation: {chatrepl_home} is read-only. "
+            "The conversation goes on unsaved."
+        )
+    finally:
+        chatrepl_home.chmod(0o700)
+    assert digest(path) == before
+    assert sorted(p.name for p in chatrepl_home.iterdir()) == ["chatrepl.db"]
+
+
 # ------------------------------------------------------------------ row 11: private
 
 

@@ -29,6 +29,10 @@ LOCK_WAIT = 2.0  # seconds to wait for a database another program holds locked
 SQLITE_HEADER = b"SQLite format 3\x00"
 LOW_SPACE = 1024 * 1024
 SIDE_FILES = ("", "-wal", "-shm")
+#: What SQLite says when a WAL database's shared-memory file cannot be made: the folder
+#: is immutable (CANTOPEN), or its modes forbid writing (READONLY_DIRECTORY; so does
+#: READONLY_CANTINIT for a file it cannot set up).
+NO_SHARED_MEMORY = ("SQLITE_CANTOPEN", "SQLITE_READONLY_DIRECTORY", "SQLITE_READONLY_CANTINIT")
 MAP_FOR_CHECK = 1 << 40  # bytes of the file `quick_check` reads mapped (SQLite caps it)
 
 
@@ -92,7 +96,7 @@ def connect(
     try:
         version = _checked(db, path, wait, check)
     except sqlite3.OperationalError as exc:
-        if getattr(exc, "sqlite_errorname", "") != "SQLITE_CANTOPEN":
+        if getattr(exc, "sqlite_errorname", "") not in NO_SHARED_MEMORY:
             raise
         # A WAL database in a folder that cannot be written: SQLite cannot make its
         # shared-memory file; read the file as it is, which nothing can change here.
