@@ -157,6 +157,10 @@ def describe(exc: BaseException) -> str:
 
 
 def locked(path: Path, wait: float) -> str:
+    """The lock, and how long it was waited for; `wait` 0: it was waited for before
+    (a save that fails at once after one that waited), and is still there."""
+    if not wait:
+        return f"{path} is still locked by another program"
     return f"{path} is locked by another program (waited {wait:g} s)"
 
 
