@@ -132,3 +132,31 @@ def test_an_interrupt_while_the_store_opens_still_lets_it_be_closed(tmp_path: Pa
     assert len(opening._opened) == 1  # opened all the same, before the signal went on
     opening.close_all()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["chatrepl.db"]
+
+
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_while_the_store_closes_lets_it_close_and_sets_the_status(
+    server: ChatServer,
+    chatrepl_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    signum: int,
+    status: int,
+) -> None:
+    """Found by a tester: SIGTERM as the run closed its store raised inside SQLite's
+    close, printed a traceback and exited 1."""
+    close = Store.close
+    closed: list[bool] = []
+
+    def signalled(self: Store) -> None:
+        os.kill(os.getpid(), signum)  # handled at once, inside the close
+        time.sleep(0.05)
+        close(self)
+        closed.append(True)
+
+    monkeypatch.setattr(Store, "close", signalled)
+    server.add(Script(pieces=sse("the answer")))
+    ran = run_chatrepl(chatrepl_home, "a question", url=server.url)
+    assert (ran.returncode, ran.stderr) == (status, "")
+    assert ran.stdout.strip() == "the answer"
+    assert closed == [True]
+    assert sorted(p.name for p in chatrepl_home.iterdir()) == ["chatrepl.db"]

@@ -207,6 +207,34 @@ db.execute("ROLLBACK")
 """
 
 
+def test_continuing_under_a_lock_says_how_long_it_waited_in_its_first_line(
+    server: ChatServer, chatrepl_home: Path
+) -> None:
+    """With -c the conversation's claim is the first save: it waits for the lock and
+    fails unsaid, so the question's save, which fails at once, is the first line seen
+    (found by a tester: it said "waited 0 s" after a run of 2.25 s)."""
+    path, _ = saved_store(chatrepl_home, server.url, "before")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", WRITING, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "writing\n"
+        done = run_chatrepl(chatrepl_home, "-c", "more", url=server.url)
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=10)
+    assert done.returncode == 0 and "Answer" in done.stdout
+    (line,) = lines(done.stderr)
+    assert line == (
+        f"Could not save the conversation: {path} is still locked by another program "
+        "(waited 2 s before). The conversation goes on unsaved for now."
+    )
+
+
 def test_a_lock_met_while_saving_is_waited_for_once_then_not_until_saving_works(
     tmp_path: Path,
 ) -> None:
@@ -232,7 +260,8 @@ def test_a_lock_met_while_saving_is_waited_for_once_then_not_until_saving_works(
         assert holder.stdout is not None and holder.stdout.readline() == "writing\n"
         said = [attempt() for _ in range(3)]
         assert said[0].endswith("is locked by another program (waited 0.5 s).")
-        assert all(s.endswith("is still locked by another program.") for s in said[1:])
+        still = "is still locked by another program (waited 0.5 s before)."
+        assert all(s.endswith(still) for s in said[1:])
         assert holder.stdin is not None
         holder.stdin.close()
         assert holder.wait(timeout=10) == 0
@@ -344,6 +373,37 @@ def test_a_folder_whose_modes_forbid_writing_lists_searches_shows_and_chats(
         chatrepl_home.chmod(0o700)
     assert digest(path) == before
     assert sorted(p.name for p in chatrepl_home.iterdir()) == ["chatrepl.db"]
+
+
+def test_a_database_whose_mode_forbids_writing_gets_no_files_beside_it(
+    server: ChatServer, chatrepl_home: Path
+) -> None:
+    """Found by a tester: with the database at mode 0400 in a folder that can be
+    written, SQLite made read-only `-shm` and `-wal` files beside it and left them; once
+    the database was writable again, every save failed ("attempt to write a readonly
+    database")."""
+    path, cid = saved_store(chatrepl_home, server.url, "about otters")
+    before = digest(path)
+    path.chmod(0o400)
+    try:
+        probe = as_user_without_override(chatrepl_home, server.url, "--version")
+        if probe.returncode != 0:
+            pytest.skip(f"cannot drop root's override here: {probe.stderr.strip()}")
+        listed = as_user_without_override(chatrepl_home, server.url, "--list")
+        assert (listed.returncode, listed.stderr) == (0, "") and cid in listed.stdout
+        done = as_user_without_override(chatrepl_home, server.url, "a new question")
+        assert done.returncode == 0 and "Answer" in done.stdout
+        (line,) = lines(done.stderr)
+        assert line == f"Could not save the conversation: {path} is read-only. " + (
+            "The conversation goes on unsaved."
+        )
+        assert sorted(p.name for p in chatrepl_home.iterdir()) == ["chatrepl.db"]
+        assert digest(path) == before
+    finally:
+        path.chmod(0o600)
+    saved = as_user_without_override(chatrepl_home, server.url, "-c", "saved again")
+    assert (saved.returncode, saved.stderr) == (0, "")
+    assert "saved again" in run_chatrepl(chatrepl_home, "--show", cid).stdout
 
 
 # ------------------------------------------------------------------ row 11: private

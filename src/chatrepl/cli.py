@@ -91,11 +91,13 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
         return EXIT_FAILED
     finally:
         _quiet.off()
-        opening.close_all()
+        stopped = opening.close_all_noting_signals()
         if getattr(env.stdout, "failed", False):
             _silence(env)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        if stopped is not None:  # (a signal while the store closed: its status)
+            return stopped  # noqa: B012 (the signal decides, as it would have a moment later)
 
 
 def _silence(env: Environment) -> None:

@@ -92,6 +92,8 @@ def connect(
             f"{path.parent} is read-only and holds none yet."
         )
     uri = f"{path.absolute().as_uri()}?mode=ro"
+    if _left_as_it_is(path):
+        uri += "&immutable=1"
     db = sqlite3.connect(uri, uri=True, timeout=wait, isolation_level=None, check_same_thread=False)
     try:
         version = _checked(db, path, wait, check)
@@ -106,6 +108,22 @@ def connect(
         )
         version = _checked(db, path, wait, check)
     return db, version
+
+
+def _left_as_it_is(path: Path) -> bool:
+    """Whether a database that cannot be written, in a folder that can, is read as it
+    is: no one has it open to write (it has no log), so nothing can change it. Read
+    otherwise, SQLite would make its shared-memory and log files there, read-only like
+    the database, and leave them: once the database is writable again, they would stop
+    every save."""
+    log = path.with_name(path.name + "-wal")
+    try:
+        if os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
+            return False  # (written by a newer chatrepl, which may be running; a folder
+            # that cannot be written gets no files anyway)
+        return not log.exists() or log.stat().st_size == 0
+    except OSError:
+        return False
 
 
 def _checked(db: sqlite3.Connection, path: Path, wait: float, check: bool) -> int:
@@ -156,11 +174,12 @@ def describe(exc: BaseException) -> str:
     return text[:1].upper() + text[1:] if text else type(exc).__name__
 
 
-def locked(path: Path, wait: float) -> str:
-    """The lock, and how long it was waited for; `wait` 0: it was waited for before
-    (a save that fails at once after one that waited), and is still there."""
-    if not wait:
-        return f"{path} is still locked by another program"
+def locked(path: Path, wait: float, before: float = 0.0) -> str:
+    """The lock, and how long it was waited for; `wait` 0: it was waited for `before`
+    by an earlier save (one whose failure may have gone unsaid: a conversation's claim,
+    the input history), and is still there."""
+    if not wait and before:
+        return f"{path} is still locked by another program (waited {before:g} s before)"
     return f"{path} is locked by another program (waited {wait:g} s)"
 
 
@@ -207,11 +226,11 @@ def read_failure(path: Path, exc: BaseException, wait: float) -> StoreError:
     return StoreError(f"Could not read the conversation database {path}: {describe(exc)}.")
 
 
-def save_failure(path: Path, exc: BaseException, wait: float) -> StoreError:
-    """A write failed: one line that says it was saving."""
+def save_failure(path: Path, exc: BaseException, wait: float, before: float = 0.0) -> StoreError:
+    """A write failed: one line that says it was saving (`before`: see `locked`)."""
     what = kind(exc)
     if what == "locked":
-        return StoreError(f"Could not save the conversation: {locked(path, wait)}.")
+        return StoreError(f"Could not save the conversation: {locked(path, wait, before)}.")
     if what == "damaged":
         return StoreError(f"Could not save the conversation: {path} is damaged.")
     return StoreError(f"Could not save the conversation: {describe(exc)}.")

@@ -8,12 +8,13 @@ the renderer, or, while a first prompt is drawn, what holds it for later (`repl.
 from __future__ import annotations
 
 import argparse
+import signal
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from chatrepl.environment import Environment
-from chatrepl.errors import StoreError
+from chatrepl.environment import Environment, detach
+from chatrepl.errors import EXIT_INTERRUPTED, StoreError, Terminated
 
 if TYPE_CHECKING:
     from chatrepl.config import Settings
@@ -64,6 +65,28 @@ def close_all() -> None:
     tidies its journal on close."""
     while _opened:
         _opened.pop().close()
+
+
+def close_all_noting_signals() -> int | None:
+    """Close the store with Ctrl-C and signals noted, not raised: one raised inside
+    SQLite's close would leave its journal behind and end in a traceback. Returns the
+    exit status the last one noted asks for (None: none came)."""
+    noted: list[int] = []
+    names = ("SIGINT", "SIGTERM", "SIGHUP")
+    signums = [s for s in (getattr(signal, n, None) for n in names) if s is not None]
+    handlers = {s: signal.signal(s, lambda signum, frame: noted.append(signum)) for s in signums}
+    try:
+        close_all()
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    if not noted:
+        return None
+    if noted[-1] == signal.SIGINT:
+        return EXIT_INTERRUPTED
+    if noted[-1] == getattr(signal, "SIGHUP", None):
+        detach()
+    return Terminated(noted[-1]).exit_code
 
 
 def beside(make: Callable[[], Store], meanwhile: Callable[[], object]) -> Store:

@@ -55,6 +55,7 @@ class Store(Streams, Records, FullText):
         self.clock = clock
         self.wait = wait
         self._patience = wait  # how long the next write waits for another program's lock
+        self._waited = 0.0  # how long the last write that waited for a lock did
         self.check = check
         self.read_only = False
         self.notice = ""  # a warning to show once the store is open
@@ -149,7 +150,8 @@ class Store(Streams, Records, FullText):
             waited = self._patience
             if dbfile.kind(exc) == "locked" and waited:
                 self._wait_for_locks(0)  # waited once: later writes fail at once until one succeeds
-            raise dbfile.save_failure(self.path, exc, waited) from None
+                self._waited = waited
+            raise dbfile.save_failure(self.path, exc, waited, self._waited) from None
         if self._patience != self.wait:
             self._wait_for_locks(self.wait)
 
