@@ -4,6 +4,7 @@ not be (issue 23, rows 5, 6, 7 and 11)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -30,6 +31,14 @@ from tests.test_repl_commands import repl_for
 
 def lines(text: str) -> list[str]:
     return [ln for ln in text.splitlines() if ln.strip()]
+
+
+def answered_with_one_line(done: object) -> str:
+    """The one line on stderr of a run that answered (exit 0, an answer on stdout)."""
+    returncode, stdout, stderr = (getattr(done, k) for k in ("returncode", "stdout", "stderr"))
+    assert returncode == 0 and "Answer" in stdout, stderr
+    (line,) = lines(stderr)
+    return str(line)
 
 
 def digest(path: Path) -> str:
@@ -160,21 +169,31 @@ db.execute("ROLLBACK")
 """
 
 
-@pytest.fixture
-def locked(server: ChatServer, chatrepl_home: Path) -> Iterator[Path]:
-    """A saved store that a second process holds under an exclusive lock."""
-    path, _ = saved_store(chatrepl_home, server.url, "before the lock")
+@contextlib.contextmanager
+def holding(path: Path, script: str, ready: str) -> Iterator[None]:
+    """A second process that runs `script` on the store at `path` (a lock it holds
+    until the block ends), once it has said `ready`."""
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD, str(path)],
+        [sys.executable, "-c", script, str(path)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
-    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
-    yield path
-    assert holder.stdin is not None
-    holder.stdin.close()
-    assert holder.wait(timeout=10) == 0
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == ready + "\n"
+        yield
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        assert holder.wait(timeout=10) == 0
+
+
+@pytest.fixture
+def locked(server: ChatServer, chatrepl_home: Path) -> Iterator[Path]:
+    """A saved store that a second process holds under an exclusive lock."""
+    path, _ = saved_store(chatrepl_home, server.url, "before the lock")
+    with holding(path, HOLD, "held"):
+        yield path
 
 
 def test_a_locked_database_is_one_line_at_once_for_list_and_search(
@@ -214,22 +233,9 @@ def test_continuing_under_a_lock_says_how_long_it_waited_in_its_first_line(
     fails unsaid, so the question's save, which fails at once, is the first line seen
     (found by a tester: it said "waited 0 s" after a run of 2.25 s)."""
     path, _ = saved_store(chatrepl_home, server.url, "before")
-    holder = subprocess.Popen(
-        [sys.executable, "-c", WRITING, str(path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline() == "writing\n"
+    with holding(path, WRITING, "writing"):
         done = run_chatrepl(chatrepl_home, "-c", "more", url=server.url)
-    finally:
-        assert holder.stdin is not None
-        holder.stdin.close()
-        holder.wait(timeout=10)
-    assert done.returncode == 0 and "Answer" in done.stdout
-    (line,) = lines(done.stderr)
-    assert line == (
+    assert answered_with_one_line(done) == (
         f"Could not save the conversation: {path} is still locked by another program "
         "(waited 2 s before). The conversation goes on unsaved for now."
     )
@@ -343,6 +349,24 @@ def as_user_without_override(home: Path, url: str, *args: str) -> subprocess.Com
         pytest.skip("setpriv is not installed: root would write the folder anyway")
 
 
+def reads_and_chats_unsaved(home: Path, url: str, cid: str, target: Path) -> None:
+    """As a user the modes bind: `--list` and `--search` find `cid`, `--show` shows it,
+    and a new question is answered with one line saying `target` is read-only."""
+    probe = as_user_without_override(home, url, "--version")
+    if probe.returncode != 0:
+        pytest.skip(f"cannot drop root's override here: {probe.stderr.strip()}")
+    listed = as_user_without_override(home, url, "--list")
+    assert (listed.returncode, listed.stderr) == (0, "") and cid in listed.stdout
+    found = as_user_without_override(home, url, "--search", "otters")
+    assert (found.returncode, found.stderr) == (0, "") and cid in found.stdout
+    shown = as_user_without_override(home, url, "--show", cid)
+    assert shown.returncode == 0 and "about otters" in shown.stdout
+    done = as_user_without_override(home, url, "a new question")
+    assert answered_with_one_line(done) == (
+        f"Could not save the conversation: {target} is read-only. The conversation goes on unsaved."
+    )
+
+
 def test_a_folder_whose_modes_forbid_writing_lists_searches_shows_and_chats(
     server: ChatServer, chatrepl_home: Path
 ) -> None:
@@ -353,22 +377,7 @@ def test_a_folder_whose_modes_forbid_writing_lists_searches_shows_and_chats(
     before = digest(path)
     chatrepl_home.chmod(0o500)
     try:
-        probe = as_user_without_override(chatrepl_home, server.url, "--version")
-        if probe.returncode != 0:
-            pytest.skip(f"cannot drop root's override here: {probe.stderr.strip()}")
-        listed = as_user_without_override(chatrepl_home, server.url, "--list")
-        assert (listed.returncode, listed.stderr) == (0, "") and cid in listed.stdout
-        found = as_user_without_override(chatrepl_home, server.url, "--search", "otters")
-        assert (found.returncode, found.stderr) == (0, "") and cid in found.stdout
-        shown = as_user_without_override(chatrepl_home, server.url, "--show", cid)
-        assert shown.returncode == 0 and "about otters" in shown.stdout
-        done = as_user_without_override(chatrepl_home, server.url, "a new question")
-        assert done.returncode == 0 and "Answer" in done.stdout
-        (line,) = lines(done.stderr)
-        assert line == (
-            f"Could not save the conversation: {chatrepl_home} is read-only. "
-            "The conversation goes on unsaved."
-        )
+        reads_and_chats_unsaved(chatrepl_home, server.url, cid, chatrepl_home)
     finally:
         chatrepl_home.chmod(0o700)
     assert digest(path) == before
@@ -386,17 +395,7 @@ def test_a_database_whose_mode_forbids_writing_gets_no_files_beside_it(
     before = digest(path)
     path.chmod(0o400)
     try:
-        probe = as_user_without_override(chatrepl_home, server.url, "--version")
-        if probe.returncode != 0:
-            pytest.skip(f"cannot drop root's override here: {probe.stderr.strip()}")
-        listed = as_user_without_override(chatrepl_home, server.url, "--list")
-        assert (listed.returncode, listed.stderr) == (0, "") and cid in listed.stdout
-        done = as_user_without_override(chatrepl_home, server.url, "a new question")
-        assert done.returncode == 0 and "Answer" in done.stdout
-        (line,) = lines(done.stderr)
-        assert line == f"Could not save the conversation: {path} is read-only. " + (
-            "The conversation goes on unsaved."
-        )
+        reads_and_chats_unsaved(chatrepl_home, server.url, cid, path)
         assert sorted(p.name for p in chatrepl_home.iterdir()) == ["chatrepl.db"]
         assert digest(path) == before
     finally:
